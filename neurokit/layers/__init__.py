@@ -1,0 +1,8 @@
+"""Layers: time-major wrappers of torch layers, and neurokit's own synapse layers."""
+from .binary import BinaryConv2d, BinaryLinear, binary_regularizer, reste_o_schedule, set_estimator_params
+from .quant import IntegerSpikingLayer, QuantConv2d, QuantLIF, QuantLinear
+from .time_major import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Flatten, MaxPool2d, fold_time
+
+__all__ = ["Conv2d", "Conv1d", "BatchNorm1d", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "Flatten", "fold_time",
+           "BinaryLinear", "BinaryConv2d", "binary_regularizer", "reste_o_schedule", "set_estimator_params",
+           "QuantLinear", "QuantConv2d", "QuantLIF", "IntegerSpikingLayer"]

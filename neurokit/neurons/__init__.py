@@ -1,0 +1,5 @@
+"""Spiking neuron families: functional core (:mod:`.functional`) and multi-step modules (:mod:`.modules`)."""
+from . import functional
+from .modules import ALIF, IF, LIF, PLIF, CubaLIF
+
+__all__ = ["LIF", "IF", "CubaLIF", "ALIF", "PLIF", "functional"]

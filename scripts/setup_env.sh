@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Set up everything neurokit needs on a fresh machine (idempotent).
+#   scripts/setup_env.sh            main venv (.venv): torch CPU 2.13, neurokit + test extras, peers
+#   scripts/setup_env.sh --lava     also the Python 3.10 venv (.venv-lava) with lava-dl 0.6 / lava-nc 0.10
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+if [ ! -x .venv/bin/python ]; then "$PY" -m venv .venv; fi
+PIP=".venv/bin/python -m pip"
+$PIP install -q --upgrade pip
+# torch first, pinned, so the range in pyproject is already satisfied and no CUDA build is pulled.
+.venv/bin/python -c "import torch" 2>/dev/null || $PIP install -q "torch==2.13.0"
+$PIP install -q -e ".[test,dev]"
+# Peers for parity tests and benchmarks: their own requirements pull CUDA torch / torchaudio, so --no-deps.
+.venv/bin/python -c "import snntorch, spikingjelly, neurobench" 2>/dev/null || \
+  $PIP install -q --no-deps "snntorch==1.0.0" "spikingjelly==2.0.0" "neurobench==2.3.0"
+if [ "${1:-}" = "--lava" ]; then
+  if ! .venv-lava/bin/python -c "import lava.lib.dl.netx" 2>/dev/null; then
+    rm -rf .venv-lava
+    PYENV_VERSION=3.10.13 python -m venv .venv-lava
+    .venv-lava/bin/python -m pip install -q --upgrade pip
+    .venv-lava/bin/python -m pip install -q "lava-dl==0.6.0" h5py
+  fi
+fi
