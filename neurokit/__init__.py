@@ -9,7 +9,37 @@ from . import encode, layers, neurons, surrogate
 from .neurons import ALIF, IF, LIF, PLIF, CubaLIF
 from . import data, training
 from .training import train
+from . import models
 
 __version__ = "0.1.0"
 
-__all__ = ["LIF", "IF", "CubaLIF", "ALIF", "PLIF", "surrogate", "encode", "layers", "neurons", "data", "training", "train"]
+__all__ = ["LIF", "IF", "CubaLIF", "ALIF", "PLIF", "surrogate", "encode", "layers", "neurons", "data", "training", "train", "energy", "models",
+           "compile", "CompileError", "from_nir"]
+
+from compile.ir import CompileError  # noqa: E402  (light module: no import cycle)
+from .nir_import import from_nir  # noqa: E402
+
+
+def energy(model_or_cm, x, target="cmos45", **kwargs):
+    """Energy per inference of ``model_or_cm`` on ``x [T, B, ...]`` for ``target`` ("cmos45" | "loihi2" |
+    "onnx_int" | "gpu"); see :func:`hw_targets.energy.energy` (imported lazily). Returns an ``EnergyReport``.
+
+    Example::
+
+        >>> rep = nk.energy(net, x, target="loihi2"); rep.total_j, rep.to_dict()["shares"]
+    """
+    from hw_targets.energy import energy as _energy
+    return _energy(model_or_cm, x, target, **kwargs)
+
+
+def compile(model, target="gpu", example_input=None, **options):  # noqa: A001 (public API name)
+    """Compile ``model`` for ``target`` ("gpu" | "onnx_int" | "loihi2" | "nir"); see
+    :func:`compile.compiled.compile_model` (imported lazily). Returns a ``CompiledModel``.
+
+    Example::
+
+        >>> cm = nk.compile(model, target="onnx_int", example_input=x)   # x [T, B, ...]
+        >>> cm.run(x); cm.save("model.onnx"); cm.report()
+    """
+    from compile.compiled import compile_model
+    return compile_model(model, target, example_input, **options)

@@ -1,0 +1,113 @@
+"""``compile_model`` and :class:`CompiledModel` (run / save / report), plus atomic file writing.
+
+Example::
+
+    cm = compile_model(model, target="onnx_int", example_input=x)   # x [T, B, ...]
+    y = cm.run(x)            # target outputs, [T, B, ...]
+    cm.save("model.onnx")    # the target's artefact, written atomically
+    cm.report()["layers"]    # ops / parameters / weight bytes per layer
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Callable
+
+import numpy as np
+import torch
+
+from compile import ir
+from compile.capture import capture
+
+
+def atomic_write(path: str | os.PathLike, write: Callable) -> None:
+    """Call ``write(file_object)`` on a temp file next to ``path``, then rename it onto ``path``."""
+    path = os.fspath(path)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp_", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _layer_ops(n: ir.Node, shapes: dict) -> int:
+    """Synaptic operations per time step and sample (MACs, or accumulates for spike inputs)."""
+    if n.op == "dense":
+        return int(n.weight.size * np.prod(n.shape[:-1], dtype=np.int64))
+    if n.op == "conv":
+        return int(np.prod(n.shape) * n.weight[0].size)
+    if n.op in ("neuron", "pool", "add", "batchnorm"):
+        return int(np.prod(n.shape))
+    return 0
+
+
+def report_graph(graph: ir.Graph) -> dict:
+    """Per-layer ops, parameters and weight bytes by bit width of ``graph`` (float: 32-bit weights).
+
+    Returns ``{"layers": [{name, op, shape, ops, params, weight_bits}], "params", "weight_bytes_by_bits",
+    "ops_per_step", "warnings"}``. Example: ``report_graph(g)["params"]``.
+    """
+    layers, by_bits = [], {}
+    shapes = {n.name: n.shape for n in graph}
+    for n in graph:
+        params, bits = 0, None
+        if n.op in ir.SYNAPSES:
+            params = n.weight.size + (0 if n.bias is None else n.bias.size)
+            bits = n.quant.bits if n.quant is not None else 32
+            wbytes = n.weight.size * bits / 8 + (0 if n.bias is None else n.bias.size * 4)
+            by_bits[bits] = by_bits.get(bits, 0) + wbytes
+        layers.append({"name": n.name, "op": n.op, "shape": n.shape, "ops": _layer_ops(n, shapes),
+                       "params": int(params), "weight_bits": bits})
+    return {"layers": layers, "params": sum(layer["params"] for layer in layers),
+            "ops_per_step": sum(layer["ops"] for layer in layers),
+            "weight_bytes_by_bits": {b: float(v) for b, v in sorted(by_bits.items())},
+            "warnings": list(graph.warnings)}
+
+
+class CompiledModel:
+    """A model lowered to one target: ``graph`` (the final IR), ``target`` (its name), ``artefact``."""
+
+    def __init__(self, graph: ir.Graph, target: str, artefact):
+        self.graph, self.target, self.artefact = graph, target, artefact
+
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the lowered model on ``x [T, B, *input_shape]`` (float); returns ``[T, B, ...]``.
+
+        Integer targets return integer tensors (spikes, or a readout accumulator whose real unit is
+        ``graph.scales[graph.output]``). Example: ``cm.run(torch.rand(8, 2, 16))``.
+        """
+        shape = self.graph.input.shape
+        if not isinstance(x, torch.Tensor) or x.dim() != len(shape) + 2 or tuple(x.shape[2:]) != shape:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"run: x must be a float tensor of shape [T, B, {', '.join(map(str, shape))}], got {got}")
+        return self.artefact.run(x)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the target's artefact to ``path`` (atomically). Example: ``cm.save("net.onnx")``."""
+        self.artefact.save(path)
+
+    def report(self) -> dict:
+        """Dict: target, per-layer ops / params / bit widths, weight bytes by bit width, warnings, extras."""
+        rep = {"target": self.target, **report_graph(self.graph)}
+        rep.update(self.artefact.report())
+        return rep
+
+
+def compile_model(model: torch.nn.Module, target: str = "gpu", example_input: torch.Tensor | None = None,
+                  **options) -> CompiledModel:
+    """Capture ``model`` on ``example_input [T, B, ...]``, run the target's passes and lower it.
+
+    ``target``: a registered name (``hw_targets.registry.TARGETS``); ``options`` go to the target's ``prepare``
+    (e.g. ``weight_bits=4`` for integer targets). Raises ``ValueError`` for an unknown target or a bad
+    example input and ``CompileError`` for what the IR/target cannot express. Example in the module docstring.
+    """
+    from hw_targets.registry import get_target
+
+    tgt = get_target(target)
+    if example_input is None:
+        raise ValueError("compile: example_input [T, B, ...] is required (it fixes shapes and input scale)")
+    graph = tgt.prepare(capture(model, example_input), example_input, **options)
+    return CompiledModel(graph, target, tgt.lower(graph))

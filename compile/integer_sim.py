@@ -1,0 +1,129 @@
+"""Integer reference simulator: runs a quantized IR in integer arithmetic. THE DEFINITION integer targets match.
+
+Everything is NumPy int64 (values stay within int32 where the hardware accumulates in int32; the decay product
+needs int64 exactly as in Lava). Per node, over the whole sequence ``[T, B, ...]``:
+
+* input: ``q = clip(round_half_even(float32(x) / float32(scale)), -127, 127)`` (0/1 spikes are used as is);
+* dense: ``acc[t] = W_int x[t] + b`` (delayed: ``acc[t, o] = sum_j W[o, j] x[t - d[o, j], j] + b[o]``);
+  conv: integer cross-correlation (im2col); then optional requantization ``trunc(acc * M / 2**shift)``
+  (``floor`` instead of ``trunc`` for a QAT accumulator shift);
+* pool: max, or **sum** (avg pool; its ``1/(kh*kw)`` lives in the scale); flatten; add: integer sum;
+* neuron: :func:`compile.integer_neuron.integer_cuba_run` (Lava's bit-accurate CUBA-LIF), from rest.
+
+``latency=1`` adds Lava's one-step synaptic latency (a Dense sends the previous step's accumulation), which the
+Loihi target needs for a bit-exact comparison with Lava; every other target uses ``latency=0``.
+
+Example::
+
+    spikes = run(quantized_graph, x)                  # x [T, B, ...] float -> int64 [T, B, ...]
+    out, acts = run(quantized_graph, x, record=True)  # acts: node name -> integer tensor (activity counts)
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from compile import ir
+from compile.integer_neuron import integer_cuba_run, trunc_shift
+from compile.passes.quantize import INPUT_QMAX
+
+
+def quantize_input(node: ir.Input, x) -> np.ndarray:
+    """Integer input ``[T, B, ...]`` int64 for a float ``x`` (see module docstring). Example:
+    ``quantize_input(g.input, torch.rand(4, 2, 8))``."""
+    x = np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x, dtype=np.float32)
+    if tuple(x.shape[2:]) != tuple(node.shape) or x.ndim != len(node.shape) + 2:
+        raise ValueError(f"input x must have shape [T, B, {', '.join(map(str, node.shape))}], got {x.shape}")
+    if node.spikes:
+        if not np.isin(x, (0.0, 1.0)).all():
+            raise ValueError("input x: this model was compiled for 0/1 spike input; got other values")
+        return x.astype(np.int64)
+    q = np.rint(x / np.float32(node.scale))
+    return np.clip(q, -INPUT_QMAX, INPUT_QMAX).astype(np.int64)
+
+
+def _dense(n: ir.Dense, x: np.ndarray) -> np.ndarray:
+    w = n.quant.weight
+    if n.delay is None:
+        return x @ w.T
+    acc = np.zeros(x.shape[:-1] + (w.shape[0],), np.int64)
+    T = x.shape[0]
+    for k in np.unique(n.delay):
+        if k < T:
+            acc[k:] += x[:T - k] @ (w * (n.delay == k)).T
+    return acc
+
+
+def _windows(x: np.ndarray, kernel, stride, padding, dilation, fill) -> np.ndarray:
+    """``x [N, C, H, W]`` -> windows ``[N, C, Ho, Wo, kh, kw]`` (zero/fill padded, strided, dilated)."""
+    (ph, pw), (sh, sw), (dh, dw) = padding, stride, dilation
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    span = ((kernel[0] - 1) * dh + 1, (kernel[1] - 1) * dw + 1)
+    win = sliding_window_view(xp, span, axis=(2, 3))
+    return win[:, :, ::sh, ::sw, ::dh, ::dw]
+
+
+def _conv(n: ir.Conv, x: np.ndarray) -> np.ndarray:
+    T, B = x.shape[:2]
+    w = n.quant.weight
+    win = _windows(x.reshape(T * B, *x.shape[2:]), w.shape[2:], n.stride, n.padding, n.dilation, 0)
+    og, cg = w.shape[0] // n.groups, w.shape[1]
+    outs = [np.tensordot(win[:, g * cg:(g + 1) * cg], w[g * og:(g + 1) * og], axes=([1, 4, 5], [1, 2, 3]))
+            for g in range(n.groups)]
+    out = np.concatenate(outs, axis=-1).transpose(0, 3, 1, 2)
+    return out.reshape(T, B, *out.shape[1:])
+
+
+def _pool(n: ir.Pool, x: np.ndarray) -> np.ndarray:
+    T, B = x.shape[:2]
+    fill = np.iinfo(np.int64).min if n.kind == "max" else 0
+    win = _windows(x.reshape(T * B, *x.shape[2:]), n.kernel, n.stride, n.padding, (1, 1), fill)
+    out = win.max(axis=(4, 5)) if n.kind == "max" else win.sum(axis=(4, 5))
+    return out.reshape(T, B, *out.shape[1:])
+
+
+def _synapse(n, x: np.ndarray, latency: int) -> np.ndarray:
+    q = n.quant
+    acc = _dense(n, x) if n.op == "dense" else _conv(n, x)
+    if q.bias is not None:
+        acc = acc + (q.bias.reshape(-1, 1, 1) if n.op == "conv" else q.bias)
+    if q.requant is not None:
+        m = q.requant.multiplier
+        acc = acc * (m.reshape(-1, 1, 1) if n.op == "conv" else m)
+        acc = acc >> q.requant.shift if q.requant.floor else trunc_shift(acc, q.requant.shift)
+    if latency:
+        acc = np.concatenate([np.zeros_like(acc[:latency]), acc[:-latency]]) if acc.shape[0] > latency \
+            else np.zeros_like(acc)
+    return acc
+
+
+def run(graph: ir.Graph, x, latency: int = 0, record: bool = False):
+    """Run the quantized ``graph`` on ``x [T, B, *input_shape]`` (float, torch or NumPy) in integers.
+
+    Returns the output node's int64 tensor ``[T, B, ...]`` (spikes, or the accumulator of a readout synapse),
+    and with ``record=True`` also a dict ``node name -> int64 tensor``. Example in the module docstring.
+    """
+    if not graph.quantized:
+        raise ValueError("integer_sim.run needs a quantized graph (run compile.passes.quantize first)")
+    if latency not in (0, 1):
+        raise ValueError(f"latency must be 0 or 1, got {latency}")
+    vals: dict[str, np.ndarray] = {}
+    for n in graph.nodes:
+        if n.op == "input":
+            out = quantize_input(n, x)
+        else:
+            a = vals[n.inputs[0]]
+            if n.op in ir.SYNAPSES:
+                out = _synapse(n, a, latency)
+            elif n.op == "neuron":
+                out = integer_cuba_run(a, n.integer)
+            elif n.op == "pool":
+                out = _pool(n, a)
+            elif n.op == "flatten":
+                out = a.reshape(a.shape[:2] + (-1,))
+            elif n.op == "add":
+                out = sum(vals[s] for s in n.inputs)
+            else:
+                raise ValueError(f"integer_sim: node {n.name!r} has op {n.op!r}, which a quantized graph cannot hold")
+        vals[n.name] = out
+    return (vals[graph.output], vals) if record else vals[graph.output]

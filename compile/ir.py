@@ -1,0 +1,298 @@
+"""The small typed IR that every compile pass and hardware target works on.
+
+A :class:`Graph` is an ordered list of nodes (topological order, the input first). Every node has
+
+* ``name``   - the module path in the captured model (``"features.3"``) or a generated name (``"add_1"``);
+* ``inputs`` - names of the nodes it reads;
+* ``shape``  - its per-step output shape **without** the leading ``[T, B]`` (time-major everywhere).
+
+Node kinds (``node.op``):
+
+=============  ==============================================================================
+``input``      the graph input; after :func:`compile.passes.quantize.quantize` carries ``scale``
+``dense``      ``y[t] = W x[t] + b`` (``nn.Linear``); with ``delay`` set it is a delayed synapse
+               ``y[t, o] = sum_j W[o, j] x[t - d[o, j], j] + b[o]`` (``DelayedLinear``)
+``conv``       2-D convolution on ``[C, H, W]`` per step
+``batchnorm``  per-channel affine ``(x - mean) / sqrt(var + eps) * gamma + beta`` (axis 0 of ``shape``)
+``pool``       ``max`` or ``avg`` 2-D pooling
+``flatten``    ``[C, H, W] -> [C*H*W]``
+``add``        element-wise sum of all inputs (residual connections)
+``neuron``     LIF / IF / CUBA-LIF (float parameters; after quantization also ``integer``)
+=============  ==============================================================================
+
+After :func:`compile.passes.quantize.quantize` every synapse node (``dense``/``conv``) carries a
+:class:`QuantSynapse` (``node.quant``) and every neuron an
+:class:`compile.integer_neuron.IntNeuronParams` (``node.integer``); tensors between nodes are
+then integers whose real value is ``scale * int`` (``Graph.scales``). That quantized graph is what
+:mod:`compile.integer_sim` runs and what integer targets lower.
+
+Example::
+
+    g = Graph([Input("input", (), (4,)),
+               Dense("fc", ("input",), (3,), weight=np.ones((3, 4), np.float32)),
+               Neuron("lif", ("fc",), (3,), kind="lif", tau=2.0, v_threshold=1.0)])
+    g.node("fc").weight.shape      # (3, 4)
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from compile.integer_neuron import IntNeuronParams
+
+Shape = tuple[int, ...]
+
+
+class CompileError(Exception):
+    """The model (or IR) cannot be compiled; the message names the module path and the op."""
+
+
+@dataclass
+class Requant:
+    """Integer-only rescaling of an int32 accumulator: ``acc' = trunc(acc * multiplier / 2**shift)``.
+
+    ``multiplier``: int64 ``[O]`` (one per output channel, ``1 <= m <= 2**shift``); ``shift``: int.
+    Division rounds toward zero (ONNX integer ``Div``), or down with ``floor=True`` (an arithmetic right shift,
+    the accumulator shift of QAT ``QuantLIF`` layers). Example: ``Requant(np.array([3]), 2)`` maps ``acc=-7``
+    to ``trunc(-21 / 4) = -5`` (``floor=True``: -6).
+    """
+
+    multiplier: np.ndarray
+    shift: int
+    floor: bool = False
+
+
+@dataclass
+class QuantSynapse:
+    """Integer parameters of a synapse (set by the quantize pass).
+
+    weight:   integer weights (int64 array, same shape as the float weight), ``|w| <= 2**(bits-1) - 1``
+              (``bits == 1``: values in ``{-1, +1}``)
+    scale:    float64 ``[O]``; the float weight is ``scale[o] * weight[o]``
+    in_scale: real value of one integer unit of the input tensor
+    bias:     int64 ``[O]`` in accumulator units (added to the int32 accumulator) or ``None``
+    requant:  optional :class:`Requant` applied to the accumulator before the neuron
+    acc_scale: float64 ``[O]``: real value of one unit of the (requantized) accumulator
+    in_max:   largest ``|x|`` of the integer input tensor (1 for spikes)
+    acc_max:  int64 ``[O]``: worst-case ``|acc|`` after requantization (bias included)
+    """
+
+    bits: int
+    weight: np.ndarray
+    scale: np.ndarray
+    in_scale: float
+    bias: np.ndarray | None
+    requant: Requant | None
+    acc_scale: np.ndarray
+    in_max: int
+    acc_max: np.ndarray
+
+
+@dataclass
+class Node:
+    """Base node: ``name`` (module path), ``inputs`` (node names), ``shape`` (per-step, no T/B)."""
+
+    name: str
+    inputs: tuple[str, ...]
+    shape: Shape
+    op = "node"
+
+
+@dataclass
+class Input(Node):
+    """Graph input. ``scale``/``zero_point``/``signed``: integer encoding of the input after quantization
+    (``scale == 1.0`` and ``spikes=True`` for 0/1 spike inputs)."""
+
+    spikes: bool = False
+    scale: float | None = None
+    zero_point: int = 0
+    signed: bool = True
+    op = "input"
+
+
+@dataclass
+class Dense(Node):
+    """Fully connected synapse on the last axis. weight ``[O, I]``, bias ``[O]`` or None, delay ``[O, I]`` or
+    None (float while learned, int64 after :func:`compile.passes.delays.round_delays`). ``weight_bits``: the bit
+    width a binary/QAT layer was trained at (used by quantization), else None. ``input_levels``: the layer
+    quantizes its (graph) input in [0, 1] to ``round(x * L) / L`` (QAT ``input_bits``), else None."""
+
+    weight: np.ndarray = None
+    bias: np.ndarray | None = None
+    delay: np.ndarray | None = None
+    weight_bits: int | None = None
+    input_levels: int | None = None
+    quant: QuantSynapse | None = None
+    op = "dense"
+
+
+@dataclass
+class Conv(Node):
+    """2-D convolution: weight ``[O, C/groups, kH, kW]``, bias ``[O]`` or None; stride/padding/dilation
+    are ``(h, w)`` tuples; ``weight_bits`` as for :class:`Dense`."""
+
+    weight: np.ndarray = None
+    bias: np.ndarray | None = None
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+    weight_bits: int | None = None
+    input_levels: int | None = None
+    quant: QuantSynapse | None = None
+    op = "conv"
+
+
+@dataclass
+class BatchNorm(Node):
+    """Inference batch norm over axis 0 of ``shape`` (channels): ``(x - mean)/sqrt(var+eps)*gamma+beta``."""
+
+    mean: np.ndarray = None
+    var: np.ndarray = None
+    gamma: np.ndarray = None
+    beta: np.ndarray = None
+    eps: float = 1e-5
+    op = "batchnorm"
+
+
+@dataclass
+class Pool(Node):
+    """2-D pooling on ``[C, H, W]``: ``kind`` is ``"max"`` or ``"avg"`` (avg: count_include_pad=True)."""
+
+    kind: str = "max"
+    kernel: tuple[int, int] = (2, 2)
+    stride: tuple[int, int] = (2, 2)
+    padding: tuple[int, int] = (0, 0)
+    op = "pool"
+
+
+@dataclass
+class Flatten(Node):
+    """Flatten the per-step shape to one axis."""
+
+    op = "flatten"
+
+
+@dataclass
+class Add(Node):
+    """Element-wise sum of all inputs (same shapes)."""
+
+    op = "add"
+
+
+@dataclass
+class Neuron(Node):
+    """Spiking neuron population.
+
+    kind: ``"lif"`` (also PLIF, with its learned tau), ``"if"`` or ``"cuba"`` (CUBA-LIF);
+    tau, tau_syn (cuba only), v_threshold, v_reset (a number: hard reset; ``None``: soft reset by
+    subtraction), decay_input (LIF form), reset_after_decay (snnTorch's delayed subtraction, float only).
+    act_shift / uv_bits: integer format a QAT neuron was trained with (``QuantLIF``: input_shift,
+    membrane_bits), else None (the target's). ``integer`` is set by the quantize pass.
+    """
+
+    kind: str = "lif"
+    tau: float = 2.0
+    tau_syn: float | None = None
+    v_threshold: float = 1.0
+    v_reset: float | None = 0.0
+    decay_input: bool = False
+    reset_after_decay: bool = False
+    act_shift: int | None = None
+    uv_bits: int | None = None
+    integer: IntNeuronParams | None = None
+    op = "neuron"
+
+
+SYNAPSES = ("dense", "conv")
+
+
+@dataclass
+class Graph:
+    """Ordered nodes (topological, input first); the output is ``output`` (default: the last node).
+
+    ``scales`` (filled by quantization): node name -> real value of one integer unit of its output
+    (a float, or an array broadcastable to the node's shape for accumulators). ``warnings``: precision-loss
+    and limit warnings collected by the passes (shown by ``CompiledModel.report()``).
+    """
+
+    nodes: list[Node]
+    output: str | None = None
+    scales: dict[str, object] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.output is None and self.nodes:
+            self.output = self.nodes[-1].name
+        self.check()
+
+    def check(self) -> None:
+        """Raise :class:`CompileError` unless names are unique, inputs precede use and one input exists."""
+        seen: set[str] = set()
+        for i, n in enumerate(self.nodes):
+            if n.name in seen:
+                raise CompileError(f"IR node name {n.name!r} appears twice")
+            if (n.op == "input") != (i == 0):
+                raise CompileError(f"IR node {n.name!r} ({n.op}): the graph must start with exactly one input")
+            for src in n.inputs:
+                if src not in seen:
+                    raise CompileError(f"IR node {n.name!r} ({n.op}) reads {src!r}, which is not defined before it")
+            seen.add(n.name)
+        if self.output is not None and self.output not in seen:
+            raise CompileError(f"IR output {self.output!r} is not a node")
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def input(self) -> Input:
+        """The input node."""
+        return self.nodes[0]
+
+    def node(self, name: str) -> Node:
+        """The node called ``name`` (KeyError naming the known nodes otherwise)."""
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(f"no IR node {name!r}; nodes: {[n.name for n in self.nodes]}")
+
+    def consumers(self, name: str) -> list[Node]:
+        """Nodes that read ``name``."""
+        return [n for n in self.nodes if name in n.inputs]
+
+    def copy(self) -> "Graph":
+        """Deep copy (passes never modify their input graph)."""
+        return copy.deepcopy(self)
+
+    def without(self, name: str) -> "Graph":
+        """A copy with the single-input node ``name`` removed and its consumers rewired to its input."""
+        gone = self.node(name)
+        if len(gone.inputs) != 1:
+            raise CompileError(f"cannot remove IR node {name!r} ({gone.op}): it has {len(gone.inputs)} inputs")
+        g = self.copy()
+        g.nodes = [n for n in g.nodes if n.name != name]
+        for n in g.nodes:
+            n.inputs = tuple(gone.inputs[0] if s == name else s for s in n.inputs)
+        if g.output == name:
+            g.output = gone.inputs[0]
+        g.scales.pop(name, None)
+        g.check()
+        return g
+
+    @property
+    def quantized(self) -> bool:
+        """True once every synapse has integer parameters and every neuron integer parameters."""
+        return all(
+            (n.quant is not None) if n.op in SYNAPSES else (n.integer is not None) if n.op == "neuron" else True
+            for n in self.nodes
+        )
+
+    def summary(self) -> str:
+        """One line per node: ``name  op  inputs -> shape``."""
+        return "\n".join(f"{n.name:24s} {n.op:10s} {','.join(n.inputs):24s} -> {n.shape}" for n in self.nodes)

@@ -1,0 +1,13 @@
+"""Compile passes: each a function ``Graph -> Graph`` that never modifies its input.
+
+* :func:`fold_bn`       batch norm folded into the preceding synapse (weights and bias);
+* :func:`round_delays`  learned (float) synaptic delays rounded to integer steps;
+* :func:`quantize`      integer weights / thresholds / decays / requantization (multiplier + shift);
+* :func:`check_limits`  a target's declared limits (ops, bit widths, delay range, reset modes).
+"""
+from compile.passes.delays import round_delays
+from compile.passes.fold_bn import fold_bn
+from compile.passes.limits import Limits, check_limits
+from compile.passes.quantize import quantize
+
+__all__ = ["fold_bn", "round_delays", "quantize", "check_limits", "Limits"]

@@ -1,0 +1,209 @@
+"""Pass: quantize a float IR to integers (weights, biases, thresholds, decays, requantization).
+
+Definitions (shared/research/quant_onnx.md §5; the integer neuron of :mod:`compile.integer_neuron`):
+
+* **Tensors** carry an integer value and a real scale: ``real = scale * int``. Spikes have scale 1; the graph
+  input is quantized symmetrically to int8, ``q = clip(round_half_even(float32(x) / float32(s_in)), -127, 127)``
+  with ``s_in = max|x_example| / 127`` (0/1 spike inputs: ``s_in = 1``, no rounding; a QAT first layer with
+  ``input_levels = L <= 127``: ``s_in = 1 / L``, its own input grid). Max-pool keeps the scale;
+  avg-pool becomes an integer *sum* pool with scale ``s / (kh * kw)``; ``add`` needs equal input scales.
+* **Weights**: symmetric per output channel (``per_channel=False``: per tensor), ``k`` bits, narrow range:
+  ``s_w[o] = max|W[o]| / (2**(k-1) - 1)``, ``W_int = round(W / s_w)``. A layer whose every weight has one
+  magnitude per channel (binary layers) is stored exactly as 1-bit ``{-1, +1}`` with ``s_w[o] = |W[o]|``.
+  ``decay_input=True`` LIF: ``1/tau`` is folded into the synapse (weights and bias) first.
+* **Accumulator**: int32, unit ``acc_scale[o] = s_in * s_w[o]``; bias ``round(b / acc_scale)``. If the
+  worst-case ``|acc|`` exceeds ``2**(acc_bits-1) - 1`` it is **requantized** integer-only,
+  ``acc' = trunc(acc * M[o] / 2**16)`` with ``M[o] = floor(limit * 2**16 / bound[o])`` (fixed-point multiplier +
+  shift), and ``acc_scale' = acc_scale * 2**16 / M``.
+* **Neurons**: ``vth[o] = round(v_threshold / acc_scale[o] * 2**(act_shift - vth_shift))`` (Lava: both 6;
+  a QAT ``QuantLIF`` keeps its own ``input_shift``/``membrane_bits``); ``decay_v = round(4096 / tau)`` (IF: 0);
+  ``decay_u = round(4096 / tau_syn)`` (CUBA) or 4096; ``v_reset=0`` -> hard reset, ``None`` -> soft reset.
+
+Precision-loss warnings (threshold or decay rounding error > 2 %, a threshold that rounds to 0, requantization)
+are appended to ``graph.warnings``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from compile import ir
+from compile.integer_neuron import ACT_SHIFT, DECAY_UNITY, UV_BITS, VTH_SHIFT, IntNeuronParams, decay_from_tau
+from compile.ir import CompileError
+
+REQUANT_SHIFT = 16
+INPUT_QMAX = 127
+
+
+def quantize_weights(w: np.ndarray, bits: int, per_channel: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
+    """Symmetric narrow-range quantization of ``w [O, ...]`` -> ``(w_int int64, scale [O], bits_used)``.
+
+    ``w ≈ scale[o] * w_int[o]``; binary rows (one magnitude per channel, no zeros) give ``bits_used = 1``.
+    Example: ``quantize_weights(np.array([[0.5, -1.0]]), 8)`` -> ``([[64, -127]], [1/127], 8)``.
+    """
+    if not 1 <= bits <= 16:
+        raise ValueError(f"weight bits must be in [1, 16], got {bits}")
+    flat = w.reshape(w.shape[0], -1).astype(np.float64)
+    mag = np.abs(flat)
+    absmax = mag.max(axis=1) if per_channel else np.full(w.shape[0], mag.max())
+    binary = bool(np.all(mag > 0) and np.allclose(mag, absmax[:, None], rtol=1e-6, atol=0))
+    if binary or bits == 1:
+        if not binary:
+            raise CompileError(f"1-bit weights need one magnitude per channel and no zeros; got {w.shape} weights")
+        return np.sign(flat).astype(np.int64).reshape(w.shape), absmax, 1
+    qmax = 2 ** (bits - 1) - 1
+    scale = np.where(absmax > 0, absmax / qmax, 1.0)
+    w_int = np.clip(np.round(flat / scale[:, None]), -qmax, qmax).astype(np.int64)
+    return w_int.reshape(w.shape), scale, bits
+
+
+def _channel(node: ir.Node, a: np.ndarray) -> np.ndarray:
+    """Reshape a per-output-channel array to broadcast over the node's per-step shape."""
+    return a.reshape(-1, 1, 1) if node.op == "conv" else a
+
+
+def quantize(graph: ir.Graph, *, weight_bits: int = 8, per_channel: bool = True, acc_bits: int = 16,
+             input_absmax: float | None = None, vth_shift: int = VTH_SHIFT) -> ir.Graph:
+    """Return an integer copy of ``graph`` (``node.quant`` / ``node.integer`` / ``graph.scales`` set).
+
+    ``graph`` must have batch norms folded and delays rounded. ``input_absmax``: max ``|x|`` of the example
+    input (required unless the input is 0/1 spikes). ``vth_shift``: the threshold's left shift (Lava: 6; 0 gives
+    64x finer integer thresholds). Example::
+
+        gq = quantize(round_delays(fold_bn(capture(model, x))), input_absmax=float(x.abs().max()))
+        gq.node("1").integer.vth       # per-neuron integer thresholds
+    """
+    g = graph.copy()
+    scale: dict[str, object] = {}
+    maxint: dict[str, object] = {}
+    nonneg: dict[str, bool] = {}
+    for n in g.nodes:
+        if n.op == "input":
+            _input(g, n, input_absmax)
+            scale[n.name], maxint[n.name], nonneg[n.name] = n.scale, 1 if n.spikes else INPUT_QMAX, n.spikes
+        elif n.op in ir.SYNAPSES:
+            _synapse(g, n, scale, maxint, nonneg, weight_bits, per_channel, acc_bits)
+        elif n.op == "neuron":
+            _neuron(g, n, scale[n.inputs[0]], vth_shift)
+            scale[n.name], maxint[n.name], nonneg[n.name] = 1.0, 1, True
+        elif n.op in ("pool", "flatten", "add"):
+            _passthrough(n, scale, maxint, nonneg)
+        else:
+            raise CompileError(f"node {n.name!r} ({n.op}): cannot be quantized; run fold_bn first")
+    g.scales = scale
+    return g
+
+
+def _input(g: ir.Graph, n: ir.Input, absmax: float | None) -> None:
+    n.zero_point, n.signed = 0, True
+    if n.spikes:
+        n.scale = 1.0
+        return
+    levels = {c.input_levels for c in g.consumers(n.name) if getattr(c, "input_levels", None)}
+    if len(levels) == 1 and levels <= set(range(1, INPUT_QMAX + 1)):
+        n.scale = float(np.float32(1.0 / levels.pop()))  # the QAT layer's own input grid, exactly
+        return
+    if levels:
+        g.warnings.append(f"input: the first layer was trained on a {sorted(levels)}-level input grid; it is "
+                          f"re-quantized to int8 (scale max|x|/127)")
+    if absmax is None or not np.isfinite(absmax) or absmax <= 0:
+        raise CompileError(f"input: real-valued input needs a positive finite input_absmax for its int8 scale, "
+                           f"got {absmax!r}")
+    n.scale = float(np.float32(absmax / INPUT_QMAX))
+
+
+def _scalar_scale(n: ir.Node, scale: dict, src: str) -> float:
+    s = scale[src]
+    if not isinstance(s, float):
+        raise CompileError(f"node {n.name!r} ({n.op}) reads the accumulator of {src!r}; an accumulator may only "
+                           f"feed a neuron (or be the graph output)")
+    return s
+
+
+def _passthrough(n: ir.Node, scale: dict, maxint: dict, nonneg: dict) -> None:
+    src = n.inputs[0]
+    s = _scalar_scale(n, scale, src)
+    m, pos = maxint[src], nonneg[src]
+    if n.op == "pool" and n.kind == "avg":
+        k = n.kernel[0] * n.kernel[1]
+        s, m = s / k, m * k
+    elif n.op == "add":
+        if any(_scalar_scale(n, scale, x) != s for x in n.inputs):
+            raise CompileError(f"add {n.name!r}: inputs {n.inputs} have different scales "
+                               f"{[scale[x] for x in n.inputs]}; only equal scales can be added in integers")
+        m, pos = sum(maxint[x] for x in n.inputs), all(nonneg[x] for x in n.inputs)
+    scale[n.name], maxint[n.name], nonneg[n.name] = s, m, pos
+
+
+def _synapse(g, n, scale, maxint, nonneg, weight_bits, per_channel, acc_bits) -> None:
+    src = n.inputs[0]
+    s_in, in_max = _scalar_scale(n, scale, src), int(maxint[src])
+    w = n.weight.astype(np.float64)
+    b = None if n.bias is None else n.bias.astype(np.float64)
+    cons = g.consumers(n.name)
+    if len(cons) == 1 and cons[0].op == "neuron" and cons[0].kind == "lif" and cons[0].decay_input:
+        w, b = w / cons[0].tau, None if b is None else b / cons[0].tau
+    bits = min(weight_bits, n.weight_bits or weight_bits)
+    w_int, s_w, bits = quantize_weights(w, bits, per_channel)
+    acc_scale = s_in * s_w
+    b_int = None if b is None else np.round(b / acc_scale).astype(np.int64)
+    flat = w_int.reshape(w_int.shape[0], -1)
+    if nonneg[src]:
+        bound = np.maximum(np.clip(flat, 0, None).sum(1), np.clip(-flat, 0, None).sum(1)) * in_max
+    else:
+        bound = np.abs(flat).sum(1) * in_max
+    if b_int is not None:
+        bound = bound + np.abs(b_int)
+    if bound.max() >= 2 ** 31:
+        raise CompileError(f"synapse {n.name!r}: worst-case accumulator {int(bound.max())} overflows int32")
+    limit = 2 ** (acc_bits - 1) - 1
+    requant = _qat_shift(n, cons, acc_scale)
+    if requant is not None:
+        acc_scale, bound = acc_scale * 2.0 ** requant.shift, bound >> requant.shift
+    elif bound.max() > limit:
+        mult = np.minimum(2 ** REQUANT_SHIFT, np.floor(limit * 2.0 ** REQUANT_SHIFT / np.maximum(bound, 1)))
+        requant = ir.Requant(mult.astype(np.int64), REQUANT_SHIFT)
+        acc_scale = acc_scale * 2.0 ** REQUANT_SHIFT / mult
+        bound = (bound * requant.multiplier) >> REQUANT_SHIFT
+        g.warnings.append(f"synapse {n.name!r}: accumulator requantized by {float(mult.min()) / 2 ** 16:.3f}.."
+                          f"{float(mult.max()) / 2 ** 16:.3f} to fit {acc_bits} bits (LSBs dropped)")
+    n.quant = ir.QuantSynapse(bits, w_int, s_w, s_in, b_int, requant, acc_scale, in_max, bound.astype(np.int64))
+    scale[n.name], maxint[n.name], nonneg[n.name] = _channel(n, acc_scale), _channel(n, bound), False
+
+
+def _qat_shift(n, cons, acc_scale) -> ir.Requant | None:
+    """A QAT ``QuantLIF`` consumer's accumulator shift ``r`` (floor), so that its largest threshold fits its
+    membrane: ``r = max(0, ceil(log2(max vth / unit)) - (uv_bits - 2 - act_shift))``."""
+    if len(cons) != 1 or cons[0].op != "neuron" or cons[0].uv_bits is None:
+        return None
+    nrn = cons[0]
+    r = max(0, int(np.ceil(np.log2((nrn.v_threshold / acc_scale).max()))) - (nrn.uv_bits - 2 - nrn.act_shift))
+    return ir.Requant(np.ones(len(acc_scale), np.int64), r, floor=True) if r else None
+
+
+def _neuron(g: ir.Graph, n: ir.Neuron, a_scale, vth_shift: int) -> None:
+    if n.v_reset not in (None, 0.0) or (n.v_reset is None and n.reset_after_decay):
+        raise CompileError(f"neuron {n.name!r}: integer neurons reset to 0 (v_reset=0.0) or by subtraction "
+                           f"(v_reset=None, reset_after_decay=False); got v_reset={n.v_reset}, "
+                           f"reset_after_decay={n.reset_after_decay}")
+    if not n.v_threshold > 0:
+        raise CompileError(f"neuron {n.name!r}: integer neurons need v_threshold > 0, got {n.v_threshold}")
+    act = ACT_SHIFT if n.act_shift is None else n.act_shift
+    vth_shift = vth_shift if n.act_shift is None else n.act_shift
+    uv_bits = UV_BITS if n.uv_bits is None else n.uv_bits
+    vth_f = n.v_threshold / np.asarray(a_scale, dtype=np.float64) * 2.0 ** (act - vth_shift)
+    vth = np.round(vth_f).astype(np.int64)
+    err = np.abs(vth - vth_f) / vth_f
+    if vth.min() < 1 or err.max() > 0.02:
+        g.warnings.append(f"neuron {n.name!r}: integer threshold {int(vth.min())}..{int(vth.max())} rounds "
+                          f"v_threshold with up to {100 * err.max():.1f} % error")
+    decay_v = 0 if n.kind == "if" else decay_from_tau(n.tau)
+    decay_u = decay_from_tau(n.tau_syn) if n.kind == "cuba" else DECAY_UNITY
+    checks = [] if n.kind == "if" else [("tau", n.tau, decay_v)]
+    if n.kind == "cuba":
+        checks.append(("tau_syn", n.tau_syn, decay_u))
+    for what, tau, d in checks:
+        exact = DECAY_UNITY / tau
+        if abs(d - exact) / exact > 0.02:
+            g.warnings.append(f"neuron {n.name!r}: {what}={tau} gives decay {d}/4096 (exact {exact:.2f}/4096)")
+    n.integer = IntNeuronParams(decay_u, decay_v, vth, "hard" if n.v_reset is not None else "soft", act, vth_shift,
+                                uv_bits)

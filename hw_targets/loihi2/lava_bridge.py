@@ -1,0 +1,85 @@
+"""Run netx files in the real Lava simulator from neurokit's Python (a subprocess in the lava venv).
+
+Lava 0.10 does not import on Python 3.11, so :func:`run_lava` writes the inputs to a temporary folder
+and runs :mod:`hw_targets.loihi2.lava_runner` with the Python 3.10 venv built by
+``scripts/setup_env.sh --lava`` (``.venv-lava``; override with ``NEUROKIT_LAVA_PYTHON``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Sequence, Tuple, Union
+
+import numpy as np
+
+_ROOT = Path(__file__).resolve().parents[2]
+RUNNER = Path(__file__).resolve().with_name("lava_runner.py")
+
+
+@dataclass
+class LavaResult:
+    """One job's result: ``spikes[l]`` uint8 ``[T, B, n_l]`` per layer (last = ``net.out``),
+    ``v_last`` int64 ``[T, B, n_L]``, ``seconds`` per sample (load + build + run wall time) and
+    ``run_seconds`` per sample (``net.run`` alone)."""
+
+    spikes: List[np.ndarray]
+    v_last: np.ndarray
+    seconds: np.ndarray
+    run_seconds: np.ndarray
+
+
+def lava_python() -> Path:
+    """Path of the lava venv's interpreter; ``FileNotFoundError`` saying how to build it if absent.
+
+    Example:
+        >>> lava_python().name
+        'python'
+    """
+    p = Path(os.environ.get("NEUROKIT_LAVA_PYTHON", _ROOT / ".venv-lava" / "bin" / "python"))
+    if not p.exists():
+        raise FileNotFoundError(f"Lava interpreter {p} not found; build it with scripts/setup_env.sh --lava "
+                                "(or set NEUROKIT_LAVA_PYTHON)")
+    return p
+
+
+def run_lava(jobs: Sequence[Tuple[Union[str, Path], np.ndarray]], timeout: float = 900) -> List[LavaResult]:
+    """Run every ``(netx_path, spikes [T, B, n_in])`` job in one Lava subprocess.
+
+    Args:
+        jobs: netx files and their 0/1 input spikes (time-major, like the simulator's).
+        timeout: seconds before the subprocess is killed.
+
+    Returns:
+        One :class:`LavaResult` per job, arrays time-major ``[T, B, n]``.
+
+    Example::
+
+        res = run_lava([("model.net", spikes)])
+        res[0].spikes[-1].shape          # [T, B, n_out]
+    """
+    with tempfile.TemporaryDirectory(prefix="nk_lava_") as tmp:
+        spec = []
+        for i, (net, x) in enumerate(jobs):
+            x = np.asarray(x)
+            if x.ndim != 3:
+                raise ValueError(f"job {i}: spikes must be [T, B, n_in], got shape {x.shape}")
+            inp = Path(tmp) / f"in{i}.npy"
+            np.save(inp, np.ascontiguousarray(x.transpose(1, 0, 2)).astype(np.uint8))
+            spec.append({"net": str(Path(net).resolve()), "input": str(inp), "output": str(Path(tmp) / f"out{i}.npz")})
+        (Path(tmp) / "jobs.json").write_text(json.dumps(spec))
+        proc = subprocess.run([str(lava_python()), str(RUNNER), str(Path(tmp) / "jobs.json")], capture_output=True,
+                              text=True, timeout=timeout, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        if proc.returncode != 0:
+            raise RuntimeError(f"Lava runner failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+        results = []
+        for job in spec:
+            with np.load(job["output"]) as z:
+                n = len([k for k in z.files if k.startswith("layer")])
+                spikes = [z[f"layer{i + 1}"].transpose(1, 0, 2) for i in range(n)]
+                results.append(LavaResult(spikes, z["v_last"].transpose(1, 0, 2), z["seconds"], z["run_seconds"]))
+        return results

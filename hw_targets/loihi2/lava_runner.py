@@ -1,0 +1,83 @@
+"""Run netx ``.net`` files in Lava's bit-accurate simulator (executed by the Python 3.10 lava venv).
+
+This script imports only numpy and Lava, never neurokit: Lava does not import on Python 3.11, so
+neurokit calls it as a subprocess (:func:`hw_targets.loihi2.lava.run_lava`). Each job loads a
+network with lava-dl's own reader ``lava.lib.dl.netx.hdf5.Network(net_config=path)``, feeds the
+input spikes from a ``RingBuffer`` source into ``net.inp``, records every layer's output spikes
+with ``RingBuffer`` sinks, the last layer's membrane ``v`` with a ``Monitor``, and runs ``Loihi2SimCfg(select_tag="fixed_pt")`` for T steps. One sample
+is one fresh network (Lava state cannot be reset between samples).
+
+Usage::
+
+    .venv-lava/bin/python hw_targets/loihi2/lava_runner.py jobs.json
+
+``jobs.json`` is a list of ``{"net": path, "input": path.npy, "output": path.npz}``; the input is
+``uint8 [B, T, n_in]``. The output ``.npz`` holds ``layer<i>`` (``uint8 [B, T, n_i]``, i = 1..L,
+the last one being ``net.out``), ``v_last`` (``int64 [B, T, n_L]``, the
+last layer's voltage after each step), ``seconds`` (wall time of loading + building + running, per sample)
+and ``run_seconds`` (``net.run`` alone).
+"""
+
+import json
+import sys
+import time
+
+import numpy as np
+
+
+def run_sample(net_path: str, spikes: np.ndarray, run_seconds: list):
+    """Run one sample ``spikes`` (``[T, n_in]``); return per-layer spikes ``[T, n]`` + last layer's v.
+
+    Appends the wall time of ``net.run`` alone (compile + execute, no file loading) to ``run_seconds``."""
+    from lava.lib.dl.netx.hdf5 import Network
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc.io.sink import RingBuffer as Sink
+    from lava.proc.io.source import RingBuffer as Source
+    from lava.proc.monitor.process import Monitor
+
+    steps = spikes.shape[0]
+    net = Network(net_config=net_path)
+    src = Source(data=spikes.T.astype(np.int32))
+    src.s_out.connect(net.inp)
+    sinks = []
+    for layer in net.layers:
+        sink = Sink(shape=layer.out.shape, buffer=steps)
+        layer.out.connect(sink.a_in)
+        sinks.append(sink)
+    v = net.layers[-1].neuron.v
+    mon = Monitor()
+    mon.probe(target=v, num_steps=steps)
+    try:
+        t0 = time.perf_counter()
+        net.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+        run_seconds.append(time.perf_counter() - t0)
+        v_trace = np.asarray(mon.get_data()[v.process.name][v.name]).reshape(steps, -1).astype(np.int64)
+        return [s.data.get().T.astype(np.uint8) for s in sinks] + [v_trace]
+    finally:
+        net.stop()
+
+
+def main(jobs_file: str) -> None:
+    """Run every job of ``jobs_file`` and write its ``.npz``."""
+    with open(jobs_file) as f:
+        jobs = json.load(f)
+    for job in jobs:
+        x = np.load(job["input"])
+        if x.ndim != 3:
+            raise ValueError(f"{job['input']}: expected [B, T, n_in] spikes, got shape {x.shape}")
+        per_layer, seconds, run_seconds = None, [], []
+        for b in range(x.shape[0]):
+            t0 = time.perf_counter()
+            outs = run_sample(job["net"], x[b], run_seconds)
+            seconds.append(time.perf_counter() - t0)
+            per_layer = [[] for _ in outs] if per_layer is None else per_layer
+            for acc, o in zip(per_layer, outs):
+                acc.append(o)
+        arrays = {f"layer{i + 1}": np.stack(a) for i, a in enumerate(per_layer[:-1])}
+        arrays["v_last"] = np.stack(per_layer[-1])
+        np.savez(job["output"], seconds=np.array(seconds), run_seconds=np.array(run_seconds), **arrays)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,152 @@
+"""Partition a :class:`LoihiNetwork` onto Loihi neuro-cores under per-core limits.
+
+Per-core limits (:class:`CoreLimits`) and their sources:
+
+- ``neurons_per_core = 8192``: Loihi 2 holds up to 1,048,576 neurons on 128 neuro-cores (Intel, "Taking
+  Neuromorphic Computing to the Next Level with Loihi 2", technology brief, 2021; 1,048,576 / 128).
+- ``synapse_bits_per_core = 1,048,576`` (128 KiB) and ``fan_in_per_core = 4096`` input axons: the Loihi
+  per-core synapse memory and input-axon limits as nengo-loihi enforces them (``nengo_loihi/block.py``:
+  ``MAX_SYNAPSE_BITS``, ``MAX_IN_AXONS``). Intel has not published Loihi 2's per-core synapse memory split,
+  so the Loihi 1 figures are used as a conservative bound (shared/research/loihi_nir.md §3.2).
+- ``cores_per_chip = 128`` neuro-cores (same Intel brief).
+
+A synapse costs its weight bits (``num_weight_bits`` of the netx/Lava encoding) plus 6 delay bits when
+the layer has synaptic delays (Loihi 2 stores a 6-bit delay per synapse). Layers are split into equal
+slices of neurons; every core of a layer sees the layer's whole fan-in (dense connectivity).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from compile.ir import CompileError
+
+from .network import LoihiNetwork
+
+DELAY_BITS = 6
+
+
+@dataclass(frozen=True)
+class CoreLimits:
+    """Per-core and per-chip capacity (see the module docstring for the sources)."""
+
+    neurons_per_core: int = 8192
+    synapse_bits_per_core: int = 1_048_576
+    fan_in_per_core: int = 4096
+    cores_per_chip: int = 128
+    chips: int = 1
+
+
+@dataclass
+class Core:
+    """One neuro-core: ``layer`` index (0-based), neuron slice ``[start, stop)``, memory use."""
+
+    core: int
+    layer: int
+    name: str
+    start: int
+    stop: int
+    fan_in: int
+    synapse_bits: int
+
+    @property
+    def neurons(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass
+class CoreMap:
+    """Result of :func:`map_cores`: the cores, in layer order, and the limits used."""
+
+    cores: List[Core]
+    limits: CoreLimits
+    _dest: List[np.ndarray] = field(default_factory=list, repr=False)
+
+    @property
+    def cores_used(self) -> int:
+        return len(self.cores)
+
+    def report(self) -> Dict[str, object]:
+        """Plain dict: cores used, per-core neurons / fan-in / synapse memory (bytes), and the limits.
+
+        Example:
+            >>> cm = map_cores(LoihiNetwork(2, [LoihiLayer(np.ones((3, 2), int), 4096, 0, 1)]))
+            >>> cm.report()["cores_used"]
+            1
+        """
+        return {
+            "cores_used": self.cores_used,
+            "per_core": [{"core": c.core, "layer": c.layer, "name": c.name, "neurons": c.neurons,
+                          "fan_in": c.fan_in, "synapse_bytes": math.ceil(c.synapse_bits / 8)} for c in self.cores],
+            "limits": dict(self.limits.__dict__),
+        }
+
+    def traffic(self, input_spikes: np.ndarray, layer_spikes: Sequence[np.ndarray]) -> Dict[str, object]:
+        """Spike messages between cores for one run, per sample.
+
+        A spike of source neuron ``i`` is one message to every core of the next layer that holds a
+        non-zero synapse from ``i``. ``input_spikes`` ``[T, B, n_in]`` come from off-chip (the host);
+        ``layer_spikes[l]`` ``[T, B, n_l]`` are the simulator's (``simulate(..., record=True).spikes``).
+
+        Returns:
+            ``{"per_boundary": [messages into layer 1 (from the input), into layer 2, ...],
+            "total": sum, "from_host": messages into layer 1}`` (messages per sample, summed over T).
+        """
+        sources = [np.asarray(input_spikes)] + [np.asarray(s) for s in layer_spikes[:-1]]
+        per = []
+        for src, dest in zip(sources, self._dest):
+            b = max(src.shape[1], 1)
+            per.append(float((src.reshape(-1, src.shape[-1]).sum(0) * dest).sum() / b))
+        return {"per_boundary": per, "total": float(sum(per)), "from_host": per[0] if per else 0.0}
+
+
+def map_cores(net: LoihiNetwork, limits: CoreLimits = CoreLimits()) -> CoreMap:
+    """Assign every layer's neurons to cores; raise :class:`CompileError` if the model cannot fit.
+
+    Errors name the layer and the limit: a fan-in above ``fan_in_per_core``, a single neuron whose
+    synapses exceed a core's synapse memory, or more cores than ``cores_per_chip * chips``.
+
+    Args:
+        net: the lowered network.
+        limits: capacity to respect.
+
+    Returns:
+        :class:`CoreMap`.
+
+    Example:
+        >>> net = LoihiNetwork(2, [LoihiLayer(np.ones((10000, 2), int), 4096, 0, 1)])
+        >>> map_cores(net).cores_used          # 10000 neurons > 8192 per core
+        2
+    """
+    cores: List[Core] = []
+    dests: List[np.ndarray] = []
+    for li, layer in enumerate(net.layers):
+        name = layer.name or f"layer{li + 1}"
+        bits = layer.synapse.num_weight_bits + (DELAY_BITS if layer.delay is not None else 0)
+        if layer.n_in > limits.fan_in_per_core:
+            raise CompileError(f"loihi2: layer {name!r} has fan-in {layer.n_in} > {limits.fan_in_per_core} "
+                               "input axons per core; split the layer's inputs")
+        per_neuron = layer.n_in * bits
+        fit = min(limits.neurons_per_core, limits.synapse_bits_per_core // per_neuron)
+        if fit == 0:
+            raise CompileError(f"loihi2: layer {name!r}: one neuron needs {per_neuron} synapse bits "
+                               f"({layer.n_in} inputs x {bits} bits) > {limits.synapse_bits_per_core} per core")
+        n_cores = math.ceil(layer.n_out / fit)
+        bounds = np.linspace(0, layer.n_out, n_cores + 1).round().astype(int)
+        core_of = np.empty(layer.n_out, int)
+        for k in range(n_cores):
+            lo, hi = int(bounds[k]), int(bounds[k + 1])
+            cores.append(Core(len(cores), li, name, lo, hi, layer.n_in, (hi - lo) * per_neuron))
+            core_of[lo:hi] = k
+        nz = layer.weight != 0  # (out, in)
+        dests.append(np.array([len(np.unique(core_of[nz[:, i]])) for i in range(layer.n_in)]))
+    budget = limits.cores_per_chip * limits.chips
+    if len(cores) > budget:
+        raise CompileError(f"loihi2: model too large: needs {len(cores)} neuro-cores, the target has {budget} "
+                           f"({limits.chips} chip(s) x {limits.cores_per_chip}); largest layer: "
+                           f"{max(net.layers, key=lambda l: l.n_out * l.n_in).name or 'unnamed'}")
+    return CoreMap(cores, limits, dests)

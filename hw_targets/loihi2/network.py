@@ -1,0 +1,238 @@
+"""Loihi-2 network description: integer layers exactly as lava-dl netx and Lava compute them.
+
+A :class:`LoihiNetwork` is a feed-forward chain of :class:`LoihiLayer` s. Each layer is one
+netx ``dense`` block: a Lava ``Dense`` (or ``DelayDense`` when it has per-synapse delays)
+synapse feeding a bit-accurate CUBA LIF population. All values are the integers written to the
+netx file (shared/research/loihi_nir.md §1-§2):
+
+- ``weight``: integer synaptic weights, shape ``(out, in)``, in ``[-256, 254]`` (netx clips to this
+  range). One spike on synapse ``(o, i)`` adds ``weight[o, i]`` to the activation ``a_in`` that the
+  neuron left-shifts by 6 into its current ``u``.
+- ``i_decay``, ``v_decay`` in ``0..4096`` (netx ``iDecay``/``vDecay``; Lava ``du = iDecay - 1``).
+- ``vth_mant`` in ``0..131071`` (17 bits); the neuron spikes when ``v > vth_mant << 6``.
+- ``delay``: optional integer per-synapse delays ``(out, in)`` in ``0..62`` (netx ``max_delay``).
+- ``bias``: optional per-neuron ``bias_mant`` (13-bit signed), added to ``v`` as ``bias << 6``.
+
+:func:`encode_weights` reproduces what the hardware actually stores: netx's
+``optimize_weight_bits`` (mantissa, exponent, weight bits) followed by Lava's own sign-mode
+detection, clipping and truncation of the mantissa. The simulator uses that encoding, so rounding
+corners (e.g. an inhibitory matrix clipped to -255) are the hardware's, not an idealisation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import numpy as np
+
+#: netx/slayer clamp delays to this (``Delay(max_delay=62)``; netx ``DelayDense(max_delay=62)``).
+MAX_DELAY = 62
+#: Lava ``LIF`` bit-accurate ``vth`` precision is 17 bits (``lava.proc.lif.models``).
+MAX_VTH_MANT = (1 << 17) - 1
+#: Decays are 12-bit with an implicit offset so that 4096 (full decay) is representable.
+MAX_DECAY = 4096
+#: netx ``optimize_weight_bits`` clips mixed-sign weights to this range.
+WEIGHT_MIN, WEIGHT_MAX = -256, 254
+#: ``bias_mant`` is a 13-bit signed integer in Lava's LIF.
+BIAS_MIN, BIAS_MAX = -4096, 4095
+
+SIGN_MIXED, SIGN_EXCITATORY, SIGN_INHIBITORY = 1, 2, 3
+
+
+@dataclass(frozen=True)
+class SynapseEncoding:
+    """The synapse as Lava's bit-accurate Dense stores and applies it.
+
+    ``mantissa`` (int64, ``(out, in)``) is summed over spiking inputs and the sum is shifted by
+    ``weight_exp`` (``<<`` if positive, arithmetic ``>>`` otherwise). ``num_weight_bits`` and
+    ``sign_mode`` (1 mixed, 2 excitatory, 3 inhibitory) are what the hardware is configured with.
+    """
+
+    mantissa: np.ndarray
+    weight_exp: int
+    num_weight_bits: int
+    sign_mode: int
+
+
+def _lava_sign_mode(w: np.ndarray) -> int:
+    # lava.utils.weightutils.determine_sign_mode (what Dense uses when no sign_mode is passed,
+    # which is the case for netx blocks).
+    if w.min() >= 0:
+        return SIGN_EXCITATORY
+    if w.max() <= 0:
+        return SIGN_INHIBITORY
+    return SIGN_MIXED
+
+
+def encode_weights(weight: np.ndarray) -> SynapseEncoding:
+    """Encode integer weights the way netx + Lava's bit-accurate Dense do.
+
+    Args:
+        weight: integer-valued array ``(out, in)`` in ``[-256, 254]``, not all zero.
+
+    Returns:
+        :class:`SynapseEncoding` with the mantissa Lava's Dense accumulates and the exponent. The
+        effective weight is ``mantissa * 2**weight_exp``; it equals ``weight`` except in one corner:
+        an all-non-positive matrix with max 0 is "mixed" for netx but "inhibitory" for Lava's Dense,
+        which then clips and truncates differently (e.g. ``[[-64, 0]]`` acts as ``[[-32, 0]]``).
+
+    Example:
+        >>> enc = encode_weights(np.array([[6, -4], [2, 0]]))
+        >>> enc.weight_exp, enc.mantissa.tolist()
+        (-5, [[192, -128], [64, 0]])
+    """
+    w = _check_int_array("weight", weight, WEIGHT_MIN, WEIGHT_MAX)
+    w_max, w_min = int(w.max()), int(w.min())
+    if w_max == 0 and w_min == 0:
+        raise ValueError("weight: all-zero matrix cannot be encoded (netx divides by the max weight)")
+    # --- netx optimize_weight_bits (lava.lib.dl.netx.utils) ---
+    if w_max < 0:
+        is_signed, scale = 0, -256 / w_min
+    elif w_min >= 0:
+        is_signed, scale = 0, 255 / w_max
+    else:
+        is_signed = 1
+        scale = min(127 / w_max if w_max > 0 else math.inf, -128 / w_min)
+    scale_bits = int(math.floor(math.log2(scale))) + is_signed
+    n = 8
+    while n > 0 and np.any(w % (1 << n)):
+        n -= 1
+    n -= is_signed
+    num_weight_bits = 8 - scale_bits - n
+    weight_exp = -scale_bits
+    m = w << scale_bits  # scale_bits >= 0 for weights in [-256, 254]
+    # --- Lava Dense (bit accurate), first time step: clip_weights then truncate_weights ---
+    sign = _lava_sign_mode(m)
+    mixed = int(sign == SIGN_MIXED)
+    neg = sign == SIGN_INHIBITORY
+    m = -m if neg else m
+    m = np.clip(m, -(1 << 8) * mixed, (1 << 8) - 1)
+    t = 8 - num_weight_bits + mixed
+    m = (m >> t) << t
+    m = -m if neg else m
+    return SynapseEncoding(m.astype(np.int64), weight_exp, num_weight_bits, sign)
+
+
+def _check_int_array(name: str, a: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype.kind == "f":
+        if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+            raise ValueError(f"{name}: expected integer values, got non-integer floats")
+    elif a.dtype.kind not in "iub":
+        raise ValueError(f"{name}: expected an integer array, got dtype {a.dtype}")
+    a = a.astype(np.int64)
+    if a.size and (a.min() < lo or a.max() > hi):
+        bad = a.max() if a.max() > hi else a.min()
+        raise ValueError(f"{name}: value {bad} out of range, expected {lo}..{hi}")
+    return a
+
+
+def _check_int(name: str, x, lo: int, hi: int) -> int:
+    v = int(x)
+    if v != x or not lo <= v <= hi:
+        raise ValueError(f"{name}: value {x} out of range, expected an integer in {lo}..{hi}")
+    return v
+
+
+@dataclass
+class LoihiLayer:
+    """One netx ``dense`` block: (Delay)Dense synapse + bit-accurate CUBA LIF population.
+
+    Shapes: ``weight`` and ``delay`` ``(out, in)``, ``bias`` ``(out,)``. Values are validated on
+    construction and a ``ValueError`` names the bad field and the expected range.
+
+    Example:
+        >>> layer = LoihiLayer(np.array([[10, -6]]), i_decay=1024, v_decay=128, vth_mant=20)
+        >>> layer.n_in, layer.n_out
+        (2, 1)
+    """
+
+    weight: np.ndarray
+    i_decay: int
+    v_decay: int
+    vth_mant: int
+    delay: Optional[np.ndarray] = None
+    bias: Optional[np.ndarray] = None
+    name: str = ""
+    _enc: Optional[SynapseEncoding] = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        p = f"layer {self.name!r}: " if self.name else ""
+        self.weight = _check_int_array(p + "weight", self.weight, WEIGHT_MIN, WEIGHT_MAX)
+        if self.weight.ndim != 2:
+            raise ValueError(f"{p}weight: expected 2-D (out, in), got shape {self.weight.shape}")
+        self.i_decay = _check_int(p + "iDecay", self.i_decay, 0, MAX_DECAY)
+        self.v_decay = _check_int(p + "vDecay", self.v_decay, 0, MAX_DECAY)
+        self.vth_mant = _check_int(p + "vThMant", self.vth_mant, 0, MAX_VTH_MANT)
+        if self.delay is not None:
+            self.delay = _check_int_array(p + "delay", self.delay, 0, MAX_DELAY)
+            if self.delay.shape != self.weight.shape:
+                raise ValueError(f"{p}delay: shape {self.delay.shape} must equal the weight shape "
+                                 f"{self.weight.shape} (out, in)")
+        if self.bias is not None:
+            self.bias = _check_int_array(p + "bias", self.bias, BIAS_MIN, BIAS_MAX)
+            if self.bias.shape != (self.n_out,):
+                raise ValueError(f"{p}bias: shape {self.bias.shape}, expected ({self.n_out},)")
+            if self.i_decay != MAX_DECAY:
+                raise ValueError(f"{p}bias: needs iDecay = 4096 (got {self.i_decay}); Lava adds the bias to v, "
+                                 "which equals a constant synaptic input only without current memory")
+
+    @property
+    def n_in(self) -> int:
+        return int(self.weight.shape[1])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def exact_weights(self) -> bool:
+        """Whether Lava applies exactly ``weight`` (False in netx's sign-mode corner, see encode_weights)."""
+        enc = self.synapse
+        return bool(np.array_equal(enc.mantissa, self.weight << -enc.weight_exp))
+
+    @property
+    def synapse(self) -> SynapseEncoding:
+        """The hardware encoding of ``weight`` (computed once)."""
+        if self._enc is None:
+            self._enc = encode_weights(self.weight)
+        return self._enc
+
+
+@dataclass
+class LoihiNetwork:
+    """A feed-forward chain of Loihi layers fed by ``n_in`` input spike channels.
+
+    ``readout=True``: the last layer is a non-spiking readout (``iDecay = vDecay = 4096``, ``vThMant`` at
+    its maximum) whose output is its voltage ``>> 6``, i.e. its synaptic accumulation plus bias.
+
+    Example:
+        >>> l1 = LoihiLayer(np.full((3, 2), 8), 4096, 0, 10)
+        >>> l2 = LoihiLayer(np.full((1, 3), -4), 4096, 0, 10)
+        >>> LoihiNetwork(2, [l1, l2]).sizes
+        [2, 3, 1]
+    """
+
+    n_in: int
+    layers: List[LoihiLayer]
+    readout: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.layers:
+            raise ValueError("LoihiNetwork: needs at least one layer")
+        last = self.layers[-1]
+        if self.readout and (last.i_decay, last.v_decay, last.vth_mant) != (MAX_DECAY, MAX_DECAY, MAX_VTH_MANT):
+            raise ValueError("LoihiNetwork: a readout layer needs iDecay = vDecay = 4096 and vThMant = 131071")
+        n = int(self.n_in)
+        for i, layer in enumerate(self.layers):
+            if layer.n_in != n:
+                raise ValueError(f"layer {i} ({layer.name or 'dense'}): weight has {layer.n_in} "
+                                 f"inputs but the previous layer has {n} outputs")
+            n = layer.n_out
+
+    @property
+    def sizes(self) -> List[int]:
+        """``[n_in, n_1, ..., n_L]``."""
+        return [int(self.n_in)] + [layer.n_out for layer in self.layers]

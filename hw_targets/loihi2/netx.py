@@ -1,0 +1,215 @@
+"""lava-dl netx HDF5 (``.net``) writer and reader for :class:`LoihiNetwork`.
+
+Layout written (shared/research/loihi_nir.md §1; every entry is an HDF5 *dataset*, no attributes)::
+
+    layer/0/type          |S10 (1,)   b"input"
+    layer/0/shape         int64 (1,)  [n_in]
+    layer/<i>/type        |S10 (1,)   b"dense"                      i = 1..L
+    layer/<i>/shape       int64 (1,)  [out]
+    layer/<i>/inFeatures  int64 ()    in
+    layer/<i>/outFeatures int64 ()    out
+    layer/<i>/weight      float32 (out, in)   integer values in [-256, 254]
+    layer/<i>/delay       float32 (out, in)   per-synapse delays 0..62 (only if the layer has delays)
+    layer/<i>/bias        float32 (out,)      bias_mant (only if the layer has a bias)
+    layer/<i>/neuron/type        vlen str ()  "CUBA"
+    layer/<i>/neuron/iDecay      int64 ()     0..4096
+    layer/<i>/neuron/vDecay      int64 ()     0..4096
+    layer/<i>/neuron/vThMant     int64 ()     0..131071
+    layer/<i>/neuron/refDelay    int64 ()     1 (slayer's fixed value; unused by netx)
+    layer/<i>/neuron/gradedSpike bool ()      False
+    simulation/Ts         int64 ()    1
+    simulation/tSample    int64 ()    sample length (only if known)
+
+netx builds the first ``dense`` block's synapse as the network input port (``Network.inp``), so an
+input layer without ``neuron`` only declares the input shape. Weights are the integers themselves (odd
+values allowed): netx's ``optimize_weight_bits`` turns them into mantissa + exponent exactly (slayer's
+exports happen to be even because slayer quantizes with a step of 2). A last block with
+``iDecay = vDecay = 4096`` and ``vThMant = 131071`` is read back as a readout (``LoihiNetwork.readout``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional, Union
+
+import h5py
+import numpy as np
+
+from .network import MAX_DECAY, MAX_VTH_MANT, LoihiLayer, LoihiNetwork
+
+_NEURON_KEYS = ("iDecay", "vDecay", "vThMant")
+
+
+class NetxFormatError(ValueError):
+    """A ``.net`` file that is unreadable, truncated, or misses/violates a field."""
+
+
+def save_netx(net: LoihiNetwork, path: Union[str, Path], t_sample: Optional[int] = None) -> Path:
+    """Write ``net`` as a lava-dl netx HDF5 file, atomically (temp file + rename).
+
+    Args:
+        net: the network (``n_in`` inputs, L dense CUBA layers).
+        path: destination, conventionally ``*.net``.
+        t_sample: optional sample length stored as ``simulation/tSample``.
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> net = LoihiNetwork(2, [LoihiLayer(np.array([[8, -8]]), 1024, 128, 10)])
+        >>> save_netx(net, "/tmp/tiny.net").name
+        'tiny.net'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            layers = f.create_group("layer")
+            g = layers.create_group("0")
+            g.create_dataset("type", (1,), "S10", [b"input"])
+            g.create_dataset("shape", data=np.array([net.n_in], dtype=np.int64))
+            for i, layer in enumerate(net.layers, start=1):
+                _write_dense(layers.create_group(str(i)), layer)
+            sim = f.create_group("simulation")
+            sim.create_dataset("Ts", data=np.int64(1))
+            if t_sample is not None:
+                sim.create_dataset("tSample", data=np.int64(t_sample))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _write_dense(g: h5py.Group, layer: LoihiLayer) -> None:
+    layer.synapse  # noqa: B018  (raises early if netx could not encode these weights)
+    g.create_dataset("type", (1,), "S10", [b"dense"])
+    g.create_dataset("shape", data=np.array([layer.n_out], dtype=np.int64))
+    g.create_dataset("inFeatures", data=np.int64(layer.n_in))
+    g.create_dataset("outFeatures", data=np.int64(layer.n_out))
+    g.create_dataset("weight", data=layer.weight.astype(np.float32))
+    if layer.delay is not None:
+        g.create_dataset("delay", data=layer.delay.astype(np.float32))
+    if layer.bias is not None:
+        g.create_dataset("bias", data=layer.bias.astype(np.float32))
+    n = g.create_group("neuron")
+    n.create_dataset("type", data="CUBA", dtype=h5py.string_dtype())
+    n.create_dataset("iDecay", data=np.int64(layer.i_decay))
+    n.create_dataset("vDecay", data=np.int64(layer.v_decay))
+    n.create_dataset("vThMant", data=np.int64(layer.vth_mant))
+    n.create_dataset("refDelay", data=np.int64(1))
+    n.create_dataset("gradedSpike", data=np.bool_(False))
+
+
+def _text(ds: h5py.Dataset) -> str:
+    v = ds[()]
+    if isinstance(v, np.ndarray):
+        v = v.reshape(-1)[0] if v.size else b""
+    return v.decode("ascii") if isinstance(v, bytes) else str(v)
+
+
+def _get(g: h5py.Group, key: str, where: str) -> np.ndarray:
+    if key not in g:
+        raise NetxFormatError(f"{where}: missing dataset '{key}'")
+    return np.asarray(g[key][()])
+
+
+def load_netx(path: Union[str, Path]) -> LoihiNetwork:
+    """Read a netx ``.net`` file of ``input`` + ``dense`` CUBA blocks back into a LoihiNetwork.
+
+    Raises :class:`NetxFormatError` naming the file, layer and field for unreadable/truncated files,
+    missing datasets, unsupported block or neuron types, and out-of-range values (e.g. a delay of
+    70: "delay: value 70 out of range, expected 0..62").
+
+    Args:
+        path: a file written by :func:`save_netx` (or by lava-dl for dense CUBA networks).
+
+    Returns:
+        The :class:`LoihiNetwork` the file describes.
+
+    Example:
+        >>> net = load_netx(save_netx(LoihiNetwork(2, [LoihiLayer(np.array([[8, -8]]), 0, 0, 5)]),
+        ...                           "/tmp/rt.net"))
+        >>> net.sizes
+        [2, 1]
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise NetxFormatError(f"{path}: no such file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise NetxFormatError(f"{path}: not a readable HDF5 netx file (truncated or corrupt?): {e}") from e
+    try:
+        with f:
+            return _read(f, str(path))
+    except (OSError, KeyError) as e:
+        raise NetxFormatError(f"{path}: unreadable content (truncated or corrupt?): {e}") from e
+
+
+def _read(f: h5py.File, name: str) -> LoihiNetwork:
+    if "layer" not in f:
+        raise NetxFormatError(f"{name}: missing group 'layer'")
+    lg = f["layer"]
+    keys = sorted(lg.keys(), key=lambda k: int(k) if k.isdigit() else -1)
+    if keys != [str(i) for i in range(len(keys))] or not keys:
+        raise NetxFormatError(f"{name}: layer groups must be named 0..n-1, found {list(lg.keys())}")
+    n_in: Optional[int] = None
+    layers = []
+    for k in keys:
+        g, where = lg[k], f"{name}: layer/{k}"
+        kind = _text(g["type"]) if "type" in g else None
+        if kind is None:
+            raise NetxFormatError(f"{where}: missing dataset 'type'")
+        if kind == "input":
+            if k != "0" or "neuron" in g:
+                raise NetxFormatError(f"{where}: only a neuron-less input block at layer 0 is supported")
+            n_in = int(np.prod(_get(g, "shape", where)))
+            continue
+        if kind != "dense":
+            raise NetxFormatError(f"{where}: block type {kind!r} is not supported (expected 'dense')")
+        layers.append(_read_dense(g, where))
+    if not layers:
+        raise NetxFormatError(f"{name}: no dense layers")
+    if n_in is None:
+        n_in = layers[0].n_in
+    last = layers[-1]
+    readout = (last.i_decay, last.v_decay, last.vth_mant) == (MAX_DECAY, MAX_DECAY, MAX_VTH_MANT)
+    try:
+        return LoihiNetwork(n_in, layers, readout=readout)
+    except ValueError as e:
+        raise NetxFormatError(f"{name}: {e}") from e
+
+
+def _read_dense(g: h5py.Group, where: str) -> LoihiLayer:
+    w = _get(g, "weight", where)
+    shape = _get(g, "shape", where)
+    if w.ndim == 1:
+        w = w.reshape(int(np.prod(shape)), -1)
+    if "neuron" not in g:
+        raise NetxFormatError(f"{where}: missing group 'neuron'")
+    ng = g["neuron"]
+    ntype = _text(ng["type"]) if "type" in ng else None
+    if ntype not in ("CUBA", "LOIHI"):
+        raise NetxFormatError(f"{where}/neuron/type: got {ntype!r}, expected 'CUBA'")
+    vals = {k: _get(ng, k, where + "/neuron") for k in _NEURON_KEYS}
+    for k, v in vals.items():
+        if v.size != 1:
+            raise NetxFormatError(f"{where}/neuron/{k}: expected a scalar, got shape {v.shape}")
+    delay = _get(g, "delay", where) if "delay" in g else None
+    if delay is not None and delay.shape != w.shape:
+        if delay.ndim == 1 and delay.size == w.shape[0]:  # slayer's per-neuron axonal delay
+            delay = np.repeat(delay.reshape(-1, 1), w.shape[1], axis=1)
+        else:
+            raise NetxFormatError(f"{where}/delay: shape {delay.shape}, expected {w.shape} (out, in)")
+    bias = _get(g, "bias", where) if "bias" in g else None
+    try:
+        return LoihiLayer(w, int(vals["iDecay"].reshape(())), int(vals["vDecay"].reshape(())),
+                          int(vals["vThMant"].reshape(())), delay=delay, bias=bias)
+    except ValueError as e:
+        raise NetxFormatError(f"{where}/{e}") from e

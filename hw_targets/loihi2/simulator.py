@@ -1,0 +1,145 @@
+"""Fast, vectorized, bit-accurate simulation of a :class:`LoihiNetwork` (Lava ``fixed_pt`` semantics).
+
+Per layer and time step ``t`` (shared/research/loihi_nir.md §2.2-2.3; Lava's ``Dense``/``DelayDense``
+bit-accurate models)::
+
+    acc_k[t] = (sum_i mantissa[o, i] * s_in[t, i] over synapses with delay k) shifted by weight_exp
+    a_in[t]  = sum_k acc_k[t - 1 - k]         # one step of synaptic latency, plus the delay k
+    u, v, s  = integer_cuba_step(u, v, a_in[t] (+ bias), neuron)   # compile/integer_neuron.py
+
+Because the network is feed-forward, each layer's synaptic input for all T steps is one integer
+matrix product (exact in float64), and only the neuron recurrence loops over time. The neuron is the
+project's single implementation, :func:`compile.integer_neuron.integer_cuba_step`.
+
+Lava's Dense applies the weight exponent per delay bucket (``DelayDense``) or to the whole sum
+(``Dense``), with NumPy's flooring ``>>``; that is reproduced exactly. A layer bias (netx ``bias``,
+added by Lava to ``v`` as ``bias << 6``) is only allowed with ``iDecay = 4096``, where it equals adding
+``bias`` to ``a_in``; the run checks that the current ``u`` cannot wrap, where that identity would fail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Union
+
+import numpy as np
+
+from compile.integer_neuron import MAX_UV, IntNeuronParams, integer_cuba_step
+
+from .network import LoihiLayer, LoihiNetwork
+
+_A_MAX = MAX_UV >> 6  # |a_in| below this keeps a_in << 6 inside the 24-bit current (no wrap)
+
+
+def _as_spikes(spikes, n_in: int) -> np.ndarray:
+    x = spikes.detach().cpu().numpy() if hasattr(spikes, "detach") else np.asarray(spikes)
+    if x.ndim != 3 or x.shape[-1] != n_in:
+        raise ValueError(f"spikes: expected [T, B, {n_in}], got shape {x.shape}")
+    if x.size and not np.all((x == 0) | (x == 1)):
+        raise ValueError("spikes: Loihi inputs must be binary spikes (0/1); encode real inputs first "
+                         "(nk.encode.rate / latency / delta)")
+    return x.astype(np.float64)
+
+
+def synaptic_input(layer: LoihiLayer, s: np.ndarray) -> np.ndarray:
+    """Activation ``a_in`` each neuron receives from its (Delay)Dense synapse, with the latency.
+
+    Args:
+        layer: the layer (its :attr:`LoihiLayer.synapse` encoding and optional delays are used).
+        s: presynaptic spikes ``[T, B, in]`` (0/1, any real dtype).
+
+    Returns:
+        int64 ``[T, B, out]``: ``a_in[t]`` as Lava's LIF receives it at step ``t``.
+
+    Example:
+        >>> layer = LoihiLayer(np.array([[4, -2]]), 4096, 0, 1)
+        >>> synaptic_input(layer, np.ones((3, 1, 2)))[:, 0, 0].tolist()
+        [0, 2, 2]
+    """
+    enc = layer.synapse
+    T = s.shape[0]
+    m = enc.mantissa.astype(np.float64)
+    delays = np.zeros_like(enc.mantissa) if layer.delay is None else layer.delay
+    a = np.zeros(s.shape[:2] + (layer.n_out,), np.int64)
+    for k in np.unique(delays):
+        k = int(k)
+        if k + 1 >= T:
+            continue
+        mk = m if layer.delay is None else np.where(delays == k, m, 0.0)
+        acc = np.rint(s[: T - 1 - k] @ mk.T).astype(np.int64)
+        acc = acc << enc.weight_exp if enc.weight_exp > 0 else acc >> -enc.weight_exp
+        a[1 + k:] += acc
+    return a
+
+
+def _neuron(layer: LoihiLayer) -> IntNeuronParams:
+    return IntNeuronParams(decay_u=layer.i_decay, decay_v=layer.v_decay,
+                           vth=np.array(layer.vth_mant, np.int64), reset="hard")
+
+
+def run_layer(layer: LoihiLayer, s: np.ndarray, trace_v: bool = False):
+    """Output spikes ``[T, B, out]`` (uint8) of one layer for input spikes ``s`` ``[T, B, in]``.
+
+    With ``trace_v=True`` returns ``(spikes, v)`` where ``v`` (int64 ``[T, B, out]``) is the voltage
+    after each step (after the reset), as a Lava ``Monitor`` on ``neuron.v`` records it.
+
+    Example:
+        >>> layer = LoihiLayer(np.array([[4, -2]]), 4096, 0, 1)
+        >>> run_layer(layer, np.ones((3, 1, 2)))[:, 0, 0].tolist()
+        [0, 1, 1]
+    """
+    a = synaptic_input(layer, s)
+    if layer.bias is not None:
+        a = a + layer.bias
+        if np.abs(a).max(initial=0) >= _A_MAX:
+            raise OverflowError(f"layer {layer.name!r}: |a_in + bias| reaches {np.abs(a).max()} >= {_A_MAX}; "
+                                "the 24-bit current would wrap and a bias cannot be folded exactly")
+    p = _neuron(layer)
+    u = np.zeros(a.shape[1:], np.int64)
+    v = np.zeros_like(u)
+    out = np.empty(a.shape, np.uint8)
+    vs = np.empty(a.shape, np.int64) if trace_v else None
+    for t in range(a.shape[0]):
+        u, v, st = integer_cuba_step(u, v, a[t], p)
+        out[t] = st
+        if trace_v:
+            vs[t] = v
+    return (out, vs) if trace_v else out
+
+
+@dataclass
+class SimRecord:
+    """Everything one run observed: ``spikes[l]`` uint8 ``[T, B, n_l]`` for layers 1..L and ``v_last``
+    (int64 ``[T, B, n_L]``), the last layer's voltage (the readout membrane of a non-spiking output)."""
+
+    spikes: List[np.ndarray]
+    v_last: np.ndarray
+
+
+def simulate(net: LoihiNetwork, spikes, record: bool = False) -> Union[np.ndarray, SimRecord]:
+    """Run ``net`` on input spikes exactly as Lava's ``Loihi2SimCfg(select_tag="fixed_pt")`` does.
+
+    Every layer adds one step of synaptic latency (plus its synaptic delays), so output step ``t``
+    reflects input up to step ``t - L``. All samples of the batch start at rest.
+
+    Args:
+        net: the network.
+        spikes: 0/1 input spikes ``[T, B, n_in]`` (NumPy array or torch tensor).
+        record: also return every layer's spikes.
+
+    Returns:
+        uint8 output spikes ``[T, B, n_L]``; with ``record=True`` a :class:`SimRecord`.
+
+    Example:
+        >>> net = LoihiNetwork(2, [LoihiLayer(np.array([[4, -2]]), 4096, 0, 1)])
+        >>> simulate(net, np.ones((3, 1, 2)))[:, 0, 0].tolist()
+        [0, 1, 1]
+    """
+    s = _as_spikes(spikes, net.n_in)
+    outs = []
+    for layer in net.layers[:-1]:
+        outs.append(run_layer(layer, s))
+        s = outs[-1].astype(np.float64)
+    last, v_last = run_layer(net.layers[-1], s, trace_v=True)
+    outs.append(last)
+    return SimRecord(outs, v_last) if record else last

@@ -1,0 +1,132 @@
+"""Target ``loihi2``: Loihi 2 fixed-point CUBA semantics (Lava bit-accurate), netx export, core mapping.
+
+Passes (``prepare``): round delays, fold batch norm, Loihi structure check (op-specific reasons), quantize
+(per-tensor 8-bit weights so each layer has one threshold, 16-bit accumulators: Lava's ``a_in``), check limits.
+``lower`` builds the :class:`LoihiNetwork`, maps it onto neuro-cores and returns a :class:`Loihi2Program`.
+
+Example::
+
+    cm = nk.compile(model, target="loihi2", example_input=spikes)    # spikes [T, B, n_in] in {0, 1}
+    out = cm.run(spikes)          # int64 [T, B, n_out] spikes (or readout accumulator), L steps of latency
+    cm.save("model.net")          # lava-dl netx HDF5
+    cm.report()["cores"]["cores_used"]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from compile import ir
+from compile.integer_neuron import VTH_BITS
+from compile.passes import Limits, check_limits, fold_bn, quantize, round_delays
+
+from .lowering import UNSUPPORTED, lower
+from .mapping import CoreLimits, map_cores
+from .netx import save_netx
+from .network import MAX_DELAY, LoihiNetwork
+from .simulator import SimRecord, simulate
+
+SUPPORTS = Limits(ops=frozenset({"input", "dense", "neuron", "flatten"}), neuron_kinds=frozenset({"lif", "if", "cuba"}),
+                  integer=True, weight_bits=8, acc_bits=16, act_bits=8, vth_bits=VTH_BITS, max_delay=MAX_DELAY,
+                  resets=frozenset({"hard"}))
+
+
+def _precheck(graph: ir.Graph) -> ir.Graph:
+    """Reject what Loihi cannot host with the reason, before quantization obscures it."""
+    if not graph.input.spikes:
+        raise ir.CompileError("loihi2: node 'input' (input): Loihi inputs are binary spikes; encode real-valued "
+                              "inputs (nk.encode.*) and compile with a 0/1 example input")
+    for n in graph.nodes:
+        if n.op not in SUPPORTS.ops:
+            why = UNSUPPORTED.get(n.op, "Loihi synapses apply stored weight matrices to spikes; this op has no "
+                                        "Loihi equivalent")
+            raise ir.CompileError(f"loihi2: node {n.name!r} ({n.op}): {why}")
+    return graph
+
+
+def _loihi_weights(graph: ir.Graph) -> ir.Graph:
+    """Binary layers (``weight_bits=1``, one scale per output channel) become per-tensor 8-bit weights.
+
+    Lava's LIF has one threshold per layer, so per-channel scales cannot move into per-neuron thresholds; the
+    row scales go into the 8-bit weights instead (exact when all channel scales are equal, else within
+    1/254 of the largest weight; a warning says so)."""
+    g = graph.copy()
+    for n in g.nodes:
+        if n.op == "dense" and n.weight_bits == 1:
+            n.weight_bits = None
+            mags = np.unique(np.abs(n.weight).max(axis=1))
+            if not np.allclose(mags, mags[0], rtol=1e-6):
+                g.warnings.append(f"loihi2: binary layer {n.name!r}: per-channel scales {mags.min():.4g}.."
+                                  f"{mags.max():.4g} are folded into 8-bit per-tensor weights (Loihi has one "
+                                  "threshold per layer)")
+    return g
+
+
+class Loihi2Program:
+    """The lowered model: ``net`` (:class:`LoihiNetwork`), its core map, and the last run's activity."""
+
+    def __init__(self, graph: ir.Graph, net: LoihiNetwork, limits: CoreLimits):
+        self.graph, self.net = graph, net
+        self.cores = map_cores(net, limits)
+        self.last_run: SimRecord | None = None
+        self._last_input: np.ndarray | None = None
+
+    @property
+    def latency(self) -> int:
+        """Steps between an input spike and its first effect on the output (one per layer)."""
+        return len(self.net.layers)
+
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        """Bit-accurate run. ``x [T, B, *input_shape]`` 0/1 -> int64 ``[T, B, n_out]``: output spikes, or for a
+        readout the accumulator ``v >> 6``. Example: ``prog.run(torch.ones(50, 1, 8))``."""
+        flat = x.detach().cpu().reshape(x.shape[0], x.shape[1], -1).numpy()
+        rec = simulate(self.net, flat, record=True)
+        self.last_run, self._last_input = rec, flat
+        out = (rec.v_last >> 6) if self.net.readout else rec.spikes[-1].astype(np.int64)
+        return torch.from_numpy(out)
+
+    def save(self, path) -> None:
+        """Write the lava-dl netx ``.net`` file (atomic). Example: ``prog.save("model.net")``."""
+        save_netx(self.net, path)
+
+    def report(self) -> dict:
+        """Cores (per-core neurons, fan-in, synapse bytes), per-layer Loihi encoding, latency, warnings and,
+        after a run, spike traffic between cores (messages per sample)."""
+        warn = list(self.graph.warnings)
+        layers = []
+        for layer in self.net.layers:
+            enc = layer.synapse
+            layers.append({"name": layer.name, "in": layer.n_in, "out": layer.n_out, "iDecay": layer.i_decay,
+                           "vDecay": layer.v_decay, "vThMant": layer.vth_mant, "weight_exp": enc.weight_exp,
+                           "num_weight_bits": enc.num_weight_bits, "sign_mode": enc.sign_mode,
+                           "max_delay": 0 if layer.delay is None else int(layer.delay.max())})
+            if not layer.exact_weights:
+                warn.append(f"loihi2: layer {layer.name!r}: netx/Lava sign-mode corner changes the effective "
+                            "weights (all weights <= 0 with max 0); Loihi differs from the integer reference")
+        rep = {"cores": self.cores.report(), "loihi_layers": layers, "latency_steps": self.latency,
+               "readout": self.net.readout, "warnings": warn}
+        if self.last_run is not None:
+            rep["spike_traffic"] = self.cores.traffic(self._last_input, self.last_run.spikes)
+        return rep
+
+
+class Loihi2Target:
+    """Loihi 2 target (module docstring). Options: ``weight_bits`` (<= 8), ``core_limits`` (:class:`CoreLimits`)."""
+
+    name = "loihi2"
+    supports = SUPPORTS
+
+    def prepare(self, graph: ir.Graph, example_input: torch.Tensor, weight_bits: int = 8, **options) -> ir.Graph:
+        unknown = set(options) - {"core_limits"}
+        if unknown:
+            raise ValueError(f"target 'loihi2' options: weight_bits, core_limits; got {sorted(unknown)}")
+        if not 1 <= weight_bits <= 8:
+            raise ValueError(f"target 'loihi2': weight_bits must be in 1..8 (Loihi weights are 8-bit), got {weight_bits}")
+        self._limits = options.get("core_limits", CoreLimits())
+        g = _loihi_weights(_precheck(fold_bn(round_delays(graph))))
+        g = quantize(g, weight_bits=weight_bits, per_channel=False, acc_bits=SUPPORTS.acc_bits)
+        return check_limits(g, self.supports)
+
+    def lower(self, graph: ir.Graph) -> Loihi2Program:
+        return Loihi2Program(graph, lower(graph), getattr(self, "_limits", CoreLimits()))

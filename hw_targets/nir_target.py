@@ -1,0 +1,181 @@
+"""Target ``nir``: export the float IR as a NIR graph (``nir`` 1.0), with its discretization in metadata.
+
+NIR is continuous-time; neurokit is discrete-time with unit steps. The export uses snnTorch's convention,
+``dt = 1e-4`` s per step (shared/research/loihi_nir.md §4.5), and forward-Euler discretization, so that
+
+    LIF (tau steps):     NIR LIF(tau = tau * dt, r = tau (decay_input=False) or 1 (True), v_leak = v_reset)
+                         Euler: v += dt/tau_nir * (v_leak - v + r * I)  ==  neurokit's update
+    IF:                  NIR IF(r = 1 / dt)            Euler: v += dt * r * I = v + I
+    CubaLIF:             NIR CubaLIF(tau_syn = tau_syn * dt, tau_mem = tau_mem * dt, r = tau_mem, w_in = tau_syn)
+    dense / conv:        Affine (bias) or Linear / Conv2d;  flatten: Flatten(start_dim=0)
+
+Every neuron node's ``metadata`` records what NIR itself leaves open: ``dt``, ``discretization``
+(``"forward_euler"``), ``reset`` (``"zero"`` = hard reset to ``v_reset``, ``"subtract"`` = minus the threshold),
+``reset_timing`` (``"same_step"``, or ``"next_step"`` for ``reset_after_decay``), ``spike`` (``"v > v_threshold"``)
+and the neuron ``kind``. Neuron parameters are per-neuron arrays so ``nir.read`` can type-check the graph.
+Per-synapse delays have no NIR import anywhere but Spyx and are rejected (CompileError).
+
+Example::
+
+    cm = nk.compile(model, target="nir", example_input=x)
+    cm.save("model.nir")                       # nir.write, atomic
+    graph = cm.artefact.graph                  # nir.NIRGraph
+    y = cm.run(x)                              # the graph re-imported by nk.from_nir, run in torch
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import nir
+import numpy as np
+import torch
+
+from compile import ir
+from compile.passes import Limits, check_limits, fold_bn, round_delays
+
+DT = 1e-4
+SUPPORTS = Limits(ops=frozenset({"input", "dense", "conv", "flatten", "neuron"}), integer=False, max_delay=0)
+
+
+def neuron_metadata(n: ir.Neuron, dt: float = DT) -> dict:
+    """The discretization a NIR consumer needs to reproduce ``n`` step by step (see module docstring)."""
+    return {"dt": dt, "discretization": "forward_euler", "kind": n.kind, "spike": "v > v_threshold",
+            "reset": "zero" if n.v_reset is not None else "subtract",
+            "reset_timing": "next_step" if n.reset_after_decay else "same_step"}
+
+
+def _neuron(n: ir.Neuron, dt: float) -> nir.NIRNode:
+    size = int(np.prod(n.shape))
+    full = lambda v: np.full(n.shape, v, dtype=np.float64)  # noqa: E731
+    vr = 0.0 if n.v_reset is None else float(n.v_reset)
+    meta = neuron_metadata(n, dt)
+    if size == 0:
+        raise ir.CompileError(f"nir: node {n.name!r} (neuron) has no neurons")
+    if n.kind == "if":
+        return nir.IF(r=full(1.0 / dt), v_threshold=full(n.v_threshold), v_reset=full(vr), metadata=meta)
+    if n.kind == "cuba":
+        return nir.CubaLIF(tau_syn=full(n.tau_syn * dt), tau_mem=full(n.tau * dt), r=full(n.tau), v_leak=full(vr),
+                           v_threshold=full(n.v_threshold), v_reset=full(vr), w_in=full(n.tau_syn), metadata=meta)
+    return nir.LIF(tau=full(n.tau * dt), r=full(1.0 if n.decay_input else n.tau), v_leak=full(vr),
+                   v_threshold=full(n.v_threshold), v_reset=full(vr), metadata=meta)
+
+
+def _no_delays(n: ir.Node) -> None:
+    if n.op == "dense" and n.delay is not None and np.any(n.delay):
+        raise ir.CompileError(f"nir: node {n.name!r} (dense) has per-synapse delays; NIR Delay is per channel and "
+                              "no NIR importer except Spyx reads it")
+
+
+def _synapse(n: ir.Node, shapes: Dict[str, Tuple[int, ...]]) -> nir.NIRNode:
+    w = np.asarray(n.weight, dtype=np.float32)
+    _no_delays(n)
+    if n.op == "dense":
+        if n.bias is None:
+            return nir.Linear(weight=w)
+        return nir.Affine(weight=w, bias=np.asarray(n.bias, dtype=np.float32))
+    in_shape = shapes[n.inputs[0]]
+    bias = np.zeros(w.shape[0], np.float32) if n.bias is None else np.asarray(n.bias, dtype=np.float32)
+    return nir.Conv2d(input_shape=tuple(in_shape[1:]), weight=w, stride=n.stride, padding=n.padding,
+                      dilation=n.dilation, groups=n.groups, bias=bias)
+
+
+def _name(name: str) -> str:
+    return name.replace(".", "_")  # NIR edges use "a.b" to address nodes inside sub-graphs
+
+
+def graph_to_nir(graph: ir.Graph, dt: float = DT) -> nir.NIRGraph:
+    """Convert a float IR graph (sequential or with fan-out; no adds) to a type-checked ``nir.NIRGraph``.
+
+    Args:
+        graph: IR after ``fold_bn`` and ``round_delays`` (``nir`` target's ``prepare``).
+        dt: seconds per step written into the time constants and metadata.
+
+    Returns:
+        The graph with nodes ``input``, one per IR node (dots in names become ``_``), and ``output``.
+
+    Example::
+
+        g = graph_to_nir(fold_bn(capture(model, x)))
+        sorted(g.nodes)          # ['0', '1', 'input', 'output']
+    """
+    shapes = {n.name: tuple(n.shape) for n in graph}
+    nodes: Dict[str, nir.NIRNode] = {"input": nir.Input(input_type={"input": np.array(graph.input.shape)})}
+    edges: List[Tuple[str, str]] = []
+    names = {graph.input.name: "input"}
+    for n in graph.nodes[1:]:
+        key = _name(n.name)
+        if key in ("input", "output") or key in nodes:
+            key = f"node_{key}"
+        names[n.name] = key
+        if n.op in ir.SYNAPSES:
+            nodes[key] = _synapse(n, shapes)
+        elif n.op == "neuron":
+            nodes[key] = _neuron(n, dt)
+        elif n.op == "flatten":
+            nodes[key] = nir.Flatten(input_type={"input": np.array(shapes[n.inputs[0]])}, start_dim=0, end_dim=-1)
+        else:
+            raise ir.CompileError(f"nir: node {n.name!r} ({n.op}) has no NIR export")
+        edges += [(names[s], key) for s in n.inputs]
+    nodes["output"] = nir.Output(output_type={"output": np.array(shapes[graph.output])})
+    edges.append((names[graph.output], "output"))
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": dt, "source": "neurokit"}, type_check=True)
+
+
+class NIRArtefact:
+    """``graph`` (``nir.NIRGraph``); ``run`` re-imports it with :func:`neurokit.nir_import.from_nir`."""
+
+    def __init__(self, graph: nir.NIRGraph):
+        self.graph = graph
+        self._module = None
+
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        """Outputs of the NIR graph as neurokit runs it: ``x [T, B, ...]`` -> ``[T, B, ...]`` (float)."""
+        from neurokit.nir_import import from_nir
+
+        if self._module is None:
+            self._module = from_nir(self.graph).eval()
+        with torch.no_grad():
+            return self._module(x.float())
+
+    def save(self, path) -> None:
+        """``nir.write`` to ``path`` atomically (temp file in the same folder, then rename)."""
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".nir", dir=path.parent if str(path.parent) else ".")
+        os.close(fd)
+        try:
+            nir.write(tmp, self.graph)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def report(self) -> dict:
+        kinds: Dict[str, int] = {}
+        for node in self.graph.nodes.values():
+            kinds[type(node).__name__] = kinds.get(type(node).__name__, 0) + 1
+        return {"nir_nodes": kinds, "nir_edges": len(self.graph.edges), "dt": self.graph.metadata.get("dt", DT)}
+
+
+class NIRTarget:
+    """NIR export target (module docstring). Option: ``dt`` (seconds per step, default 1e-4)."""
+
+    name = "nir"
+    supports = SUPPORTS
+
+    def prepare(self, graph: ir.Graph, example_input: torch.Tensor, dt: float = DT, **options) -> ir.Graph:
+        if options:
+            raise ValueError(f"target 'nir' options: dt; got {sorted(options)}")
+        if not dt > 0:
+            raise ValueError(f"target 'nir': dt must be > 0 seconds, got {dt}")
+        self._dt = float(dt)
+        g = fold_bn(round_delays(graph))
+        for n in g.nodes:
+            _no_delays(n)
+        return check_limits(g, self.supports)
+
+    def lower(self, graph: ir.Graph) -> NIRArtefact:
+        return NIRArtefact(graph_to_nir(graph, getattr(self, "_dt", DT)))

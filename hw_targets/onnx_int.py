@@ -1,0 +1,137 @@
+"""Target ``onnx_int``: an integer-only ONNX model (opset 17) run by onnxruntime, bit-identical to the integer
+reference simulator (:mod:`compile.integer_sim`).
+
+Pipeline: ``fold_bn -> round_delays -> quantize -> check_limits`` then :func:`hw_targets.onnx_lower.lower`.
+Declared limits: weights <= 8 bits (int8 containers; 1-bit binary weights are stored as int8 +-1),
+accumulators requantized to 16 bits (the same integer model as the Loihi target, so both match one simulator),
+int8 synapse inputs, delays 0..255 (shift-register delay lines), hard and soft reset, LIF/IF/CUBA, integer
+thresholds without Lava's 6-bit shift (``vth_shift=0``: 64x finer thresholds, closer to the float model).
+
+Time loop: ``time_loop="loop"`` (default) emits one ONNX ``Loop`` over T: the model is independent of T and its
+size is one step's; ``"unrolled"`` copies the step T times (fixed T). Both give identical outputs (tested);
+``benchmarks/onnx_time_loop.py`` measures them: the unrolled graph is T times larger and, on onnxruntime 1.32 CPU,
+only marginally faster per inference on small models, so Loop is the default (any T, small file).
+
+onnxruntime pitfalls handled (shared/research/quant_onnx.md §4): no int8 ``MatMul`` (``MatMulInteger`` is used);
+``BitShift`` is unsigned only (signed shifts are integer ``Div``, which truncates toward zero in ORT, as the
+integer neuron specifies); ``Where``/``Clip`` lack int8/int16 (int64 state is used); the decay product needs
+36 bits (int64); graph optimisation is limited to the basic level (no Q/DQ fusion rewrites).
+
+Example::
+
+    cm = nk.compile(model, target="onnx_int", example_input=x)
+    spikes = cm.run(x)            # int64 tensor [T, B, ...], == compile.integer_sim.run(cm.graph, x)
+    cm.save("model.onnx"); m = compile.load("model.onnx"); m.run(x)
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+
+from compile import ir
+from compile.passes import Limits, check_limits, fold_bn, quantize, round_delays
+from hw_targets.onnx_lower import lower
+
+SUPPORTS = Limits(weight_bits=8, acc_bits=16, act_bits=8, vth_bits=23, max_delay=255)
+VTH_SHIFT = 0  # thresholds at the membrane's full resolution (Lava uses 6)
+
+
+def _session(data: bytes) -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    opts.intra_op_num_threads = 1
+    return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+
+
+class OnnxProgram:
+    """An integer ONNX model plus its onnxruntime session. ``run(x [T, B, ...] float) -> int64 torch tensor``."""
+
+    def __init__(self, model: onnx.ModelProto):
+        self.model = model
+        self.meta = {p.key: p.value for p in model.metadata_props}
+        self.session = _session(model.SerializeToString())
+
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        arr = x.detach().cpu().numpy().astype(np.float32) if isinstance(x, torch.Tensor) else np.asarray(x, np.float32)
+        shape = json.loads(self.meta.get("neurokit.input_shape", "null"))
+        if shape is not None and (arr.ndim != len(shape) + 2 or list(arr.shape[2:]) != shape):
+            raise ValueError(f"x must have shape [T, B, {', '.join(map(str, shape))}], got {arr.shape}")
+        if self.meta.get("neurokit.input_spikes") == "true" and not np.isin(arr, (0.0, 1.0)).all():
+            raise ValueError("x: this model was compiled for 0/1 spike input; got other values")
+        (y,) = self.session.run(["y"], {"x": arr})
+        return torch.from_numpy(y.astype(np.int64))
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the .onnx file atomically."""
+        from compile.compiled import atomic_write
+
+        atomic_write(path, lambda f: f.write(self.model.SerializeToString()))
+
+    def report(self) -> dict:
+        ops: dict[str, int] = {}
+        for node in _all_nodes(self.model.graph):
+            ops[node.op_type] = ops.get(node.op_type, 0) + 1
+        return {"onnx_ops": dict(sorted(ops.items())), "onnx_bytes": self.model.ByteSize(),
+                "time_loop": self.meta.get("neurokit.time_loop")}
+
+
+def _all_nodes(graph: onnx.GraphProto):
+    """Every node of ``graph`` and of its subgraphs (Loop bodies)."""
+    for node in graph.node:
+        yield node
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                yield from _all_nodes(attr.g)
+
+
+class OnnxIntTarget:
+    """The ``onnx_int`` target (module docstring). Options: ``weight_bits`` (1..8), ``per_channel``,
+    ``time_loop`` ("loop" | "unrolled")."""
+
+    name = "onnx_int"
+    supports = SUPPORTS
+
+    def __init__(self) -> None:
+        self.time_loop, self.steps = "loop", None
+
+    def prepare(self, graph: ir.Graph, example_input: torch.Tensor, weight_bits: int = 8, per_channel: bool = True,
+                time_loop: str = "loop") -> ir.Graph:
+        if not 1 <= weight_bits <= self.supports.weight_bits:
+            raise ValueError(f"onnx_int: weight_bits must be in [1, {self.supports.weight_bits}], got {weight_bits}")
+        if time_loop not in ("loop", "unrolled"):
+            raise ValueError(f"onnx_int: time_loop must be 'loop' or 'unrolled', got {time_loop!r}")
+        self.time_loop, self.steps = time_loop, int(example_input.shape[0])
+        g = round_delays(fold_bn(graph))
+        g = quantize(g, weight_bits=weight_bits, per_channel=per_channel, acc_bits=self.supports.acc_bits,
+                     input_absmax=float(example_input.detach().abs().max()), vth_shift=VTH_SHIFT)
+        return check_limits(g, self.supports)
+
+    def lower(self, graph: ir.Graph) -> OnnxProgram:
+        model = lower(graph, self.time_loop, self.steps)
+        meta = {"neurokit.input_shape": json.dumps(list(graph.input.shape)),
+                "neurokit.input_spikes": "true" if graph.input.spikes else "false",
+                "neurokit.output_scale": json.dumps(np.asarray(graph.scales[graph.output], float).ravel().tolist()),
+                "neurokit.time_loop": self.time_loop}
+        onnx.helper.set_model_props(model, meta)
+        onnx.checker.check_model(model, full_check=True)
+        return OnnxProgram(model)
+
+
+def load(path: str | os.PathLike) -> OnnxProgram:
+    """Load a saved integer ONNX model into a fresh onnxruntime session. ``ValueError`` for a missing, corrupt
+    or invalid file. Example: ``load("net.onnx").run(x)``."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"load: no file at {path!r}")
+    try:
+        model = onnx.load(path)
+        onnx.checker.check_model(model, full_check=True)
+        return OnnxProgram(model)
+    except Exception as err:  # onnx DecodeError / ValidationError / ORT failures, all as one clear error
+        raise ValueError(f"load: {path!r} is not a valid ONNX model ({type(err).__name__}: "
+                         f"{str(err).strip().splitlines()[0] if str(err).strip() else ''})") from err

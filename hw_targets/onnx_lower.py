@@ -1,0 +1,288 @@
+"""Lowering of a quantized IR to an integer-only ONNX graph (opset 17), used by :mod:`hw_targets.onnx_int`.
+
+Per time step (the body of the time loop), with B the batch:
+
+* synapses: ``MatMulInteger`` (dense, int8 x int8 -> int32) / ``ConvInteger`` (conv); int32 ``Add`` bias;
+  requantization ``Cast(int64) -> Mul(M) -> Div(2**shift)`` (integer Div truncates toward zero);
+* delayed dense: a shift-register delay line ``buf [B, D+1, I]`` (int8) in the loop state, updated as
+  ``Concat(x_t, buf[:, :D])``, read by ONE ``MatMulInteger`` against the stacked weights
+  ``Ws[k*I + j, o] = W[o, j] * (d[o, j] == k)``;
+* pools: ``MaxPool`` on int8; avg pool as an integer sum pool (depthwise ``ConvInteger`` with a ones kernel);
+  flatten: ``Reshape``; add: int32 ``Add``;
+* neurons: :func:`compile.integer_neuron.integer_cuba_step` itself, run on :class:`Sym` tensors (int64 state:
+  ``Mul``, ``Div``, ``Add``/``Sub``, ``Greater``/``LessOrEqual``, ``Clip``), spikes ``Cast`` to int8.
+
+The only float op is the input quantization (``QuantizeLinear`` + int8 ``Clip``, or ``Cast`` for 0/1 spikes).
+Time loop: ``"loop"`` (ONNX ``Loop``, any T, states as loop-carried values, per-step outputs as scan outputs) or
+``"unrolled"`` (T fixed at compile time). See :mod:`hw_targets.onnx_int` for the choice and measurements.
+"""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto as TP
+from onnx import helper
+
+from compile import ir
+from compile.integer_neuron import integer_cuba_step
+from compile.ir import CompileError
+
+OPSET = 17
+_NP = {TP.INT8: np.int8, TP.INT32: np.int32, TP.INT64: np.int64}
+
+
+class Builder:
+    """Collects ONNX nodes (``nodes``, swappable for a subgraph) and de-duplicated constant initializers."""
+
+    def __init__(self) -> None:
+        self.nodes: list = []
+        self.inits: list = []
+        self._consts: dict = {}
+        self._n = 0
+
+    def fresh(self, hint: str) -> str:
+        self._n += 1
+        return f"{hint}_{self._n}"
+
+    def const(self, arr: np.ndarray) -> str:
+        arr = np.asarray(arr)
+        key = (arr.dtype.str, arr.shape, arr.tobytes())
+        if key not in self._consts:
+            name = self.fresh("c")
+            self.inits.append(onnx.numpy_helper.from_array(arr, name))
+            self._consts[key] = name
+        return self._consts[key]
+
+    def op(self, op_type: str, inputs: list[str], **attrs) -> str:
+        out = self.fresh(op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
+        return out
+
+
+class Sym:
+    """A symbolic integer tensor: Python operators emit ONNX nodes (int64 arithmetic; comparisons give bool).
+
+    Lets :func:`compile.integer_neuron.integer_cuba_step` build the ONNX neuron update from its own code.
+    Example: ``(Sym(b, "v", TP.INT64) > 5) * 1`` emits ``Greater``, ``Cast`` and ``Mul``.
+    """
+
+    def __init__(self, b: Builder, name: str, dtype: int, bound: int | None = None):
+        self.b, self.name, self.dtype, self.bound = b, name, dtype, bound
+
+    def cast(self, dtype: int) -> "Sym":
+        return self if dtype == self.dtype else Sym(self.b, self.b.op("Cast", [self.name], to=dtype), dtype, self.bound)
+
+    def const(self, a) -> "Sym":
+        return Sym(self.b, self.b.const(np.asarray(a, np.int64)), TP.INT64)
+
+    def _other(self, o) -> "Sym":
+        return (o if isinstance(o, Sym) else self.const(o)).cast(TP.INT64)
+
+    def _bin(self, op: str, a: "Sym", c: "Sym", dtype: int = TP.INT64) -> "Sym":
+        return Sym(self.b, self.b.op(op, [a.cast(TP.INT64).name, c.name]), dtype)
+
+    def __add__(self, o):
+        return self._bin("Add", self, self._other(o))
+
+    def __sub__(self, o):
+        return self._bin("Sub", self, self._other(o))
+
+    def __rsub__(self, o):
+        return self._bin("Sub", self._other(o), self.cast(TP.INT64))
+
+    def __mul__(self, o):
+        return self._bin("Mul", self, self._other(o))
+
+    __radd__, __rmul__ = __add__, __mul__
+
+    def __gt__(self, o):
+        return self._bin("Greater", self, self._other(o), TP.BOOL)
+
+    def __lt__(self, o):
+        return self._bin("Less", self, self._other(o), TP.BOOL)
+
+    def __le__(self, o):
+        return self._bin("LessOrEqual", self, self._other(o), TP.BOOL)
+
+    def trunc_div(self, d: int) -> "Sym":
+        return self._bin("Div", self, self.const(d))
+
+    def clip(self, lo: int, hi: int) -> "Sym":
+        x = self.cast(TP.INT64)
+        return Sym(self.b, self.b.op("Clip", [x.name, self.b.const(np.int64(lo)), self.b.const(np.int64(hi))]),
+                   TP.INT64)
+
+
+def _int8(x: Sym, where: str) -> Sym:
+    if x.dtype != TP.INT8 and (x.bound is None or x.bound > 127):
+        raise CompileError(f"{where}: integer input may reach {x.bound}; int8 synapse inputs need |x| <= 127")
+    return x.cast(TP.INT8)
+
+
+def state_specs(graph: ir.Graph) -> list[tuple[str, int, tuple[int, ...]]]:
+    """Loop-carried state: ``(name, onnx dtype, per-sample shape)`` for neuron u/v and delay lines."""
+    specs = []
+    for n in graph:
+        if n.op == "neuron":
+            specs += [(f"{n.name}/u", TP.INT64, n.shape), (f"{n.name}/v", TP.INT64, n.shape)]
+        elif n.op == "dense" and n.delay is not None:
+            specs.append((f"{n.name}/buf", TP.INT8, (int(n.delay.max()) + 1, n.weight.shape[1])))
+    return specs
+
+
+def _dense(b: Builder, n: ir.Dense, x: Sym, st: dict, new: dict) -> str:
+    w = n.quant.weight
+    if n.delay is None:
+        return b.op("MatMulInteger", [x.name, b.const(w.T.astype(np.int8))])
+    depth = int(n.delay.max()) + 1
+    buf = st[f"{n.name}/buf"]
+    head = b.op("Unsqueeze", [x.name, b.const(np.array([1], np.int64))])
+    tail = b.op("Slice", [buf.name, b.const(np.array([0], np.int64)), b.const(np.array([depth - 1], np.int64)),
+                          b.const(np.array([1], np.int64))])
+    line = b.op("Concat", [head, tail], axis=1)
+    new[f"{n.name}/buf"] = Sym(b, line, TP.INT8)
+    stacked = np.concatenate([(w * (n.delay == k)).T for k in range(depth)], axis=0).astype(np.int8)
+    flat = b.op("Reshape", [line, b.const(np.array([0, -1], np.int64))])
+    return b.op("MatMulInteger", [flat, b.const(stacked)])
+
+
+def _synapse(b: Builder, n, x: Sym, st: dict, new: dict) -> Sym:
+    q = n.quant
+    x = _int8(x, f"synapse {n.name!r}")
+    chan = (lambda a: a.reshape(-1, 1, 1)) if n.op == "conv" else (lambda a: a)
+    if n.op == "dense":
+        acc = _dense(b, n, x, st, new)
+    else:
+        (ph, pw) = n.padding
+        acc = b.op("ConvInteger", [x.name, b.const(q.weight.astype(np.int8))], pads=[ph, pw, ph, pw],
+                   strides=list(n.stride), dilations=list(n.dilation), group=n.groups)
+    if q.bias is not None:
+        acc = b.op("Add", [acc, b.const(chan(q.bias).astype(np.int32))])
+    if q.requant is None:
+        return Sym(b, acc, TP.INT32)
+    a = Sym(b, b.op("Mul", [b.op("Cast", [acc], to=TP.INT64), b.const(chan(q.requant.multiplier).astype(np.int64))]),
+            TP.INT64)
+    if q.requant.floor:  # floor(a / d) = trunc((a - (d - 1)) / d) for a < 0
+        a = a - (a < 0) * ((1 << q.requant.shift) - 1)
+    return a.trunc_div(1 << q.requant.shift)
+
+
+def _pool(b: Builder, n: ir.Pool, x: Sym) -> Sym:
+    x8 = _int8(x, f"pool {n.name!r}")
+    (ph, pw) = n.padding
+    pads, k = [ph, pw, ph, pw], n.kernel[0] * n.kernel[1]
+    if n.kind == "max":
+        return Sym(b, b.op("MaxPool", [x8.name], kernel_shape=list(n.kernel), strides=list(n.stride), pads=pads),
+                   TP.INT8, x.bound)
+    c = n.shape[0]
+    ones = b.const(np.ones((c, 1) + tuple(n.kernel), np.int8))
+    out = b.op("ConvInteger", [x8.name, ones], strides=list(n.stride), pads=pads, group=c)
+    return Sym(b, out, TP.INT32, None if x.bound is None else x.bound * k)
+
+
+def emit_step(b: Builder, graph: ir.Graph, x_t: Sym, st: dict) -> tuple[Sym, dict]:
+    """Emit one time step into ``b.nodes``: ``x_t`` int8 ``[B, ...]`` -> (output, new loop-carried state)."""
+    vals: dict[str, Sym] = {"input": x_t}
+    new: dict[str, Sym] = {}
+    for n in graph.nodes[1:]:
+        x = vals[n.inputs[0]]
+        if n.op in ir.SYNAPSES:
+            out = _synapse(b, n, x, st, new)
+        elif n.op == "neuron":
+            u, v, s = integer_cuba_step(st[f"{n.name}/u"], st[f"{n.name}/v"], x.cast(TP.INT64), n.integer)
+            new[f"{n.name}/u"], new[f"{n.name}/v"] = u, v
+            out = Sym(b, b.op("Cast", [s.name], to=TP.INT8), TP.INT8, 1)
+        elif n.op == "pool":
+            out = _pool(b, n, x)
+        elif n.op == "flatten":
+            out = Sym(b, b.op("Reshape", [x.name, b.const(np.array([0, -1], np.int64))]), x.dtype, x.bound)
+        elif n.op == "add":
+            ins = [vals[s].cast(TP.INT32) for s in n.inputs]
+            bound = None if any(i.bound is None for i in ins) else sum(i.bound for i in ins)
+            out = Sym(b, b.op("Add", [i.name for i in ins]), TP.INT32, bound)
+        else:
+            raise CompileError(f"node {n.name!r} ({n.op}) cannot be lowered to integer ONNX")
+        vals[n.name] = out
+    y = vals[graph.output]
+    return (y if y.dtype == TP.INT8 else y.cast(TP.INT32)), new
+
+
+def _quantized_input(b: Builder, graph: ir.Graph) -> Sym:
+    node = graph.input
+    if node.spikes:
+        return Sym(b, b.op("Cast", ["x"], to=TP.INT8), TP.INT8, 1)
+    q = b.op("QuantizeLinear", ["x", b.const(np.float32(node.scale)), b.const(np.int8(0))])
+    return Sym(b, b.op("Clip", [q, b.const(np.int8(-127)), b.const(np.int8(127))]), TP.INT8, 127)
+
+
+def _initial_states(b: Builder, graph: ir.Graph) -> list[str]:
+    batch = b.op("Shape", ["x"], start=1, end=2)
+    names = []
+    for _, dtype, shape in state_specs(graph):
+        full = b.op("Concat", [batch, b.const(np.array(shape, np.int64))], axis=0)
+        zero = onnx.numpy_helper.from_array(np.zeros(1, _NP[dtype]))
+        names.append(b.op("ConstantOfShape", [full], value=zero))
+    return names
+
+
+def lower(graph: ir.Graph, time_loop: str = "loop", steps: int | None = None) -> onnx.ModelProto:
+    """Quantized ``graph`` -> ONNX model with input ``x`` float ``[T, B, ...]`` and output ``y`` ``[T, B, ...]``
+    (int8 spikes, or int32 readout accumulator). ``time_loop="unrolled"`` needs ``steps`` (T).
+
+    Example: ``onnx.checker.check_model(lower(gq), full_check=True)``.
+    """
+    if time_loop not in ("loop", "unrolled"):
+        raise ValueError(f"time_loop must be 'loop' or 'unrolled', got {time_loop!r}")
+    b = Builder()
+    xq = _quantized_input(b, graph)
+    init = _initial_states(b, graph)
+    specs = state_specs(graph)
+    if time_loop == "loop":
+        y_type = _emit_loop(b, graph, xq, init, specs)
+    else:
+        if not steps or steps < 1:
+            raise ValueError(f"time_loop='unrolled' needs steps >= 1 (T), got {steps!r}")
+        y_type = _emit_unrolled(b, graph, xq, init, specs, steps)
+    in_dims = ["T", "B", *graph.input.shape]
+    out_dims = ["T", "B", *graph.node(graph.output).shape]
+    g = helper.make_graph(b.nodes, "neurokit_int", [helper.make_tensor_value_info("x", TP.FLOAT, in_dims)],
+                          [helper.make_tensor_value_info("y", y_type, out_dims)], b.inits)
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="neurokit")
+    model.ir_version = 8
+    return model
+
+
+def _emit_loop(b, graph, xq, init, specs) -> int:
+    trip = b.op("Squeeze", [b.op("Shape", ["x"], start=0, end=1), b.const(np.array([0], np.int64))])
+    outer = b.nodes
+    b.nodes = []
+    it, cond = b.fresh("iter"), b.fresh("cond")
+    st = {name: Sym(b, b.fresh("state"), dtype) for name, dtype, _ in specs}
+    x_t = Sym(b, b.op("Gather", [xq.name, it], axis=0), TP.INT8, xq.bound)
+    y, new = emit_step(b, graph, x_t, st)
+    cond_out = b.op("Identity", [cond])
+    outs = [new[name].cast(dtype).name for name, dtype, _ in specs]
+    vi = helper.make_tensor_value_info
+    body = helper.make_graph(
+        b.nodes, "step",
+        [vi(it, TP.INT64, []), vi(cond, TP.BOOL, [])]
+        + [vi(st[name].name, dtype, ["B", *shape]) for name, dtype, shape in specs],
+        [vi(cond_out, TP.BOOL, [])]
+        + [vi(o, dtype, ["B", *shape]) for o, (_, dtype, shape) in zip(outs, specs)]
+        + [vi(y.name, y.dtype, ["B", *graph.node(graph.output).shape])])
+    b.nodes = outer
+    finals = [b.fresh("final") for _ in specs]
+    b.nodes.append(helper.make_node("Loop", [trip, ""] + init, finals + ["y"], body=body))
+    return y.dtype
+
+
+def _emit_unrolled(b, graph, xq, init, specs, steps) -> int:
+    st = {name: Sym(b, i, dtype) for (name, dtype, _), i in zip(specs, init)}
+    ys = []
+    for t in range(steps):
+        x_t = Sym(b, b.op("Gather", [xq.name, b.const(np.int64(t))], axis=0), TP.INT8, xq.bound)
+        y, new = emit_step(b, graph, x_t, st)
+        st = {name: new[name].cast(dtype) for name, dtype, _ in specs}
+        ys.append(b.op("Unsqueeze", [y.name, b.const(np.array([0], np.int64))]))
+    b.nodes.append(helper.make_node("Concat", ys, ["y"], axis=0))
+    return y.dtype

@@ -1,0 +1,144 @@
+"""Hebbian Learning based Orthogonal Projection (HLOP; Xiao et al., ICLR 2024; shared/research/models.md section 3).
+
+Per layer, a bank of lateral *subspace neurons* ``H [M, N]`` (``N`` = presynaptic size) learns the principal subspace
+of the layer's presynaptic activity ``x`` with Oja's subspace rule (Hebbian ``y x^T`` minus anti-Hebbian
+``y y^T H``)::
+
+    y  = H x,   x_hat = H^T y
+    dH = y (x - x_hat)^T / (B * mean ||x||^2)     # batch mean; normalised by the activity power, clamped to +-10
+    m  = momentum * m + dH;   H += lr * m           # rows of earlier tasks (frozen) are not updated
+
+For a new task, :meth:`HebbianSubspace.add_subspace` appends ``k`` neurons (orthogonal init); after the task
+:meth:`HebbianSubspace.merge` freezes all of them into the old subspace. While learning later tasks, every weight
+update of the layer is projected onto the orthogonal complement of the frozen subspace::
+
+    dW <- dW - (dW H_old^T) H_old
+
+so the layer's response to earlier tasks' activity (which lies in that subspace) does not change. The projection is
+applied to the gradient (so optimizer statistics see projected gradients) and again to the optimizer's actual update
+(so it holds for any optimizer, Adam included): :func:`projected_step`.
+
+The normalisation by ``mean ||x||^2`` (a normalised Hebbian rate) is neurokit's choice so one ``lr`` serves analog
+inputs and spike counts alike; HLOP's code uses fixed per-layer rates.
+
+Example::
+
+    >>> sub = HebbianSubspace(64)
+    >>> sub.add_subspace(10)
+    >>> for x in batches: sub.hebbian_update(x)        # x [S, 64]
+    >>> sub.merge(); sub.project(torch.rand(5, 64)).shape
+    torch.Size([5, 64])
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+from torch import nn
+
+__all__ = ["HebbianSubspace", "projected_step"]
+
+
+class HebbianSubspace(nn.Module):
+    """Lateral subspace neurons for one layer with ``in_features`` presynaptic neurons.
+
+    Args:
+        in_features: presynaptic size ``N``.
+        lr: Hebbian learning rate (on the power-normalised update). momentum: of the update.
+        iterations: Oja iterations per :meth:`hebbian_update` call (HLOP: 5).
+
+    Buffers: ``weight [M, N]`` (all subspace neurons), ``n_frozen`` (rows ``[:n_frozen]`` are the merged subspace of
+    earlier tasks).
+
+    Example::
+
+        >>> sub = HebbianSubspace(8); sub.add_subspace(2); sub.weight.shape
+        torch.Size([2, 8])
+    """
+
+    def __init__(self, in_features: int, lr: float = 0.05, momentum: float = 0.9, iterations: int = 5):
+        super().__init__()
+        if isinstance(in_features, bool) or not isinstance(in_features, int) or in_features < 1:
+            raise ValueError(f"in_features={in_features!r} must be a positive int")
+        if not 0 < lr or not 0 <= momentum < 1 or iterations < 1:
+            raise ValueError(f"lr={lr!r} must be > 0, momentum={momentum!r} in [0, 1), iterations={iterations!r} >= 1")
+        self.in_features, self.lr, self.momentum, self.iterations = in_features, lr, momentum, iterations
+        self.register_buffer("weight", torch.zeros(0, in_features))
+        self.register_buffer("velocity", torch.zeros(0, in_features))
+        self.n_frozen = 0
+
+    @property
+    def size(self) -> int:
+        """Number of subspace neurons ``M``."""
+        return self.weight.shape[0]
+
+    def add_subspace(self, k: int, generator: torch.Generator | None = None) -> None:
+        """Append ``k`` new (trainable) subspace neurons with orthonormal random rows; total capped at ``N``."""
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise ValueError(f"k={k!r} must be an int >= 0")
+        k = min(k, self.in_features - self.size)
+        if k == 0:
+            return
+        new = torch.randn(self.in_features, k, generator=generator, dtype=self.weight.dtype)
+        q, _ = torch.linalg.qr(new)
+        self.weight = torch.cat([self.weight, q.T.to(self.weight.device)])
+        self.velocity = torch.cat([self.velocity, torch.zeros_like(q.T).to(self.weight.device)])
+
+    @torch.no_grad()
+    def hebbian_update(self, x: torch.Tensor) -> None:
+        """Oja subspace updates of the trainable rows from presynaptic activity ``x [S, N]`` (samples in rows)."""
+        if x.dim() != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"x: expected presynaptic activity [S, {self.in_features}], got {tuple(x.shape)}")
+        if self.size == self.n_frozen:
+            return
+        x = x.to(self.weight.dtype)
+        power = x.pow(2).sum(1).mean().clamp(min=1e-12)
+        for _ in range(self.iterations):
+            y = x @ self.weight.T                                   # [S, M]
+            residual = x - y @ self.weight                          # [S, N]
+            delta = (y.T @ residual / (x.shape[0] * power)).clamp(-10.0, 10.0)
+            delta[: self.n_frozen] = 0.0
+            self.velocity.mul_(self.momentum).add_(delta)
+            self.weight.add_(self.lr * self.velocity)
+
+    def merge(self) -> None:
+        """Freeze every current subspace neuron into the old-task subspace (after a task)."""
+        self.n_frozen = self.size
+        self.velocity.zero_()
+
+    def project(self, g: torch.Tensor) -> torch.Tensor:
+        """``g - (g H_old^T) H_old`` over the last dim of ``g [..., N]`` (identity before any merge)."""
+        if self.n_frozen == 0:
+            return g
+        old = self.weight[: self.n_frozen].to(g.dtype)
+        return g - (g @ old.T) @ old
+
+    def projection_matrix(self) -> torch.Tensor:
+        """``H_old^T H_old [N, N]`` (the operator removed by :meth:`project`)."""
+        old = self.weight[: self.n_frozen]
+        return old.T @ old
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, size={self.size}, n_frozen={self.n_frozen}, lr={self.lr}"
+
+
+def projected_step(optimizer: torch.optim.Optimizer, pairs: Iterable[tuple[nn.Parameter, HebbianSubspace]]) -> None:
+    """``optimizer.step()`` with each weight's gradient and update projected off its layer's old subspace.
+
+    Args:
+        optimizer: any torch optimizer over (at least) the weights in ``pairs``.
+        pairs: ``(weight [out, N], subspace)`` per HLOP layer; other parameters step normally.
+
+    Example::
+
+        >>> loss.backward(); projected_step(opt, model.hlop_pairs())
+    """
+    pairs = [(w, s) for w, s in pairs if s.n_frozen > 0]
+    for weight, sub in pairs:
+        if weight.grad is not None:
+            weight.grad.copy_(sub.project(weight.grad))
+    before = [weight.detach().clone() for weight, _ in pairs]
+    optimizer.step()
+    with torch.no_grad():
+        for (weight, sub), old in zip(pairs, before):
+            weight.copy_(old + sub.project(weight - old))

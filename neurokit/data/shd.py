@@ -1,0 +1,179 @@
+"""Spiking Heidelberg Digits (SHD) and Spiking Speech Commands (SSC) HDF5 loaders.
+
+File layout (the official release, Cramer et al. 2020, zenkelab.org/datasets): one HDF5 file per split with
+
+* ``spikes/times`` -- per-sample variable-length float arrays, spike times in **seconds**;
+* ``spikes/units`` -- per-sample variable-length integer arrays, the input channel of each spike (``0..699``);
+* ``labels``       -- ``[N]`` integer class labels (20 classes for SHD, 35 for SSC).
+
+Each sample is binned into ``T`` steps of ``dt`` seconds (spike at time ``t`` goes to step ``floor(t / dt)``; spikes
+at or after ``T * dt`` are dropped) and channels are pooled by ``pool`` (unit ``u`` goes to channel ``u // pool``,
+``ceil(700 / pool)`` channels); values are spike counts per bin. ``dt=0.01, pool=5`` is the DCLS delay paper's
+setting (140 channels, 10 ms bins).
+
+The file is opened lazily (once per process, so ``DataLoader`` workers each get their own handle). Missing fields,
+mismatched lengths, out-of-range units and bad times raise ``ValueError`` naming the file, the field and the
+sample.
+
+Example::
+
+    >>> train = shd("shd_train.h5", T=100, dt=0.01, pool=5)
+    >>> x, y = train[0]
+    >>> x.shape            # [T, 140]
+    torch.Size([100, 140])
+"""
+from __future__ import annotations
+
+import math
+import os
+from typing import Tuple
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+__all__ = ["SpikeHDF5Dataset", "shd", "ssc", "bin_events_1d"]
+
+_FIELDS = ("spikes/times", "spikes/units", "labels")
+
+
+def bin_events_1d(times: np.ndarray, units: np.ndarray, T: int, dt: float, n_channels: int,
+                  pool: int = 1) -> torch.Tensor:
+    """Bin spike events into counts ``[T, n_channels]`` (float32).
+
+    Spike ``k`` adds 1 at ``[floor(times[k] / dt), units[k] // pool]``; spikes with step ``>= T`` are dropped.
+    ``times`` are in the same unit as ``dt``; ``units`` must already be validated to lie in ``[0, n_channels*pool)``.
+
+    Example::
+
+        >>> bin_events_1d(np.array([0.0, 0.015]), np.array([3, 4]), T=2, dt=0.01, n_channels=2, pool=3)
+        tensor([[0., 1.],
+                [0., 1.]])
+    """
+    steps = np.floor(np.asarray(times, dtype=np.float64) / dt).astype(np.int64)
+    channels = np.asarray(units, dtype=np.int64) // pool
+    keep = steps < T
+    flat = steps[keep] * n_channels + channels[keep]
+    counts = np.bincount(flat, minlength=T * n_channels).astype(np.float32)
+    return torch.from_numpy(counts.reshape(T, n_channels))
+
+
+class SpikeHDF5Dataset(Dataset):
+    """SHD/SSC-layout HDF5 file as a dataset of binned spike counts ``x [T, ceil(n_units / pool)]`` and labels.
+
+    Args:
+        path: the ``.h5`` file (fields ``spikes/times``, ``spikes/units``, ``labels``).
+        T: number of time steps; dt: bin size in seconds (``> 0``).
+        pool: channel pooling factor (``>= 1``); n_units: input channels in the file (700 for SHD/SSC).
+        num_classes: labels must lie in ``[0, num_classes)``.
+
+    Example::
+
+        >>> ds = SpikeHDF5Dataset("shd_test.h5", T=50, dt=0.02, pool=10, num_classes=20)
+        >>> ds[0][0].shape
+        torch.Size([50, 70])
+    """
+
+    def __init__(self, path, T: int = 100, dt: float = 0.01, pool: int = 5, n_units: int = 700,
+                 num_classes: int = 20):
+        for name, value in (("T", T), ("pool", pool), ("n_units", n_units), ("num_classes", num_classes)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+        if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
+            raise ValueError(f"dt: expected a bin size in seconds > 0, got {dt!r}")
+        self.path = os.fspath(path)
+        self.T, self.dt, self.pool, self.n_units, self.num_classes = T, float(dt), pool, n_units, num_classes
+        self.n_channels = -(-n_units // pool)
+        self._handle = None
+        self._pid = None
+        self.labels = self._read_index()
+
+    def _open(self):
+        import h5py
+
+        if not os.path.exists(self.path):
+            raise FileNotFoundError(f"path: spike HDF5 file {self.path!r} does not exist")
+        try:
+            return h5py.File(self.path, "r")
+        except OSError as err:
+            raise ValueError(f"path: {self.path!r} is not a readable HDF5 file ({err})") from err
+
+    def _read_index(self) -> torch.Tensor:
+        with self._open() as f:
+            for field in _FIELDS:
+                if field not in f:
+                    raise ValueError(f"{self.path}: missing field {field!r}; expected the SHD/SSC layout with "
+                                     f"fields {', '.join(_FIELDS)}")
+            lengths = {field: f[field].shape for field in _FIELDS}
+            labels = np.asarray(f["labels"][()])
+        n = labels.shape[0] if labels.ndim == 1 else -1
+        for field, shape in lengths.items():
+            if len(shape) != 1 or shape[0] != n:
+                raise ValueError(f"{self.path}: field {field!r} has shape {shape}, expected ({n},) (one entry per "
+                                 f"sample, like 'labels' {lengths['labels']})")
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"{self.path}: field 'labels' has dtype {labels.dtype}, expected integers")
+        if n and (labels.min() < 0 or labels.max() >= self.num_classes):
+            raise ValueError(f"{self.path}: field 'labels' has values in [{labels.min()}, {labels.max()}], "
+                             f"expected [0, {self.num_classes})")
+        return torch.from_numpy(labels.astype(np.int64))
+
+    def _file(self):
+        if self._handle is None or self._pid != os.getpid():
+            self._handle, self._pid = self._open(), os.getpid()
+        return self._handle
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_handle"], state["_pid"] = None, None
+        return state
+
+    def __len__(self) -> int:
+        return self.labels.shape[0]
+
+    def events(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Validated raw events of sample ``index``: ``(times [E] seconds float64, units [E] int64)``."""
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index: {index} out of range for {len(self)} samples in {self.path}")
+        index = index % len(self)
+        f = self._file()
+        times = np.asarray(f["spikes/times"][index], dtype=np.float64)
+        units = np.asarray(f["spikes/units"][index])
+        if times.ndim != 1 or units.shape != times.shape:
+            raise ValueError(f"{self.path}: sample {index}: field 'spikes/units' has shape {units.shape} but "
+                             f"'spikes/times' has shape {times.shape}; expected two 1-D arrays of equal length")
+        if units.size and not np.issubdtype(units.dtype, np.integer):
+            raise ValueError(f"{self.path}: sample {index}: field 'spikes/units' has dtype {units.dtype}, "
+                             "expected integers")
+        if units.size and (units.min() < 0 or units.max() >= self.n_units):
+            raise ValueError(f"{self.path}: sample {index}: field 'spikes/units' has values in "
+                             f"[{units.min()}, {units.max()}], expected [0, {self.n_units})")
+        if times.size and not (np.isfinite(times).all() and times.min() >= 0):
+            raise ValueError(f"{self.path}: sample {index}: field 'spikes/times' must be finite and >= 0 "
+                             f"(seconds), got min {times.min()}")
+        return times, units.astype(np.int64)
+
+    def __getitem__(self, index: int) -> Tuple[torch.Tensor, int]:
+        times, units = self.events(index)
+        x = bin_events_1d(times, units, self.T, self.dt, self.n_channels, self.pool)
+        return x, int(self.labels[index])
+
+
+def shd(path, T: int = 100, dt: float = 0.01, pool: int = 5) -> SpikeHDF5Dataset:
+    """Spiking Heidelberg Digits split file (700 units, 20 classes) -> ``x [T, ceil(700 / pool)]``, ``y``.
+
+    Example::
+
+        >>> train = shd("shd_train.h5")          # 10 ms bins, 100 steps, 140 channels
+    """
+    return SpikeHDF5Dataset(path, T=T, dt=dt, pool=pool, n_units=700, num_classes=20)
+
+
+def ssc(path, T: int = 100, dt: float = 0.01, pool: int = 5) -> SpikeHDF5Dataset:
+    """Spiking Speech Commands split file (700 units, 35 classes) -> ``x [T, ceil(700 / pool)]``, ``y``.
+
+    Example::
+
+        >>> valid = ssc("ssc_valid.h5", T=100, dt=0.01, pool=5)
+    """
+    return SpikeHDF5Dataset(path, T=T, dt=dt, pool=pool, n_units=700, num_classes=35)

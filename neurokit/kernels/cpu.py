@@ -1,0 +1,231 @@
+"""Fused CPU time loop (Numba): forward and backward of every neuron family in one pass over ``[T, N]``.
+
+The loops run time-outer, neuron-inner over contiguous fp32 ``[T, N]`` arrays, so the inner loop is a straight
+SIMD-friendly sweep with the per-neuron state in small ``[N]`` buffers; there is no Python work per step or per
+element. All arithmetic is fp32 in the reference's operation order (:mod:`neurokit.kernels.spec`), so spikes are
+bit-identical to :func:`neurokit.neurons.functional.lif_reference` and friends. bf16/fp16 inputs are converted to
+fp32 once by the caller (:mod:`neurokit.kernels.autograd`).
+
+Bytes moved per neuron-step (fp32 arrays): forward reads ``x`` (4) and writes ``s`` and ``h`` (8), plus ``th`` (4)
+for ALIF and ``v`` (4) with ``store_v_seq``; backward reads ``grad_s`` and ``h`` (8) and writes ``grad_x`` (4),
+plus ``th`` (ALIF), ``x`` (PLIF with decay_input), ``grad_v_seq`` (when given).
+
+Example::
+
+    >>> x = np.random.rand(4, 10).astype(np.float32)     # [T, N]
+    >>> out = forward_arrays(x, build_spec("lif", LIFParams(), nk.surrogate.get("atan")), 0.5, store_v=False)
+    >>> out["s"].shape
+    (4, 10)
+"""
+from __future__ import annotations
+
+import functools
+
+import numba
+import numpy as np
+
+from .spec import ALIF, CUBA, DECAY_INPUT, DETACH, HARD_RESET, RAD, SG_ID, KernelSpec
+
+__all__ = ["forward_arrays", "backward_arrays"]
+
+_ONE = np.float32(1.0)
+_ZERO = np.float32(0.0)
+_HALF = np.float32(0.5)
+
+
+@numba.njit(inline="always")
+def _surrogate(z, sid, p0, p1, p2):
+    """Surrogate derivative at ``z`` (fp32), same formulas as ``Surrogate.derivative`` (ids: SURROGATE_IDS)."""
+    if sid == 0:  # atan: p0 = alpha/2, p1 = pi/2*alpha
+        m = p1 * z
+        return p0 / (_ONE + m * m)
+    if sid == 1:  # sigmoid: p0 = alpha
+        e = _ONE / (_ONE + np.exp(-(p0 * z)))
+        return p0 * e * (_ONE - e)
+    if sid == 2:  # fast_sigmoid: p0 = slope
+        d = _ONE + p0 * abs(z)
+        return _ONE / (d * d)
+    if sid == 3:  # triangle: p0 = width
+        return max(_ONE - abs(z) / p0, _ZERO) / p0
+    if sid == 4:  # rectangle: p0 = width
+        return _ONE / p0 if abs(z) < p0 * _HALF else _ZERO
+    if sid == 5:  # ste: p0 = clip (inf = no clip)
+        return _ONE if abs(z) <= p0 else _ZERO
+    if sid == 6:  # reste: p0 = 1/o, p1 = t, p2 = interval
+        a = abs(z)
+        if a > p1:
+            return _ZERO
+        if a <= p2:
+            return np.float32(p2 ** (p0 - _ONE))
+        return p0 * np.float32(a ** (p0 - _ONE))
+    return p0 * np.cos(p0 * z)  # biper: p0 = freq
+
+
+@functools.lru_cache(maxsize=None)
+def _forward_kernel(di, hard, rad, cuba, alif, store_v):
+    """Compile the forward loop with the switches frozen as constants (dead branches vanish, the loop vectorizes)."""
+
+    @numba.njit(nogil=True)
+    def kernel(x, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc):
+        _forward_body(x, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc, di, hard, rad, cuba, alif, store_v)
+
+    return kernel
+
+
+@numba.njit(inline="always")
+def _forward_body(x, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc, di, hard, rad, cuba, alif, store_v):
+    T, N = x.shape
+    vth, vr, syn, rho, omr, beta = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5]
+    for t in range(T):
+        for n in range(N):
+            vv = v[n]
+            if cuba:
+                u = aux[n] * syn + x[t, n]
+                aux[n] = u
+            else:
+                u = x[t, n]
+            th = vth
+            if alif:
+                b = aux[n] * rho + s_prev[n] * omr
+                aux[n] = b
+                th = beta * b + vth
+                th_out[t, n] = th
+            if di:
+                hh = vv + (u - (vv - vr)) * k
+            else:
+                hh = vv - (vv - vr) * k + u
+            if rad:
+                hh = hh - vth * s_prev[n]
+            sp = _ONE if hh - th > _ZERO else _ZERO
+            if hard:
+                vn = hh * (_ONE - sp) + vr * sp
+            elif rad:
+                vn = hh
+            else:
+                vn = hh - th * sp
+            v[n] = vn
+            s_prev[n] = sp
+            s_out[t, n] = sp
+            h_out[t, n] = hh
+            if store_v:
+                v_seq[t, n] = vn
+
+
+@functools.lru_cache(maxsize=None)
+def _backward_kernel(di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid):
+    """Compile the reverse loop with the switches and the surrogate id frozen as constants."""
+
+    @numba.njit(nogil=True)
+    def kernel(g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, sc):
+        _backward_body(g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, sc,
+                       di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid)
+
+    return kernel
+
+
+@numba.njit(inline="always")
+def _backward_body(g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, sc,
+                   di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid):
+    T, N = h_s.shape
+    vth, vr, syn, rho, omr, beta = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5]
+    p0, p1, p2 = sc[6], sc[7], sc[8]
+    for t in range(T - 1, -1, -1):
+        for n in range(N):
+            hh = h_s[t, n]
+            th = th_s[t, n] if alif else vth
+            z = hh - th
+            if has_s:
+                sp = np.float32(s_s[t, n])
+            else:
+                sp = _ONE if z > _ZERO else _ZERO
+            sg = _surrogate(z, sid, p0, p1, p2)
+            gv = g_v[n]
+            if has_gvseq:
+                gv = gv + g_vseq[t, n]
+            gs = g_s[t, n]
+            if alif:
+                gs = gs + c2[n]
+            if not detach:
+                if hard:
+                    gs = gs + gv * (vr - hh)
+                elif rad:
+                    gs = gs + c2[n] * vth
+                else:
+                    gs = gs - gv * th
+            gh = (gv * (_ONE - sp) if hard else gv) + gs * sg
+            if alif:
+                gth = -(gs * sg)
+                if not hard:
+                    gth = gth - gv * sp
+                gb = gth * beta + c1[n]
+                c1[n] = gb * rho
+                c2[n] = gb * omr
+            if learn_k:
+                if t > 0:
+                    hp = h_s[t - 1, n]
+                    if has_s:
+                        spp = np.float32(s_s[t - 1, n])
+                    else:
+                        spp = _ONE if hp - vth > _ZERO else _ZERO
+                    dv = (hp * (_ONE - spp) + vr * spp if hard else hp - vth * spp) - vr
+                else:
+                    dv = _ZERO
+                g_k[n] += gh * ((x_s[t, n] - dv) if di else -dv)
+            gu = gh * k if di else gh
+            if cuba:
+                gi = gu + c1[n]
+                c1[n] = gi * syn
+                g_x[t, n] = gi
+            else:
+                g_x[t, n] = gu
+            if rad:
+                c2[n] = -gh
+            g_v[n] = gh * (_ONE - k)
+
+
+def _empty2():
+    return np.empty((0, 0), np.float32)
+
+
+def forward_arrays(x: np.ndarray, spec: KernelSpec, k: float, store_v: bool) -> dict:
+    """Run the forward loop on a contiguous fp32 ``x`` of shape ``[T, N]``.
+
+    Returns a dict of numpy arrays: ``s`` (spikes, fp32 ``[T, N]``), ``h`` (pre-spike membrane ``[T, N]``),
+    ``th`` (ALIF thresholds ``[T, N]`` or empty), ``v_seq`` (``[T, N]`` or empty), ``v`` (final membrane ``[N]``),
+    ``aux`` (final synaptic current for CubaLIF / adaptation ``b`` for ALIF, ``[N]``; zeros otherwise).
+    """
+    T, N = x.shape
+    f = spec.flags
+    sc = np.asarray(spec.scalars, dtype=np.float32)
+    out = {"s": np.empty((T, N), np.float32), "h": np.empty((T, N), np.float32),
+           "th": np.empty((T, N), np.float32) if f[ALIF] else _empty2(),
+           "v_seq": np.empty((T, N), np.float32) if store_v else _empty2(),
+           "v": np.full(N, sc[1], np.float32), "aux": np.zeros(N, np.float32)}
+    s_prev = np.zeros(N, np.float32)
+    kernel = _forward_kernel(bool(f[DECAY_INPUT]), bool(f[HARD_RESET]), bool(f[RAD]), bool(f[CUBA]), bool(f[ALIF]),
+                             bool(store_v))
+    kernel(x, out["s"], out["h"], out["th"], out["v_seq"], out["v"], out["aux"], s_prev, np.float32(k), sc)
+    return out
+
+
+def backward_arrays(g_s, g_vseq, g_vlast, g_auxlast, h, th, s, x, spec: KernelSpec, k: float) -> tuple:
+    """Reverse loop. All arrays are contiguous numpy; ``[T, N]`` fp32 except ``s`` (uint8 or ``None``).
+
+    ``g_vseq``/``th``/``x`` may be ``None`` when not needed. Returns ``(g_x [T, N], g_k [N])`` (``g_k`` is the
+    per-neuron partial gradient of the decay ``k``; all zeros unless ``spec.learn_k``).
+    """
+    T, N = h.shape
+    f = spec.flags
+    sc = np.asarray(spec.scalars, dtype=np.float32)
+    g_x = np.empty((T, N), np.float32)
+    g_k = np.zeros(N, np.float32)
+    g_v = np.array(g_vlast, dtype=np.float32, copy=True)
+    c1 = np.array(g_auxlast, dtype=np.float32, copy=True) if (f[CUBA] or f[ALIF]) else np.zeros(N, np.float32)
+    c2 = np.zeros(N, np.float32)
+    empty_u8 = np.empty((0, 0), np.uint8)
+    kernel = _backward_kernel(bool(f[DECAY_INPUT]), bool(f[HARD_RESET]), bool(f[DETACH]), bool(f[RAD]),
+                              bool(f[CUBA]), bool(f[ALIF]), g_vseq is not None, s is not None, spec.learn_k,
+                              int(f[SG_ID]))
+    kernel(g_s, _empty2() if g_vseq is None else g_vseq, h, _empty2() if th is None else th,
+           empty_u8 if s is None else s, _empty2() if x is None else x, g_x, g_k, g_v, c1, c2, np.float32(k), sc)
+    return g_x, g_k

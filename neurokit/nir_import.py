@@ -1,0 +1,202 @@
+"""``nk.from_nir``: a NIR graph (or ``.nir`` file) -> a time-major neurokit model (``nn.Sequential``).
+
+Conventions (the inverse of :mod:`hw_targets.nir_target`; shared/research/loihi_nir.md §4.5):
+
+* ``dt`` per node: ``node.metadata["dt"]``, else the graph's ``metadata["dt"]``, else ``dt=`` given here, else 1e-4 s
+  (snnTorch's hard-coded step, so its exports import unchanged).
+* Forward Euler: LIF ``v += dt/tau (v_leak - v + r I)`` -> ``nk.LIF(tau = tau/dt)`` with input gain ``r dt / tau``;
+  CubaLIF -> ``nk.CubaLIF(tau_syn/dt, tau_mem/dt)`` with input gain ``(w_in dt / tau_syn) (r dt / tau_mem)``;
+  IF ``v += dt r I`` -> ``nk.IF`` with gain ``r dt``. A LIF gain of 1 maps to ``decay_input=False``, ``1/tau`` to
+  ``decay_input=True``; any other gain is folded into the preceding Affine/Linear/Conv2d weights and bias.
+* Reset: ``metadata["reset"]`` ``"zero"`` (default, NIR's ``v <- v_reset``) or ``"subtract"``; ``metadata
+  ["reset_timing"]`` ``"same_step"`` (default) or ``"next_step"`` (``reset_after_decay``). ``v_leak`` must equal
+  ``v_reset`` (neurokit neurons leak toward their reset value).
+* Supported nodes: Input, Output, Affine, Linear, Conv2d, Flatten, LIF, CubaLIF, IF, in a chain.
+
+Bad input raises ``ValueError`` naming the file / node / field: an unreadable or truncated file, a missing field,
+an unsupported node type, per-neuron parameters that differ (neurokit neurons take one value per layer).
+
+Example::
+
+    model = nk.from_nir("model.nir")          # or a nir.NIRGraph
+    spikes = model(x)                         # x [T, B, *input_shape]
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Optional, Union
+
+import h5py
+import nir
+import numpy as np
+import torch
+from torch import nn
+
+from .layers.time_major import Conv2d, Flatten
+from .neurons import IF, LIF, CubaLIF
+
+DEFAULT_DT = 1e-4
+#: Fields each node type must carry in a ``.nir`` file (``nir`` 1.0 serialization).
+REQUIRED = {"Input": ("shape",), "Output": ("shape",), "Affine": ("weight", "bias"), "Linear": ("weight",),
+            "Conv2d": ("weight", "stride", "padding", "dilation", "groups", "bias"),
+            "Flatten": ("start_dim", "end_dim"), "LIF": ("tau", "r", "v_leak", "v_threshold"),
+            "CubaLIF": ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold"), "IF": ("r", "v_threshold")}
+
+
+def _read_file(path: Path) -> nir.NIRGraph:
+    if not path.is_file():
+        raise ValueError(f"{path}: no such NIR file")
+    try:
+        with h5py.File(path, "r") as f:
+            if "node" not in f or "nodes" not in f["node"]:
+                raise ValueError(f"{path}: not a NIR graph file (missing group 'node/nodes')")
+            for name, g in f["node/nodes"].items():
+                kind = g["type"][()].decode() if "type" in g else None
+                if kind is None:
+                    raise ValueError(f"{path}: node {name!r}: missing field 'type'")
+                if kind not in REQUIRED:
+                    raise ValueError(f"{path}: node {name!r}: NIR type {kind!r} is not supported by neurokit "
+                                     f"(supported: {sorted(REQUIRED)})")
+                missing = [k for k in REQUIRED[kind] if k not in g]
+                if missing:
+                    raise ValueError(f"{path}: node {name!r} ({kind}): missing field {missing[0]!r} "
+                                     f"(required: {list(REQUIRED[kind])})")
+    except OSError as e:
+        raise ValueError(f"{path}: not a readable NIR HDF5 file (truncated or corrupt?): {e}") from e
+    try:
+        return nir.read(path, type_check=True)
+    except Exception as e:  # nir raises many types; give the file name and the cause
+        raise ValueError(f"{path}: NIR graph rejected by nir.read ({type(e).__name__}: {e})") from e
+
+
+def _chain(graph: nir.NIRGraph) -> List[str]:
+    succ: Dict[str, List[str]] = {}
+    pred: Dict[str, List[str]] = {}
+    for a, b in graph.edges:
+        succ.setdefault(a, []).append(b)
+        pred.setdefault(b, []).append(a)
+    inputs = [k for k, n in graph.nodes.items() if isinstance(n, nir.Input)]
+    if len(inputs) != 1:
+        raise ValueError(f"NIR graph: expected exactly one Input node, found {inputs}")
+    order, cur = [], inputs[0]
+    while True:
+        order.append(cur)
+        nxt = succ.get(cur, [])
+        if not nxt:
+            break
+        if len(nxt) > 1 or len(pred.get(nxt[0], [])) > 1:
+            raise ValueError(f"NIR graph: node {cur!r} branches or merges ({cur} -> {nxt}); from_nir supports chains")
+        cur = nxt[0]
+        if cur in order:
+            raise ValueError(f"NIR graph: cycle through node {cur!r} (recurrent graphs are not supported)")
+    if len(order) != len(graph.nodes):
+        raise ValueError(f"NIR graph: nodes {sorted(set(graph.nodes) - set(order))} are not on the input->output chain")
+    return order
+
+
+def _scalar(node_name: str, field: str, value) -> float:
+    v = np.unique(np.asarray(value, dtype=np.float64))
+    if v.size != 1:
+        raise ValueError(f"NIR node {node_name!r}: field {field!r} differs across neurons ({v.min()}..{v.max()}); "
+                         "neurokit neurons take one value per layer")
+    return float(v[0])
+
+
+def _fold_gain(layers: List[nn.Module], gain: float, name: str) -> None:
+    if np.isclose(gain, 1.0, rtol=1e-6, atol=0.0):
+        return
+    prev = layers[-1] if layers else None
+    if not isinstance(prev, (nn.Linear, nn.Conv2d)):
+        raise ValueError(f"NIR node {name!r}: input gain {gain:g} must be folded into a preceding Affine/Linear/"
+                         "Conv2d, but there is none")
+    with torch.no_grad():
+        prev.weight.mul_(gain)
+        if prev.bias is not None:
+            prev.bias.mul_(gain)
+
+
+def _neuron(name: str, node, dt: float, layers: List[nn.Module]) -> nn.Module:
+    meta = node.metadata or {}
+    reset, timing = meta.get("reset", "zero"), meta.get("reset_timing", "same_step")
+    if reset not in ("zero", "subtract") or timing not in ("same_step", "next_step"):
+        raise ValueError(f"NIR node {name!r}: metadata reset={reset!r} / reset_timing={timing!r}; expected "
+                         "'zero'|'subtract' and 'same_step'|'next_step'")
+    vth = _scalar(name, "v_threshold", node.v_threshold)
+    vr = _scalar(name, "v_reset", getattr(node, "v_reset", 0.0))
+    common = dict(v_threshold=vth, v_reset=vr if reset == "zero" else None, reset_after_decay=timing == "next_step")
+    if not isinstance(node, nir.IF):
+        leak = _scalar(name, "v_leak", node.v_leak)
+        if not np.isclose(leak, vr if reset == "zero" else 0.0):
+            raise ValueError(f"NIR node {name!r}: v_leak={leak} must equal the reset value {vr} (neurokit neurons "
+                             "leak toward v_reset)")
+    r = _scalar(name, "r", node.r)
+    if isinstance(node, nir.IF):
+        _fold_gain(layers, r * dt, name)
+        return IF(**common)
+    if isinstance(node, nir.CubaLIF):
+        ts, tm = _scalar(name, "tau_syn", node.tau_syn), _scalar(name, "tau_mem", node.tau_mem)
+        w_in = _scalar(name, "w_in", node.w_in)
+        _fold_gain(layers, (w_in * dt / ts) * (r * dt / tm), name)
+        return CubaLIF(tau_syn=ts / dt, tau_mem=tm / dt, **common)
+    tau = _scalar(name, "tau", node.tau)
+    if np.isclose(r, 1.0, rtol=1e-9, atol=0.0):  # gain 1/tau: SpikingJelly's decay_input form
+        return LIF(tau=tau / dt, decay_input=True, **common)
+    _fold_gain(layers, r * dt / tau, name)
+    return LIF(tau=tau / dt, decay_input=False, **common)
+
+
+def _synapse(name: str, node) -> nn.Module:
+    w = torch.as_tensor(np.asarray(node.weight, dtype=np.float32))
+    if isinstance(node, (nir.Affine, nir.Linear)):
+        if w.dim() != 2:
+            raise ValueError(f"NIR node {name!r}: weight must be 2-D (out, in), got shape {tuple(w.shape)}")
+        lin = nn.Linear(w.shape[1], w.shape[0], bias=isinstance(node, nir.Affine))
+        with torch.no_grad():
+            lin.weight.copy_(w)
+            if isinstance(node, nir.Affine):
+                lin.bias.copy_(torch.as_tensor(np.asarray(node.bias, dtype=np.float32)))
+        return lin
+    pad = node.padding if isinstance(node.padding, str) else tuple(int(p) for p in np.atleast_1d(node.padding))
+    conv = Conv2d(w.shape[1] * int(node.groups), w.shape[0], tuple(w.shape[2:]), stride=tuple(np.atleast_1d(node.stride)),
+                  padding=pad, dilation=tuple(np.atleast_1d(node.dilation)), groups=int(node.groups), bias=True)
+    with torch.no_grad():
+        conv.weight.copy_(w)
+        conv.bias.copy_(torch.as_tensor(np.asarray(node.bias, dtype=np.float32)))
+    return conv
+
+
+def from_nir(graph: Union[nir.NIRGraph, str, Path], dt: Optional[float] = None) -> nn.Sequential:
+    """Build a neurokit model from a NIR graph or ``.nir`` file (conventions in the module docstring).
+
+    Args:
+        graph: a ``nir.NIRGraph`` or a path to a file written by ``nir.write``.
+        dt: seconds per step when neither the nodes nor the graph carry ``metadata["dt"]`` (default 1e-4).
+
+    Returns:
+        ``nn.Sequential`` mapping ``[T, B, *input_shape]`` to ``[T, B, *output_shape]``.
+
+    Example::
+
+        model = nk.from_nir(nk.compile(net, target="nir", example_input=x).artefact.graph)
+        torch.allclose(model(x), net(x))      # True (float tolerance)
+    """
+    if isinstance(graph, (str, Path)):
+        graph = _read_file(Path(graph))
+    if not isinstance(graph, nir.NIRGraph):
+        raise ValueError(f"from_nir: expected a nir.NIRGraph or a path, got {type(graph).__name__}")
+    base_dt = float((graph.metadata or {}).get("dt", dt if dt is not None else DEFAULT_DT))
+    layers: List[nn.Module] = []
+    for name in _chain(graph):
+        node = graph.nodes[name]
+        if isinstance(node, (nir.Input, nir.Output)):
+            continue
+        if isinstance(node, (nir.Affine, nir.Linear, nir.Conv2d)):
+            layers.append(_synapse(name, node))
+        elif isinstance(node, nir.Flatten):
+            layers.append(Flatten())
+        elif isinstance(node, (nir.LIF, nir.CubaLIF, nir.IF)):
+            layers.append(_neuron(name, node, float((node.metadata or {}).get("dt", base_dt)), layers))
+        else:
+            raise ValueError(f"NIR node {name!r}: type {type(node).__name__} is not supported by neurokit "
+                             f"(supported: {sorted(REQUIRED)})")
+    return nn.Sequential(*layers)
