@@ -14,8 +14,8 @@ import neurokit as nk
 from compile.compiled import compile_model
 from compile.integer_sim import run as integer_reference
 from hw_targets.loihi2 import LoihiLayer, LoihiNetwork, run_lava, save_netx, simulate
-from neurokit.layers.delays import DelayedLinear
-from neurokit.models import round_delays
+from neurokit.models import delay_snn, round_delays
+from neurokit.models.binary import binary_mlp
 
 pytestmark = pytest.mark.lava
 
@@ -30,16 +30,23 @@ def _cuba_net(seed):
 
 
 def _delay_net(seed):
-    g = torch.Generator().manual_seed(seed)
+    """nk.models.delay_snn (learned delays, batch norm) after round_delays(); its float LeakyIntegrator readout is
+    left out (no IR node), so the last DelayedLinear's accumulator is the output (a Loihi readout layer)."""
+    model = delay_snn(12, 5, hidden=16, layers=2, max_delay=20, seed=seed, dropout=0.0, tau=2.0)
+    model.train()
+    with torch.no_grad():  # batch-norm running statistics from random spike input
+        for i in range(20):
+            model((torch.rand(20, 8, 12, generator=torch.Generator().manual_seed(i)) < 0.3).float())
+    round_delays(model.eval())
+    return nn.Sequential(model.hidden, model.output)
+
+
+def _binary_net(seed):
     torch.manual_seed(seed)
-    model = nn.Sequential(DelayedLinear(12, 16, max_delay=20, generator=g),
-                          nk.LIF(tau=4.0, decay_input=False, v_threshold=0.4),
-                          DelayedLinear(16, 5, max_delay=20, generator=g),
-                          nk.LIF(tau=2.0, decay_input=False, v_threshold=0.3))
-    return round_delays(model)
+    return binary_mlp(12, (16, 12), num_classes=5, v_threshold=0.12).eval()
 
 
-BUILDERS = {"cuba_dense": _cuba_net, "delay_snn": _delay_net}
+BUILDERS = {"cuba_dense": _cuba_net, "delay_snn": _delay_net, "binary_mlp": _binary_net}
 
 
 def _corner_nets():
@@ -94,9 +101,11 @@ def test_compiled_networks_match_lava_every_step(runs, name):
         if case != name:
             continue
         _compare(ours, res, f"{name} seed {seed}")
-        # not a vacuous comparison: every layer spikes, but not always
-        for s in ours.spikes:
+        # not a vacuous comparison: every spiking layer spikes, but not always; a readout's voltage moves
+        readout = cm.artefact.net.readout
+        for s in ours.spikes[:-1] if readout else ours.spikes:
             assert 0 < s.mean() < 0.9, f"{name} seed {seed}: degenerate activity {s.mean():.3f}"
+        assert not readout or np.any(ours.v_last), f"{name} seed {seed}: readout never driven"
         checked += 1
     assert checked == len(SEEDS)
 
@@ -110,15 +119,13 @@ def test_corner_networks_match_lava(runs):
         assert ours.spikes[0].any()
 
 
-@pytest.mark.parametrize("name", list(BUILDERS))
+@pytest.mark.parametrize("name", ["cuba_dense", "binary_mlp"])
 def test_loihi_is_integer_reference_shifted_by_latency(runs, name):
-    """loihi_out[t] == integer_reference_out[t - L] (bias-free networks; the first L steps are silent)."""
+    """loihi_out[t] == integer_reference_out[t - L] when no hidden layer has a bias (Lava adds a bias from step 0,
+    before the first input arrives; the folded batch norms of delay_snn give biases, so it is not in this list)."""
     cases, _ = runs
     for case, seed, cm, x, ours in cases:
         if case != name:
             continue
         L = cm.artefact.latency
-        ref = integer_reference(cm.graph, x)
-        out = ours.spikes[-1].astype(np.int64)
-        np.testing.assert_array_equal(out[L:], ref[:-L])
-        assert not out[:L].any()
+        np.testing.assert_array_equal(cm.run(x).numpy()[L:], integer_reference(cm.graph, x)[:-L])

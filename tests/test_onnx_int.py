@@ -76,7 +76,22 @@ def gain(model, g=3.0):
     return model
 
 
+def quant_snn_case(s, T, B):
+    from neurokit.models.binary import quant_snn
+
+    return quant_snn(6, (10,), 3, weight_bits=(8, 4, 2)[s % 3], membrane_bits=(16, 10, 8)[s % 3], input_bits=4,
+                     v_threshold=0.5), torch.rand(T, B, 6)
+
+
+def quant_cnn_case(s, T, B):
+    from compile.fidelity import quant_cnn
+
+    return quant_cnn(weight_bits=(8, 4)[s % 2], membrane_bits=(16, 8)[s % 2]), (torch.rand(T, B, 1, 8, 8) < 0.5).float()
+
+
 CASES = {
+    "quant_snn": quant_snn_case,
+    "quant_cnn": quant_cnn_case,
     "mlp_lif_real": lambda s, T, B: (mlp(7, 10, 4, lambda: nk.LIF(tau=2.0)), torch.rand(T, B, 7) * 3),
     "mlp_if_spikes": lambda s, T, B: (mlp(9, 8, 3, nk.IF), (torch.rand(T, B, 9) < 0.4).float()),
     "mlp_cuba_soft": lambda s, T, B: (mlp(6, 8, 3, lambda: nk.CubaLIF(tau_syn=3.0, v_reset=None, v_threshold=0.4)),
@@ -234,3 +249,21 @@ def test_bad_target_options_and_unsupported_graphs():
     with pytest.raises(CompileError, match="delays span"):
         nk.compile(long_delay, target="onnx_int", example_input=x)
     assert isinstance(nk.compile(model, target="onnx_int", example_input=x).graph, Graph)
+
+
+def test_qat_accumulator_floor_shift_bit_identical():
+    """QuantLIF with a narrow membrane needs an accumulator shift (floor): exercised and bit-exact."""
+    from neurokit.models.binary import quant_snn
+
+    active = 0
+    for seed in range(3):
+        torch.manual_seed(seed)
+        model = quant_snn(12, (16,), 3, weight_bits=8, membrane_bits=8, input_bits=None, v_threshold=1.0)
+        x = (torch.rand(6, 3, 12) < 0.6).float()
+        cm = nk.compile(model, target="onnx_int", example_input=x)
+        rq = cm.graph.node("0.synapse").quant.requant
+        assert rq is not None and rq.floor and rq.shift > 0
+        ref = integer_sim.run(cm.graph, x)
+        np.testing.assert_array_equal(cm.run(x).numpy(), ref)
+        active += int(integer_sim.run(cm.graph, x, record=True)[1]["0.neuron"].sum())
+    assert active > 0

@@ -1,7 +1,8 @@
 """Continual-learning task sequences built from scikit-learn's bundled 8x8 digits (no download).
 
-* :func:`permuted_digits` -- domain-incremental: every task is all 10 classes with its own fixed pixel permutation
-  (task 0 unpermuted), as in permuted MNIST.
+* :func:`permuted_digits` -- every task is all 10 digits with its own fixed pixel permutation (task 0 unpermuted),
+  as in permuted MNIST; domain-incremental with one shared 10-way head, or task-incremental with
+  ``multi_head=True`` (task ``t`` uses classes ``10t .. 10t+9``, i.e. its own head of a ``10 * n_tasks`` readout).
 * :func:`split_digits` -- task-incremental: 5 tasks of two classes each ((0,1), (2,3), ...); predictions are made
   among the task's classes (a shared 10-way head, masked to the task).
 
@@ -53,8 +54,10 @@ def _digits(seed: int, test_fraction: float):
     return x[order[n_test:]], y[order[n_test:]], x[order[:n_test]], y[order[:n_test]]
 
 
-def permuted_digits(n_tasks: int = 5, seed: int = 0, test_fraction: float = 0.25) -> list:
+def permuted_digits(n_tasks: int = 5, seed: int = 0, test_fraction: float = 0.25, multi_head: bool = False) -> list:
     """``n_tasks`` permuted-digits tasks (task 0 is the identity permutation). Inputs ``[N, 64]`` in [0, 1].
+
+    ``multi_head``: labels of task ``t`` become ``10t + digit`` (a model with ``10 * n_tasks`` outputs).
 
     Example::
 
@@ -68,7 +71,9 @@ def permuted_digits(n_tasks: int = 5, seed: int = 0, test_fraction: float = 0.25
     tasks = []
     for t in range(n_tasks):
         perm = torch.arange(64) if t == 0 else torch.randperm(64, generator=gen)
-        tasks.append(Task(f"perm{t}", x_tr[:, perm], y_tr, x_te[:, perm], y_te, tuple(range(10))))
+        offset = 10 * t if multi_head else 0
+        tasks.append(Task(f"perm{t}", x_tr[:, perm], y_tr + offset, x_te[:, perm], y_te + offset,
+                          tuple(range(offset, offset + 10))))
     return tasks
 
 

@@ -25,7 +25,6 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-import numpy as np
 import torch
 
 from ..surrogate import SURROGATE_IDS, Surrogate
@@ -40,14 +39,12 @@ DECAY_INPUT, HARD_RESET, DETACH, RAD, CUBA, ALIF, LEARN_K, SG_ID = range(8)
 VTH, VR, SYN_DECAY, RHO, ONE_MINUS_RHO, BETA, P0, P1, P2 = range(9)
 
 
-def _f32(value: float) -> float:
-    """Round a Python float to fp32 (what torch does with a scalar operand of a float32 tensor op)."""
-    return float(np.float32(value))
-
-
 @dataclass(frozen=True)
 class KernelSpec:
-    """Switches (``flags``, ints) and fp32-rounded constants (``scalars``) of one neuron configuration.
+    """Switches (``flags``, ints) and constants (``scalars``) of one neuron configuration.
+
+    Constants are Python floats computed in double exactly as the reference computes its scalar operands; the
+    kernels round them to fp32 at launch, as torch does with a scalar operand of a float32 tensor op.
 
     ``k`` is the membrane decay ``1/tau`` as a float, or ``None`` when it is a learnable tensor (PLIF), passed
     separately as ``k_tensor``.
@@ -67,19 +64,19 @@ def _surrogate_scalars(sg: Surrogate) -> tuple[int, float, float, float]:
     p = sg.params
     n = sg.name
     if n == "atan":
-        return SURROGATE_IDS[n], _f32(p["alpha"] / 2), _f32(math.pi / 2 * p["alpha"]), 0.0
+        return SURROGATE_IDS[n], float(p["alpha"] / 2), float(math.pi / 2 * p["alpha"]), 0.0
     if n == "sigmoid":
-        return SURROGATE_IDS[n], _f32(p["alpha"]), 0.0, 0.0
+        return SURROGATE_IDS[n], float(p["alpha"]), 0.0, 0.0
     if n == "fast_sigmoid":
-        return SURROGATE_IDS[n], _f32(p["slope"]), 0.0, 0.0
+        return SURROGATE_IDS[n], float(p["slope"]), 0.0, 0.0
     if n in ("triangle", "rectangle"):
-        return SURROGATE_IDS[n], _f32(p["width"]), 0.0, 0.0
+        return SURROGATE_IDS[n], float(p["width"]), 0.0, 0.0
     if n == "ste":
-        return SURROGATE_IDS[n], math.inf if p["clip"] is None else _f32(p["clip"]), 0.0, 0.0
+        return SURROGATE_IDS[n], math.inf if p["clip"] is None else float(p["clip"]), 0.0, 0.0
     if n == "reste":
-        return SURROGATE_IDS[n], _f32(1.0 / p["o"]), _f32(p["t"]), _f32(p["interval"])
+        return SURROGATE_IDS[n], float(1.0 / p["o"]), float(p["t"]), float(p["interval"])
     if n == "biper":
-        return SURROGATE_IDS[n], _f32(p["freq"]), 0.0, 0.0
+        return SURROGATE_IDS[n], float(p["freq"]), 0.0, 0.0
     raise ValueError(f"surrogate: no fused-kernel formula for {n!r}; expected one of {sorted(SURROGATE_IDS)}")
 
 
@@ -97,7 +94,7 @@ def build_spec(family: str, params, surrogate: Surrogate) -> KernelSpec:
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
     hard = params.v_reset is not None
-    vr = _f32(params.v_reset) if hard else 0.0
+    vr = float(params.v_reset) if hard else 0.0
     rad = bool(getattr(params, "reset_after_decay", False)) and not hard
     sg_id, p0, p1, p2 = _surrogate_scalars(surrogate)
     syn_decay = rho = one_minus_rho = beta = 0.0
@@ -106,21 +103,21 @@ def build_spec(family: str, params, surrogate: Surrogate) -> KernelSpec:
     if family == "if":
         k, decay_input = 0.0, False
     elif family == "cuba_lif":
-        k, decay_input = _f32(1.0 / params.tau_mem), False
-        syn_decay = _f32(1.0 - 1.0 / params.tau_syn)
+        k, decay_input = float(1.0 / params.tau_mem), False
+        syn_decay = float(1.0 - 1.0 / params.tau_syn)
     elif isinstance(params.tau, torch.Tensor):
         if params.tau.numel() != 1:
             raise ValueError(f"params.tau must be a float or a 0-d tensor, got shape {tuple(params.tau.shape)}")
         k = None
         k_tensor = (1.0 / params.tau).reshape(()).float()
     else:
-        k = _f32(1.0 / params.tau)
+        k = float(1.0 / params.tau)
     if family == "alif":
         rho_d = 1.0 - 1.0 / params.tau_adapt
-        rho, one_minus_rho, beta = _f32(rho_d), _f32(1.0 - rho_d), _f32(params.beta)
+        rho, one_minus_rho, beta = float(rho_d), float(1.0 - rho_d), float(params.beta)
     flags = (int(decay_input), int(hard), int(params.detach_reset), int(rad), int(family == "cuba_lif"),
              int(family == "alif"), int(k is None), sg_id)
-    scalars = (_f32(params.v_threshold), vr, syn_decay, rho, one_minus_rho, beta, p0, p1, p2)
+    scalars = (float(params.v_threshold), vr, syn_decay, rho, one_minus_rho, beta, p0, p1, p2)
     return KernelSpec(flags, scalars, k, k_tensor)
 
 
