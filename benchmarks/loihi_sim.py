@@ -29,11 +29,11 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import neurokit as nk  # noqa: E402
-from compile.compiled import compile_model  # noqa: E402
-from hw_targets.loihi2 import run_lava, simulate  # noqa: E402
-from neurokit.layers.delays import DelayedLinear  # noqa: E402
-from neurokit.models import round_delays  # noqa: E402
+import neurokit as nk
+from compile.compiled import compile_model
+from hw_targets.loihi2 import run_lava, simulate
+from neurokit.layers.delays import DelayedLinear
+from neurokit.models import round_delays
 
 
 def build(kind: str, n_in: int, hidden: int, n_out: int) -> nn.Module:
@@ -78,8 +78,8 @@ def main() -> None:
             lava = run_lava([(path, xs)])[0]
             ours = simulate(net, xs, record=True)
             same = all(np.array_equal(a, b) for a, b in zip(ours.spikes, lava.spikes))
-            batch = best_of(lambda: simulate(net, xs)) / args.B
-            single = best_of(lambda: [simulate(net, xs[:, b:b + 1]) for b in range(args.B)]) / args.B
+            batch = best_of(lambda net=net, xs=xs: simulate(net, xs)) / args.B
+            single = best_of(lambda net=net, xs=xs: [simulate(net, xs[:, b:b + 1]) for b in range(args.B)]) / args.B
             lava_run = float(np.mean(lava.run_seconds))
             rows.append((kind, net.sizes, same, lava_run, float(np.mean(lava.seconds)), single, batch))
     print(f"# loihi2 simulation vs Lava fixed_pt, T={args.T}, B={args.B} ({platform.processor() or platform.machine()},"

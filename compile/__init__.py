@@ -11,7 +11,7 @@ Example::
 """
 from compile.ir import CompileError
 
-__all__ = ["compile_model", "CompiledModel", "CompileError", "load"]
+__all__ = ["CompileError", "CompiledModel", "compile_model", "load"]
 
 
 def __getattr__(name):

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import copy
 import operator
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
-import torch.fx as fx
-from torch import nn
+from torch import fx, nn
 
 from compile import ir
 from compile.ir import CompileError
@@ -138,6 +137,15 @@ def _neuron_converters() -> None:
         raise CompileError(f"module {path!r} (ALIF): the adaptive threshold has no IR node (supported neurons: "
                            f"LIF, PLIF, IF, CubaLIF)")
 
+    def attention(m, path, inputs, in_shape, out_shape):
+        raise CompileError(f"module {path!r} ({type(m).__name__}): attention multiplies two activation tensors "
+                           f"(spike x spike products); the IR has no activation-activation product node and integer "
+                           f"ONNX would need a per-product requantization of the spike counts, so it is not supported")
+
+    from neurokit.layers import attention as att
+
+    register_converter(att.SpikeMatMul)(attention)
+    register_converter(att.SpikeMask)(attention)
     register_converter(nk.LIF)(lif)  # IF and PLIF subclass LIF
     register_converter(nk.CubaLIF)(cuba)
     register_converter(nk.ALIF)(alif)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -33,7 +33,7 @@ def atomic_write(path: str | os.PathLike, write: Callable) -> None:
         raise
 
 
-def _layer_ops(n: ir.Node, shapes: dict) -> int:
+def _layer_ops(n: ir.Node) -> int:
     """Synaptic operations per time step and sample (MACs, or accumulates for spike inputs)."""
     if n.op == "dense":
         return int(n.weight.size * np.prod(n.shape[:-1], dtype=np.int64))
@@ -51,7 +51,6 @@ def report_graph(graph: ir.Graph) -> dict:
     "ops_per_step", "warnings"}``. Example: ``report_graph(g)["params"]``.
     """
     layers, by_bits = [], {}
-    shapes = {n.name: n.shape for n in graph}
     for n in graph:
         params, bits = 0, None
         if n.op in ir.SYNAPSES:
@@ -59,7 +58,7 @@ def report_graph(graph: ir.Graph) -> dict:
             bits = n.quant.bits if n.quant is not None else 32
             wbytes = n.weight.size * bits / 8 + (0 if n.bias is None else n.bias.size * 4)
             by_bits[bits] = by_bits.get(bits, 0) + wbytes
-        layers.append({"name": n.name, "op": n.op, "shape": n.shape, "ops": _layer_ops(n, shapes),
+        layers.append({"name": n.name, "op": n.op, "shape": n.shape, "ops": _layer_ops(n),
                        "params": int(params), "weight_bits": bits})
     return {"layers": layers, "params": sum(layer["params"] for layer in layers),
             "ops_per_step": sum(layer["ops"] for layer in layers),

@@ -36,8 +36,8 @@ Example::
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 
@@ -266,11 +266,11 @@ class Graph:
         """Nodes that read ``name``."""
         return [n for n in self.nodes if name in n.inputs]
 
-    def copy(self) -> "Graph":
+    def copy(self) -> Graph:
         """Deep copy (passes never modify their input graph)."""
         return copy.deepcopy(self)
 
-    def without(self, name: str) -> "Graph":
+    def without(self, name: str) -> Graph:
         """A copy with the single-input node ``name`` removed and its consumers rewired to its input."""
         gone = self.node(name)
         if len(gone.inputs) != 1:

@@ -81,8 +81,8 @@ def main() -> None:
               f"-> after round_delays {100 * r['acc_after_round']:.1f}% ({r['train_seconds']:.0f} s)")
     for mode in MODES:
         rows = [r for r in results if r["mode"] == mode]
-        mean = lambda key: 100 * sum(r[key] for r in rows) / len(rows)  # noqa: E731
-        print(f"mean delays={mode:8s} {mean('acc_before_round'):.1f}% -> rounded {mean('acc_after_round'):.1f}%")
+        before, after = (100 * sum(r[key] for r in rows) / len(rows) for key in ("acc_before_round", "acc_after_round"))
+        print(f"mean delays={mode:8s} {before:.1f}% -> rounded {after:.1f}%")
     args.out.mkdir(parents=True, exist_ok=True)
     suffix = ("_quick" if args.quick else "") + (f"_tau{args.tau:g}" if args.tau != 1.005 else "")
     (args.out / f"delay_snn_synthetic{suffix}.json").write_text(json.dumps(results, indent=1))

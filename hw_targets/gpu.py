@@ -26,8 +26,8 @@ SUPPORTS = Limits(integer=False, max_delay=None)
 def _neuron_module(n: ir.Neuron) -> nn.Module:
     import neurokit as nk
 
-    common = dict(v_threshold=n.v_threshold, v_reset=n.v_reset, backend="auto",
-                  reset_after_decay=n.reset_after_decay)
+    common = {"v_threshold": n.v_threshold, "v_reset": n.v_reset, "backend": "auto",
+              "reset_after_decay": n.reset_after_decay}
     if n.kind == "if":
         return nk.IF(**common)
     if n.kind == "cuba":
@@ -65,7 +65,7 @@ class TorchProgram(nn.Module):
             return _fold(lambda z: F.conv2d(z, p["weight"], p.get("bias"), n.stride, n.padding, n.dilation,
                                             n.groups), a)
         if n.op == "batchnorm":
-            fn = lambda z: F.batch_norm(z, p["mean"], p["var"], p["gamma"], p["beta"], False, 0.0, n.eps)  # noqa
+            fn = lambda z: F.batch_norm(z, p["mean"], p["var"], p["gamma"], p["beta"], False, 0.0, n.eps)
             return _fold(fn, a)
         if n.op == "pool":
             pool = F.max_pool2d if n.kind == "max" else F.avg_pool2d

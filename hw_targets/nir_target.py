@@ -27,7 +27,6 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Tuple
 
 import nir
 import numpy as np
@@ -49,7 +48,7 @@ def neuron_metadata(n: ir.Neuron, dt: float = DT) -> dict:
 
 def _neuron(n: ir.Neuron, dt: float) -> nir.NIRNode:
     size = int(np.prod(n.shape))
-    full = lambda v: np.full(n.shape, v, dtype=np.float64)  # noqa: E731
+    full = lambda v: np.full(n.shape, v, dtype=np.float64)
     vr = 0.0 if n.v_reset is None else float(n.v_reset)
     meta = neuron_metadata(n, dt)
     if size == 0:
@@ -69,7 +68,7 @@ def _no_delays(n: ir.Node) -> None:
                               "no NIR importer except Spyx reads it")
 
 
-def _synapse(n: ir.Node, shapes: Dict[str, Tuple[int, ...]]) -> nir.NIRNode:
+def _synapse(n: ir.Node, shapes: dict[str, tuple[int, ...]]) -> nir.NIRNode:
     w = np.asarray(n.weight, dtype=np.float32)
     _no_delays(n)
     if n.op == "dense":
@@ -102,8 +101,8 @@ def graph_to_nir(graph: ir.Graph, dt: float = DT) -> nir.NIRGraph:
         sorted(g.nodes)          # ['0', '1', 'input', 'output']
     """
     shapes = {n.name: tuple(n.shape) for n in graph}
-    nodes: Dict[str, nir.NIRNode] = {"input": nir.Input(input_type={"input": np.array(graph.input.shape)})}
-    edges: List[Tuple[str, str]] = []
+    nodes: dict[str, nir.NIRNode] = {"input": nir.Input(input_type={"input": np.array(graph.input.shape)})}
+    edges: list[tuple[str, str]] = []
     names = {graph.input.name: "input"}
     for n in graph.nodes[1:]:
         key = _name(n.name)
@@ -154,7 +153,7 @@ class NIRArtefact:
             raise
 
     def report(self) -> dict:
-        kinds: Dict[str, int] = {}
+        kinds: dict[str, int] = {}
         for node in self.graph.nodes.values():
             kinds[type(node).__name__] = kinds.get(type(node).__name__, 0) + 1
         return {"nir_nodes": kinds, "nir_edges": len(self.graph.edges), "dt": self.graph.metadata.get("dt", DT)}

@@ -69,16 +69,16 @@ class Sym:
     def __init__(self, b: Builder, name: str, dtype: int, bound: int | None = None):
         self.b, self.name, self.dtype, self.bound = b, name, dtype, bound
 
-    def cast(self, dtype: int) -> "Sym":
+    def cast(self, dtype: int) -> Sym:
         return self if dtype == self.dtype else Sym(self.b, self.b.op("Cast", [self.name], to=dtype), dtype, self.bound)
 
-    def const(self, a) -> "Sym":
+    def const(self, a) -> Sym:
         return Sym(self.b, self.b.const(np.asarray(a, np.int64)), TP.INT64)
 
-    def _other(self, o) -> "Sym":
+    def _other(self, o) -> Sym:
         return (o if isinstance(o, Sym) else self.const(o)).cast(TP.INT64)
 
-    def _bin(self, op: str, a: "Sym", c: "Sym", dtype: int = TP.INT64) -> "Sym":
+    def _bin(self, op: str, a: Sym, c: Sym, dtype: int = TP.INT64) -> Sym:
         return Sym(self.b, self.b.op(op, [a.cast(TP.INT64).name, c.name]), dtype)
 
     def __add__(self, o):
@@ -104,10 +104,10 @@ class Sym:
     def __le__(self, o):
         return self._bin("LessOrEqual", self, self._other(o), TP.BOOL)
 
-    def trunc_div(self, d: int) -> "Sym":
+    def trunc_div(self, d: int) -> Sym:
         return self._bin("Div", self, self.const(d))
 
-    def clip(self, lo: int, hi: int) -> "Sym":
+    def clip(self, lo: int, hi: int) -> Sym:
         x = self.cast(TP.INT64)
         return Sym(self.b, self.b.op("Clip", [x.name, self.b.const(np.int64(lo)), self.b.const(np.int64(hi))]),
                    TP.INT64)

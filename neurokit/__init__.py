@@ -10,10 +10,11 @@ from .neurons import ALIF, IF, LIF, PLIF, CubaLIF
 from . import data, training
 from .training import train
 from . import models
+from . import continual
 
 __version__ = "0.1.0"
 
-__all__ = ["LIF", "IF", "CubaLIF", "ALIF", "PLIF", "surrogate", "encode", "layers", "neurons", "data", "training", "train", "energy", "models",
+__all__ = ["LIF", "IF", "CubaLIF", "ALIF", "PLIF", "surrogate", "encode", "layers", "neurons", "data", "training", "train", "energy", "models", "continual",
            "compile", "CompileError", "from_nir"]
 
 from compile.ir import CompileError  # noqa: E402  (light module: no import cycle)

@@ -24,7 +24,6 @@ Example::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Optional, Union
 
 import h5py
 import nir
@@ -69,9 +68,9 @@ def _read_file(path: Path) -> nir.NIRGraph:
         raise ValueError(f"{path}: NIR graph rejected by nir.read ({type(e).__name__}: {e})") from e
 
 
-def _chain(graph: nir.NIRGraph) -> List[str]:
-    succ: Dict[str, List[str]] = {}
-    pred: Dict[str, List[str]] = {}
+def _chain(graph: nir.NIRGraph) -> list[str]:
+    succ: dict[str, list[str]] = {}
+    pred: dict[str, list[str]] = {}
     for a, b in graph.edges:
         succ.setdefault(a, []).append(b)
         pred.setdefault(b, []).append(a)
@@ -102,7 +101,7 @@ def _scalar(node_name: str, field: str, value) -> float:
     return float(v[0])
 
 
-def _fold_gain(layers: List[nn.Module], gain: float, name: str) -> None:
+def _fold_gain(layers: list[nn.Module], gain: float, name: str) -> None:
     if np.isclose(gain, 1.0, rtol=1e-6, atol=0.0):
         return
     prev = layers[-1] if layers else None
@@ -115,7 +114,7 @@ def _fold_gain(layers: List[nn.Module], gain: float, name: str) -> None:
             prev.bias.mul_(gain)
 
 
-def _neuron(name: str, node, dt: float, layers: List[nn.Module]) -> nn.Module:
+def _neuron(name: str, node, dt: float, layers: list[nn.Module]) -> nn.Module:
     meta = node.metadata or {}
     reset, timing = meta.get("reset", "zero"), meta.get("reset_timing", "same_step")
     if reset not in ("zero", "subtract") or timing not in ("same_step", "next_step"):
@@ -123,7 +122,7 @@ def _neuron(name: str, node, dt: float, layers: List[nn.Module]) -> nn.Module:
                          "'zero'|'subtract' and 'same_step'|'next_step'")
     vth = _scalar(name, "v_threshold", node.v_threshold)
     vr = _scalar(name, "v_reset", getattr(node, "v_reset", 0.0))
-    common = dict(v_threshold=vth, v_reset=vr if reset == "zero" else None, reset_after_decay=timing == "next_step")
+    common = {"v_threshold": vth, "v_reset": vr if reset == "zero" else None, "reset_after_decay": timing == "next_step"}
     if not isinstance(node, nir.IF):
         leak = _scalar(name, "v_leak", node.v_leak)
         if not np.isclose(leak, vr if reset == "zero" else 0.0):
@@ -165,7 +164,7 @@ def _synapse(name: str, node) -> nn.Module:
     return conv
 
 
-def from_nir(graph: Union[nir.NIRGraph, str, Path], dt: Optional[float] = None) -> nn.Sequential:
+def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None) -> nn.Sequential:
     """Build a neurokit model from a NIR graph or ``.nir`` file (conventions in the module docstring).
 
     Args:
@@ -183,9 +182,9 @@ def from_nir(graph: Union[nir.NIRGraph, str, Path], dt: Optional[float] = None) 
     if isinstance(graph, (str, Path)):
         graph = _read_file(Path(graph))
     if not isinstance(graph, nir.NIRGraph):
-        raise ValueError(f"from_nir: expected a nir.NIRGraph or a path, got {type(graph).__name__}")
+        raise TypeError(f"from_nir: expected a nir.NIRGraph or a path, got {type(graph).__name__}")
     base_dt = float((graph.metadata or {}).get("dt", dt if dt is not None else DEFAULT_DT))
-    layers: List[nn.Module] = []
+    layers: list[nn.Module] = []
     for name in _chain(graph):
         node = graph.nodes[name]
         if isinstance(node, (nir.Input, nir.Output)):

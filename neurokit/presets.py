@@ -40,10 +40,10 @@ class Preset:
 PRESETS: Dict[str, Preset] = {
     "delay_snn": Preset(
         _models.delay_snn,
-        dict(in_features=2, num_classes=4, hidden=64, layers=1, max_delay=16, dropout=0.0, batchnorm=False,
-             tau=2.0, readout_tau=2.0, seed=0),
-        "delay_task", dict(n_train=512, n_test=256, T=40, n_classes=4),
-        dict(lr=1e-2, lr_scale={"position": 10.0}, no_decay=("position",), batch_size=64),
+        dict(in_features=2, num_classes=4, hidden=64, layers=1, max_delay=12, dropout=0.0, readout_tau=20.0,
+             sigma_final=0.1, anneal_fraction=0.5, seed=0),
+        "delay_task", dict(n_train=1024, n_test=512, T=40, n_classes=4, gap_step=3),
+        dict(lr=5e-3, weight_decay=1e-5, lr_scale={"position": 20.0}, no_decay=("position",), batch_size=64),
         "delay-learning SNN (DCLS-style per-synapse delays) on the synthetic gap task"),
     "binary_mlp": Preset(
         _models.binary_mlp, dict(in_features=64, hidden=(128,), num_classes=10, estimator="reste"),

@@ -4,7 +4,8 @@ import torch
 from torch import nn
 
 import neurokit as nk
-from compile import CompileError, capture as cap
+from compile import CompileError
+from compile import capture as cap
 from compile.capture import capture
 from neurokit.layers.delays import DelayedLinear
 from neurokit.models.binary import binary_mlp
@@ -144,3 +145,18 @@ def test_report_ops_params_and_bit_widths():
     assert set(rep["weight_bytes_by_bits"]) == {4}
     assert rep["weight_bytes_by_bits"][4] == (4 * 2 * 9 + 4 * 2 * 9 + 8) / 2 + 4 * (4 + 4 + 2)  # int32 biases
     assert rep["target"] == "onnx_int" and rep["onnx_ops"]["Loop"] == 1 and isinstance(rep["warnings"], list)
+
+
+def test_attention_products_give_a_clear_compile_error():
+    from neurokit.layers.attention import SpikeMatMul
+
+    class Attn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q, self.k, self.mm = nn.Linear(4, 4), nn.Linear(4, 4), SpikeMatMul(0.125)
+
+        def forward(self, x):
+            return self.mm(self.q(x), self.k(x))
+
+    with pytest.raises(CompileError, match=r"'mm' \(SpikeMatMul\): attention multiplies two activation tensors"):
+        nk.compile(Attn(), target="onnx_int", example_input=torch.rand(3, 2, 4, 4))

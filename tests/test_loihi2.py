@@ -8,8 +8,8 @@ import pytest
 
 from compile.ir import CompileError
 from hw_targets.loihi2.mapping import CoreLimits, map_cores
-from hw_targets.loihi2.netx import NetxFormatError, load_netx, save_netx
 from hw_targets.loihi2.network import LoihiLayer, LoihiNetwork, encode_weights
+from hw_targets.loihi2.netx import NetxFormatError, load_netx, save_netx
 from hw_targets.loihi2.simulator import simulate, synaptic_input
 
 
@@ -227,13 +227,13 @@ def test_mapping_errors_name_layer_and_limit():
 
 
 # ---------------------------------------------------------------- nk.compile(target="loihi2")
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
+import torch
+from torch import nn
 
-import neurokit as nk  # noqa: E402
-from compile.integer_sim import run as integer_reference  # noqa: E402
-from neurokit.layers.delays import DelayedLinear  # noqa: E402
-from neurokit.models import round_delays  # noqa: E402
+import neurokit as nk
+from compile.integer_sim import run as integer_reference
+from neurokit.layers.delays import DelayedLinear
+from neurokit.models import round_delays
 
 
 def _x(seed, T=40, B=2, n=10):
@@ -284,12 +284,12 @@ def test_saved_file_reloads_and_simulates_identically(tmp_path):
 
 
 def test_compile_report_has_cores_encoding_and_traffic():
-    name, model = next(_models())
+    _, model = next(_models())
     x = _x(1)
     cm = nk.compile(model, target="loihi2", example_input=x)
     cm.run(x)
     rep = cm.report()
-    assert rep["target"] == "loihi2" and rep["cores"]["cores_used"] == 2 and rep["latency_steps"] == 2
+    assert rep["target"] == "loihi2" and rep["cores"] == 2 == rep["core_map"]["cores_used"] and rep["latency_steps"] == 2
     assert [layer["iDecay"] for layer in rep["loihi_layers"]] == [1024, 2048]  # round(4096 / tau_syn)
     tr = rep["spike_traffic"]
     assert tr["total"] == sum(tr["per_boundary"]) and tr["from_host"] == float(x.sum() / 2)  # B = 2, layer 1 on one core
@@ -314,6 +314,34 @@ def test_compile_errors_name_layer_and_reason():
     with pytest.raises(CompileError, match="model too large: needs 3 neuro-cores, the target has 2"):
         nk.compile(big, target="loihi2", example_input=x,
                    core_limits=CoreLimits(neurons_per_core=100, cores_per_chip=2))
-    attn = nn.Sequential(nk.layers.SpikeMatMul())
-    with pytest.raises(CompileError, match="SpikeMatMul"):
-        nk.compile(attn, target="loihi2", example_input=x)
+    with pytest.raises(CompileError, match=r"'mask' \(SpikeMask\): attention multiplies two activation tensors"):
+        nk.compile(_Mask(), target="loihi2", example_input=(torch.rand(4, 1, 3, 10) < 0.5).float())
+
+
+class _Mask(nn.Module):
+    """Spike x spike product (SDSA-style mask): Loihi synapses cannot multiply two activations."""
+
+    def __init__(self):
+        super().__init__()
+        self.q, self.k = nn.Linear(10, 10), nn.Linear(10, 10)
+        self.lq, self.lk, self.mask = nk.LIF(), nk.LIF(), nk.layers.SpikeMask()
+
+    def forward(self, x):
+        return self.mask(self.lq(self.q(x)), self.lk(self.k(x)))
+
+
+def test_lowering_rejects_what_lava_cannot_represent():
+    from compile.capture import capture
+    from compile.passes import quantize
+    from hw_targets.loihi2.lowering import lower
+
+    x = _x(0)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(10, 6, bias=False), nk.LIF(tau=2.0))
+    with pytest.raises(CompileError, match=r"node '1' \(neuron\): per-neuron thresholds .* one threshold per layer"):
+        lower(quantize(capture(model, x), per_channel=True))
+    with pytest.raises(CompileError, match=r"node '0' \(dense\): its accumulator is requantized"):
+        lower(quantize(capture(model, x), per_channel=False, acc_bits=4))
+    cuba_bias = nn.Sequential(nn.Linear(10, 6), nk.CubaLIF(tau_syn=2.0, tau_mem=2.0))
+    with pytest.raises(CompileError, match=r"node '0' \(dense\): a bias with a decaying synaptic current"):
+        lower(quantize(capture(cuba_bias, x), per_channel=False))

@@ -186,3 +186,20 @@ def test_quant_snn_trains_on_digits_with_8_bit_membrane():
     model = quant_snn(64, (64,), weight_bits=4, membrane_bits=8, input_bits=8)
     assert _fit(model, T=4, epochs=8) > 0.9
     assert int(model[0].integer_params()["threshold"].max()) <= 2 ** 6
+
+
+@pytest.mark.parametrize("bits,shift,decay", [(8, 0, 2048), (16, 6, 1024), (24, 6, 0)])
+def test_quant_lif_reference_equals_compiler_integer_neuron(bits, shift, decay):
+    """QuantLIF == compile.integer_neuron's CUBA-LIF with decay_u=4096, act_shift=vth_shift=input_shift,
+    uv_bits=membrane_bits, vth mantissa = threshold >> input_shift (while one step's input fits the range)."""
+    from compile.integer_neuron import IntNeuronParams, integer_cuba_run
+
+    torch.manual_seed(bits)
+    vth = torch.randint(1, 2 ** (bits - 3 - shift), (5,)) << shift
+    a = torch.randint(-(2 ** (bits - 2 - shift)), 2 ** (bits - 2 - shift), (30, 4, 5))
+    ours, _ = quant_lif_reference(a, vth, decay, bits, shift)
+    params = IntNeuronParams(decay_u=4096, decay_v=decay, vth=(vth >> shift).numpy(), act_shift=shift,
+                             vth_shift=shift, uv_bits=bits)
+    theirs = integer_cuba_run(a.numpy(), params)
+    assert ours.float().mean() > 0.05
+    assert (ours.numpy() == theirs).all()

@@ -10,4 +10,4 @@ from compile.passes.fold_bn import fold_bn
 from compile.passes.limits import Limits, check_limits
 from compile.passes.quantize import quantize
 
-__all__ = ["fold_bn", "round_delays", "quantize", "check_limits", "Limits"]
+__all__ = ["Limits", "check_limits", "fold_bn", "quantize", "round_delays"]

@@ -10,10 +10,22 @@ Example::
 """
 from .lava_bridge import run_lava
 from .mapping import CoreLimits, map_cores
-from .netx import NetxFormatError, load_netx, save_netx
 from .network import LoihiLayer, LoihiNetwork, encode_weights
+from .netx import NetxFormatError, load_netx, save_netx
 from .simulator import simulate
 from .target import Loihi2Program, Loihi2Target
 
-__all__ = ["Loihi2Target", "Loihi2Program", "LoihiNetwork", "LoihiLayer", "encode_weights", "simulate",
-           "save_netx", "load_netx", "NetxFormatError", "map_cores", "CoreLimits", "run_lava"]
+__all__ = [
+           "CoreLimits",
+           "Loihi2Program",
+           "Loihi2Target",
+           "LoihiLayer",
+           "LoihiNetwork",
+           "NetxFormatError",
+           "encode_weights",
+           "load_netx",
+           "map_cores",
+           "run_lava",
+           "save_netx",
+           "simulate",
+]

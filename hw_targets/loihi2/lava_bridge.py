@@ -11,9 +11,9 @@ import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -27,7 +27,7 @@ class LavaResult:
     ``v_last`` int64 ``[T, B, n_L]``, ``seconds`` per sample (load + build + run wall time) and
     ``run_seconds`` per sample (``net.run`` alone)."""
 
-    spikes: List[np.ndarray]
+    spikes: list[np.ndarray]
     v_last: np.ndarray
     seconds: np.ndarray
     run_seconds: np.ndarray
@@ -47,7 +47,7 @@ def lava_python() -> Path:
     return p
 
 
-def run_lava(jobs: Sequence[Tuple[Union[str, Path], np.ndarray]], timeout: float = 900) -> List[LavaResult]:
+def run_lava(jobs: Sequence[tuple[str | Path, np.ndarray]], timeout: float = 900) -> list[LavaResult]:
     """Run every ``(netx_path, spikes [T, B, n_in])`` job in one Lava subprocess.
 
     Args:
@@ -72,7 +72,7 @@ def run_lava(jobs: Sequence[Tuple[Union[str, Path], np.ndarray]], timeout: float
             np.save(inp, np.ascontiguousarray(x.transpose(1, 0, 2)).astype(np.uint8))
             spec.append({"net": str(Path(net).resolve()), "input": str(inp), "output": str(Path(tmp) / f"out{i}.npz")})
         (Path(tmp) / "jobs.json").write_text(json.dumps(spec))
-        proc = subprocess.run([str(lava_python()), str(RUNNER), str(Path(tmp) / "jobs.json")], capture_output=True,
+        proc = subprocess.run([str(lava_python()), str(RUNNER), str(Path(tmp) / "jobs.json")], capture_output=True, check=False,
                               text=True, timeout=timeout, env={**os.environ, "PYTHONWARNINGS": "ignore"})
         if proc.returncode != 0:
             raise RuntimeError(f"Lava runner failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")

@@ -28,8 +28,6 @@ network lags the integer reference (:mod:`compile.integer_sim`) by ``l`` steps. 
 
 from __future__ import annotations
 
-from typing import List
-
 import numpy as np
 
 from compile import ir
@@ -88,6 +86,7 @@ def _layer(d: ir.Dense, nrn: ir.Neuron) -> LoihiLayer:
     p = nrn.integer
     if p is None:
         raise _fail(nrn, "graph is not quantized; run the quantize pass first")
+    w, bias, delay = _synapse(d, p.decay_u)
     if p.reset != "hard":
         raise _fail(nrn, f"{p.reset} reset: Lava's CUBA LIF resets v to 0 (hard reset only)")
     vth = np.unique(p.vth)
@@ -96,7 +95,6 @@ def _layer(d: ir.Dense, nrn: ir.Neuron) -> LoihiLayer:
                          "per layer (quantize with per_channel=False)")
     if int(vth[0]) > MAX_VTH_MANT:
         raise _fail(nrn, f"threshold {int(vth[0])} exceeds the 17-bit vThMant ({MAX_VTH_MANT})")
-    w, bias, delay = _synapse(d, p.decay_u)
     try:
         return LoihiLayer(w, p.decay_u, p.decay_v, int(vth[0]), delay=delay, bias=bias, name=d.name)
     except ValueError as e:
@@ -133,7 +131,7 @@ def lower(graph: ir.Graph) -> LoihiNetwork:
     n_in = int(np.prod(inp.shape)) if inp.shape else 1
     alias = {inp.name: inp.name}  # node -> the spiking node it forwards (flatten is free on a flat spike vector)
     current = inp.name  # the node whose spikes feed the next layer
-    layers: List[LoihiLayer] = []
+    layers: list[LoihiLayer] = []
     pending: ir.Dense | None = None
     for n in nodes[1:]:
         if n.op == "flatten":

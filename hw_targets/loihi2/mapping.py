@@ -18,8 +18,8 @@ slices of neurons; every core of a layer sees the layer's whole fan-in (dense co
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence
 
 import numpy as np
 
@@ -62,15 +62,15 @@ class Core:
 class CoreMap:
     """Result of :func:`map_cores`: the cores, in layer order, and the limits used."""
 
-    cores: List[Core]
+    cores: list[Core]
     limits: CoreLimits
-    _dest: List[np.ndarray] = field(default_factory=list, repr=False)
+    _dest: list[np.ndarray] = field(default_factory=list, repr=False)
 
     @property
     def cores_used(self) -> int:
         return len(self.cores)
 
-    def report(self) -> Dict[str, object]:
+    def report(self) -> dict[str, object]:
         """Plain dict: cores used, per-core neurons / fan-in / synapse memory (bytes), and the limits.
 
         Example:
@@ -85,7 +85,7 @@ class CoreMap:
             "limits": dict(self.limits.__dict__),
         }
 
-    def traffic(self, input_spikes: np.ndarray, layer_spikes: Sequence[np.ndarray]) -> Dict[str, object]:
+    def traffic(self, input_spikes: np.ndarray, layer_spikes: Sequence[np.ndarray]) -> dict[str, object]:
         """Spike messages between cores for one run, per sample.
 
         A spike of source neuron ``i`` is one message to every core of the next layer that holds a
@@ -122,8 +122,8 @@ def map_cores(net: LoihiNetwork, limits: CoreLimits = CoreLimits()) -> CoreMap:
         >>> map_cores(net).cores_used          # 10000 neurons > 8192 per core
         2
     """
-    cores: List[Core] = []
-    dests: List[np.ndarray] = []
+    cores: list[Core] = []
+    dests: list[np.ndarray] = []
     for li, layer in enumerate(net.layers):
         name = layer.name or f"layer{li + 1}"
         bits = layer.synapse.num_weight_bits + (DELAY_BITS if layer.delay is not None else 0)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import List, Optional
 
 import numpy as np
 
@@ -95,7 +94,7 @@ def encode_weights(weight: np.ndarray) -> SynapseEncoding:
     else:
         is_signed = 1
         scale = min(127 / w_max if w_max > 0 else math.inf, -128 / w_min)
-    scale_bits = int(math.floor(math.log2(scale))) + is_signed
+    scale_bits = math.floor(math.log2(scale)) + is_signed
     n = 8
     while n > 0 and np.any(w % (1 << n)):
         n -= 1
@@ -153,10 +152,10 @@ class LoihiLayer:
     i_decay: int
     v_decay: int
     vth_mant: int
-    delay: Optional[np.ndarray] = None
-    bias: Optional[np.ndarray] = None
+    delay: np.ndarray | None = None
+    bias: np.ndarray | None = None
     name: str = ""
-    _enc: Optional[SynapseEncoding] = field(default=None, init=False, repr=False, compare=False)
+    _enc: SynapseEncoding | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         p = f"layer {self.name!r}: " if self.name else ""
@@ -216,7 +215,7 @@ class LoihiNetwork:
     """
 
     n_in: int
-    layers: List[LoihiLayer]
+    layers: list[LoihiLayer]
     readout: bool = False
 
     def __post_init__(self) -> None:
@@ -233,6 +232,6 @@ class LoihiNetwork:
             n = layer.n_out
 
     @property
-    def sizes(self) -> List[int]:
+    def sizes(self) -> list[int]:
         """``[n_in, n_1, ..., n_L]``."""
         return [int(self.n_in)] + [layer.n_out for layer in self.layers]

@@ -32,7 +32,6 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Optional, Union
 
 import h5py
 import numpy as np
@@ -46,7 +45,7 @@ class NetxFormatError(ValueError):
     """A ``.net`` file that is unreadable, truncated, or misses/violates a field."""
 
 
-def save_netx(net: LoihiNetwork, path: Union[str, Path], t_sample: Optional[int] = None) -> Path:
+def save_netx(net: LoihiNetwork, path: str | Path, t_sample: int | None = None) -> Path:
     """Write ``net`` as a lava-dl netx HDF5 file, atomically (temp file + rename).
 
     Args:
@@ -119,7 +118,7 @@ def _get(g: h5py.Group, key: str, where: str) -> np.ndarray:
     return np.asarray(g[key][()])
 
 
-def load_netx(path: Union[str, Path]) -> LoihiNetwork:
+def load_netx(path: str | Path) -> LoihiNetwork:
     """Read a netx ``.net`` file of ``input`` + ``dense`` CUBA blocks back into a LoihiNetwork.
 
     Raises :class:`NetxFormatError` naming the file, layer and field for unreadable/truncated files,
@@ -159,7 +158,7 @@ def _read(f: h5py.File, name: str) -> LoihiNetwork:
     keys = sorted(lg.keys(), key=lambda k: int(k) if k.isdigit() else -1)
     if keys != [str(i) for i in range(len(keys))] or not keys:
         raise NetxFormatError(f"{name}: layer groups must be named 0..n-1, found {list(lg.keys())}")
-    n_in: Optional[int] = None
+    n_in: int | None = None
     layers = []
     for k in keys:
         g, where = lg[k], f"{name}: layer/{k}"

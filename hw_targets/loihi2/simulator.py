@@ -20,7 +20,6 @@ added by Lava to ``v`` as ``bias << 6``) is only allowed with ``iDecay = 4096``,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Union
 
 import numpy as np
 
@@ -112,11 +111,11 @@ class SimRecord:
     """Everything one run observed: ``spikes[l]`` uint8 ``[T, B, n_l]`` for layers 1..L and ``v_last``
     (int64 ``[T, B, n_L]``), the last layer's voltage (the readout membrane of a non-spiking output)."""
 
-    spikes: List[np.ndarray]
+    spikes: list[np.ndarray]
     v_last: np.ndarray
 
 
-def simulate(net: LoihiNetwork, spikes, record: bool = False) -> Union[np.ndarray, SimRecord]:
+def simulate(net: LoihiNetwork, spikes, record: bool = False) -> np.ndarray | SimRecord:
     """Run ``net`` on input spikes exactly as Lava's ``Loihi2SimCfg(select_tag="fixed_pt")`` does.
 
     Every layer adds one step of synaptic latency (plus its synaptic delays), so output step ``t``

@@ -9,7 +9,7 @@ Example::
     cm = nk.compile(model, target="loihi2", example_input=spikes)    # spikes [T, B, n_in] in {0, 1}
     out = cm.run(spikes)          # int64 [T, B, n_out] spikes (or readout accumulator), L steps of latency
     cm.save("model.net")          # lava-dl netx HDF5
-    cm.report()["cores"]["cores_used"]
+    cm.report()["cores"]           # neuro-cores used; cm.report()["core_map"] has the per-core details
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from compile.passes import Limits, check_limits, fold_bn, quantize, round_delays
 
 from .lowering import UNSUPPORTED, lower
 from .mapping import CoreLimits, map_cores
-from .netx import save_netx
 from .network import MAX_DELAY, LoihiNetwork
+from .netx import save_netx
 from .simulator import SimRecord, simulate
 
 SUPPORTS = Limits(ops=frozenset({"input", "dense", "neuron", "flatten"}), neuron_kinds=frozenset({"lif", "if", "cuba"}),
@@ -91,8 +91,8 @@ class Loihi2Program:
         save_netx(self.net, path)
 
     def report(self) -> dict:
-        """Cores (per-core neurons, fan-in, synapse bytes), per-layer Loihi encoding, latency, warnings and,
-        after a run, spike traffic between cores (messages per sample)."""
+        """``cores`` (number used), ``core_map`` (per-core neurons, fan-in, synapse bytes, limits), per-layer Loihi
+        encoding, latency, warnings and, after a run, ``spike_traffic`` between cores (messages per sample)."""
         warn = list(self.graph.warnings)
         layers = []
         for layer in self.net.layers:
@@ -104,7 +104,7 @@ class Loihi2Program:
             if not layer.exact_weights:
                 warn.append(f"loihi2: layer {layer.name!r}: netx/Lava sign-mode corner changes the effective "
                             "weights (all weights <= 0 with max 0); Loihi differs from the integer reference")
-        rep = {"cores": self.cores.report(), "loihi_layers": layers, "latency_steps": self.latency,
+        rep = {"cores": self.cores.cores_used, "core_map": self.cores.report(), "loihi_layers": layers, "latency_steps": self.latency,
                "readout": self.net.readout, "warnings": warn}
         if self.last_run is not None:
             rep["spike_traffic"] = self.cores.traffic(self._last_input, self.last_run.spikes)

@@ -68,7 +68,8 @@ class ContinualResult:
         return "\n".join(lines)
 
     def plot(self, path: str, ax=None) -> str:
-        """Heat map of the accuracy matrix (PNG at ``path``); returns ``path``."""
+        """Heat map of the accuracy matrix: saved as a PNG at ``path``, or drawn into ``ax`` (a matplotlib Axes; the
+        caller saves the figure) when given. Returns ``path``."""
         import matplotlib
 
         matplotlib.use("Agg")

@@ -3,8 +3,9 @@
 * :func:`permuted_digits` -- every task is all 10 digits with its own fixed pixel permutation (task 0 unpermuted),
   as in permuted MNIST; domain-incremental with one shared 10-way head, or task-incremental with
   ``multi_head=True`` (task ``t`` uses classes ``10t .. 10t+9``, i.e. its own head of a ``10 * n_tasks`` readout).
-* :func:`split_digits` -- task-incremental: 5 tasks of two classes each ((0,1), (2,3), ...); predictions are made
-  among the task's classes (a shared 10-way head, masked to the task).
+* :func:`split_digits` -- 5 tasks of two digits each ((0,1), (2,3), ...); task-incremental (a 10-way head masked
+  to the task's digits) or, with ``shared_head=True``, domain-incremental (one shared 2-way head: "first or second
+  digit of the pair", labels 0/1 in every task).
 
 Example::
 
@@ -77,8 +78,10 @@ def permuted_digits(n_tasks: int = 5, seed: int = 0, test_fraction: float = 0.25
     return tasks
 
 
-def split_digits(n_tasks: int = 5, seed: int = 0, test_fraction: float = 0.25) -> list:
+def split_digits(n_tasks: int = 5, seed: int = 0, test_fraction: float = 0.25, shared_head: bool = False) -> list:
     """Split digits into ``n_tasks`` tasks of ``10 // n_tasks`` consecutive classes each (5 -> pairs).
+
+    ``shared_head``: relabel every task to ``0 .. 10 // n_tasks - 1`` (a model with ``10 // n_tasks`` outputs).
 
     Example::
 
@@ -94,5 +97,7 @@ def split_digits(n_tasks: int = 5, seed: int = 0, test_fraction: float = 0.25) -
         classes = tuple(range(t * per, (t + 1) * per))
         tr = (y_tr >= classes[0]) & (y_tr <= classes[-1])
         te = (y_te >= classes[0]) & (y_te <= classes[-1])
-        tasks.append(Task(f"split{t}", x_tr[tr], y_tr[tr], x_te[te], y_te[te], classes))
+        offset = classes[0] if shared_head else 0
+        tasks.append(Task(f"split{t}", x_tr[tr], y_tr[tr] - offset, x_te[te], y_te[te] - offset,
+                          tuple(c - offset for c in classes)))
     return tasks

@@ -14,7 +14,7 @@ modules (`SpikeMatMul`, `SpikeMask`) so that the compiler captures them as graph
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

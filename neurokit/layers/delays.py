@@ -203,7 +203,7 @@ class DelayedLinear(nn.Module):
         return self.sigma
 
     @torch.no_grad()
-    def round_(self) -> "DelayedLinear":
+    def round_(self) -> DelayedLinear:
         """Switch to integer delays ``d = clamp(round(position), 0, max_delay)`` (in place); returns self."""
         if not self.is_rounded:
             self.delay.copy_(self.position.round().clamp(0, self.max_delay).long())

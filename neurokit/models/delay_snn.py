@@ -77,7 +77,7 @@ class DelaySNN(nn.Module):
         """Set the Gaussian width of every learned delay for ``epoch`` (0-based) of ``epochs``."""
         anneal_delays(self, epoch, epochs)
 
-    def round_delays(self) -> "DelaySNN":
+    def round_delays(self) -> DelaySNN:
         """Integer delays in place (see `neurokit.layers.delays.round_delays`); returns self."""
         return round_delays(self)
 

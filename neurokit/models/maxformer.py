@@ -143,7 +143,7 @@ class MaxFormer(nn.Module):
                  heads: int = 8, mlp_ratio: float = 4.0, T: int = 4, neuron: str = "lif", tau: float = 2.0,
                  surrogate: str = "atan"):
         super().__init__()
-        extra = int(round(math.log2(patch_size / 4))) if patch_size >= 4 else -1
+        extra = round(math.log2(patch_size / 4)) if patch_size >= 4 else -1
         if extra < 0 or 4 * 2 ** extra != patch_size:
             raise ValueError(f"patch_size must be 4, 8, 16, ... (two max embeddings give 4), got {patch_size}")
         if img_size % patch_size:

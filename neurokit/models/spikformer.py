@@ -71,7 +71,7 @@ class SpikingPatchSplitting(nn.Module):
 
     def __init__(self, in_channels: int, dim: int, patch_size: int, neuron, spike_driven: bool = False):
         super().__init__()
-        pools = int(round(math.log2(patch_size))) if patch_size >= 1 else -1
+        pools = round(math.log2(patch_size)) if patch_size >= 1 else -1
         if pools < 0 or pools > 4 or 2 ** pools != patch_size:
             raise ValueError(f"patch_size must be one of 1, 2, 4, 8, 16, got {patch_size}")
         if dim % 8:

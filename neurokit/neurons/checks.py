@@ -19,7 +19,9 @@ def check_input(x, name: str = "x") -> None:
         raise TypeError(f"{name} must be a floating-point tensor (float32/float16/bfloat16/float64); got {x.dtype}")
     if x.shape[0] == 0:
         raise ValueError(f"{name} has T=0 time steps (shape {tuple(x.shape)}); expected T >= 1")
-    if not torch.compiler.is_compiling() and not bool(torch.isfinite(x).all()):
+    # aminmax propagates NaN and +-inf and is ~15x faster on CPU than isfinite(x).all() (kernels issue 3)
+    if (not torch.compiler.is_compiling() and x.numel()
+            and not bool(torch.isfinite(torch.stack(torch.aminmax(x))).all())):
         raise ValueError(f"{name} contains NaN or Inf values (shape {tuple(x.shape)}); expected finite inputs")
 
 
