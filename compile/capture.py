@@ -183,15 +183,17 @@ def _lowbit_converters() -> None:
         return ir.Conv(path, inputs, out_shape, weight=w, bias=_np(bias), stride=_pair(inner.stride),
                        padding=_pair(inner.padding), weight_bits=bits, input_levels=levels)
 
-    def qlif(m, path, inputs, in_shape, out_shape):
+    def qlif(m, path, inputs, in_shape, out_shape, unit=None):
+        """``unit``: the input unit eager passes to ``m.forward`` (None: a bare QuantLIF, unit 1)."""
         kind = "if" if m.tau == float("inf") else "lif"
         return ir.Neuron(path, inputs, out_shape, kind=kind, tau=1.0 if kind == "if" else float(m.tau),
                          v_threshold=float(m.v_threshold), v_reset=0.0, decay_input=False,
-                         act_shift=int(m.input_shift), uv_bits=int(m.membrane_bits))
+                         act_shift=int(m.input_shift), uv_bits=int(m.membrane_bits),
+                         unit=np.ones(()) if unit is None else _np(unit))
 
     def layer(m, path, inputs, in_shape, out_shape):
         syn = synapse(m.synapse, f"{path}.synapse", inputs, in_shape, out_shape)
-        return [syn, qlif(m.neuron, f"{path}.neuron", (syn.name,), out_shape, out_shape)]
+        return [syn, qlif(m.neuron, f"{path}.neuron", (syn.name,), out_shape, out_shape, m.synapse.output_unit())]
 
     for cls in (binary.BinaryLinear, binary.BinaryConv2d, quant.QuantLinear, quant.QuantConv2d):
         register_converter(cls)(synapse)

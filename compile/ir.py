@@ -191,7 +191,11 @@ class Neuron(Node):
     tau, tau_syn (cuba only), v_threshold, v_reset (a number: hard reset; ``None``: soft reset by
     subtraction), decay_input (LIF form), reset_after_decay (snnTorch's delayed subtraction, float only).
     act_shift / uv_bits: integer format a QAT neuron was trained with (``QuantLIF``: input_shift,
-    membrane_bits), else None (the target's). ``integer`` is set by the quantize pass.
+    membrane_bits), else None (the target's). unit (QAT neurons only): the real value of one integer input unit
+    exactly as the eager ``QuantLIF`` sees it (float64 ``[C]``: the synapse's ``output_unit()`` inside an
+    ``IntegerSpikingLayer``; ``()`` holding 1.0 for a bare ``QuantLIF``), so the ``gpu`` target can run the
+    module's own integer forward; integer passes derive their own ``acc_scale`` from the weights instead.
+    ``integer`` is set by the quantize pass.
     """
 
     kind: str = "lif"
@@ -203,6 +207,7 @@ class Neuron(Node):
     reset_after_decay: bool = False
     act_shift: int | None = None
     uv_bits: int | None = None
+    unit: np.ndarray | None = None
     integer: IntNeuronParams | None = None
     op = "neuron"
 

@@ -1,4 +1,5 @@
 """Event counts and energies checked against numbers worked out by hand (hw_targets/energy)."""
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -197,3 +198,26 @@ def test_spikformer_paper_convention_reproduced():
     assert fl1 == 9 * 8 * 8 * 1 * 4 and n_products == 2 and sops > 0
     rep = energy(model, x, "cmos45")
     assert rep.total_j == pytest.approx(4.6 * PJ * fl1 + 0.9 * PJ * sops, rel=1e-9)
+
+
+def test_binary_layers_are_counted_like_dense_layers_with_every_connection():
+    """BinaryLinear/BinaryConv2d deploy {-1,+1} weights: every connection exists, so their synaptic ops equal
+    those of a torch layer of the same geometry with all-non-zero weights on the same input."""
+    from hw_targets.energy import count_events
+    from neurokit.layers.binary import BinaryConv2d, BinaryLinear
+
+    torch.manual_seed(0)
+    x = (torch.rand(3, 2, 1, 6, 6) > 0.6).float()
+    conv_b, conv_t = BinaryConv2d(1, 4, 3, padding=1), nk.layers.Conv2d(1, 4, 3, padding=1, bias=False)
+    lin_b, lin_t = BinaryLinear(144, 5), nn.Linear(144, 5, bias=False)
+    with torch.no_grad():
+        conv_t.weight.fill_(0.5)
+        lin_t.weight.fill_(0.5)
+    ours = count_events(nn.Sequential(conv_b, nk.LIF(), nk.layers.Flatten(), lin_b), x)
+    ref = count_events(nn.Sequential(conv_t, nk.LIF(), nk.layers.Flatten(), lin_t), x)
+    syn = [lc for lc in ours.layers if lc.kind == "synapse"]
+    syn_ref = [lc for lc in ref.layers if lc.kind == "synapse"]
+    assert [lc.weight_bits for lc in syn] == [1, 1]
+    for a, b in zip(syn, syn_ref):
+        np.testing.assert_array_equal(a.dense, b.dense)
+    np.testing.assert_array_equal(syn[0].mac + syn[0].ac, syn_ref[0].mac + syn_ref[0].ac)

@@ -270,6 +270,26 @@ def _record_neuron(ctr: _Counter, lc: LayerCounts, xs: torch.Tensor, ys: torch.T
     ctr.called(lc)
 
 
+def _binary_as_torch(mod: nn.Module):
+    """A torch ``Linear``/``Conv2d`` view (same weight tensor, geometry) of a neurokit binary synapse, or None.
+
+    Binary weights are ``sign(latent) * alpha`` with every connection present, so counting on the latent weight
+    (all non-zero after binarization) gives the same effective/dense ops as the deployed layer."""
+    try:
+        from neurokit.layers.binary import BinaryConv2d, BinaryLinear
+    except ImportError:  # pragma: no cover - neurokit always ships the binary layers
+        return None
+    if isinstance(mod, BinaryLinear):
+        view = nn.Linear(mod.in_features, mod.out_features, bias=False, device="meta")
+    elif isinstance(mod, BinaryConv2d):
+        view = nn.Conv2d(mod.in_channels, mod.out_channels, mod.weight.shape[-1], stride=mod.stride,
+                         padding=mod.padding, bias=False, device="meta")
+    else:
+        return None
+    view.weight = nn.Parameter(torch.ones_like(mod.weight, device=mod.weight.device), requires_grad=False)
+    return view
+
+
 def _install(model: nn.Module, ctr: _Counter) -> list:
     """Register counting hooks on every countable module; returns the hook handles."""
     neurons, products, delayed = _neuron_classes(), _product_classes(), _delayed_class()
@@ -277,15 +297,18 @@ def _install(model: nn.Module, ctr: _Counter) -> list:
     for name, mod in model.named_modules():
         name = name or type(mod).__name__
         op = type(mod).__name__
-        if isinstance(mod, nn.Linear) or isinstance(mod, tuple(CONVS)):
-            rank = None if isinstance(mod, nn.Linear) else 2 + [nn.Conv1d, nn.Conv2d, nn.Conv3d].index(
-                next(c for c in CONVS if isinstance(mod, c)))
+        binary_view = _binary_as_torch(mod)
+        if isinstance(mod, nn.Linear) or isinstance(mod, tuple(CONVS)) or binary_view is not None:
+            ops_layer = binary_view if binary_view is not None else mod
+            rank = None if isinstance(ops_layer, nn.Linear) else 2 + [nn.Conv1d, nn.Conv2d, nn.Conv3d].index(
+                next(c for c in CONVS if isinstance(ops_layer, c)))
             lc = ctr.get(name, "synapse", op)
-            lc.weight_words, lc.weight_bits = mod.weight.numel(), _bits(mod.weight)
+            lc.weight_words = mod.weight.numel()
+            lc.weight_bits = 1 if binary_view is not None else _bits(mod.weight)
 
-            def hook(m, inp, out, lc=lc, rank=rank, name=name):
+            def hook(m, inp, out, lc=lc, rank=rank, name=name, ops_layer=ops_layer):
                 xs = ctr.by_step(inp[0], rank, name)
-                _record_synapse(ctr, lc, xs, synapse_ops(m, xs, rank), spiking_steps(xs))
+                _record_synapse(ctr, lc, xs, synapse_ops(ops_layer, xs, rank), spiking_steps(xs))
         elif delayed is not None and isinstance(mod, delayed):
             lc = ctr.get(name, "synapse", op)
             lc.weight_words, lc.weight_bits = mod.weight.numel(), _bits(mod.weight)
