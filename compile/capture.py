@@ -1,8 +1,9 @@
 """Capture: a model built from neurokit layers -> the typed IR (:mod:`compile.ir`).
 
-The model is traced with ``torch.fx`` (neurokit neurons, time-major wrappers, ``nn.Linear``, ``DelayedLinear``
-... are leaves), then run once on ``example_input`` to infer every tensor's shape. Each fx node becomes an IR
-node through a *converter* looked up by module type (walking the MRO, so a subclass may register its own).
+The model is traced by :class:`compile.tracing.ConcreteTracer` (``torch.fx`` with the example input's values
+carried alongside, so input checks in ``forward`` run on the example; neurokit neurons, time-major wrappers,
+``nn.Linear``, ``DelayedLinear`` ... are leaves), which also records every tensor's shape. Each fx node becomes an
+IR node through a *converter* looked up by module type (walking the MRO, so a subclass may register its own).
 Anything else raises :class:`CompileError` naming the module path and the op.
 
 Example::
@@ -23,6 +24,7 @@ from torch import fx, nn
 
 from compile import ir
 from compile.ir import CompileError
+from compile.tracing import ConcreteTracer, op_name
 
 Converter = Callable[[nn.Module, str, tuple, tuple, tuple], "ir.Node | None"]
 CONVERTERS: dict[type, Converter] = {}
@@ -139,8 +141,9 @@ def _neuron_converters() -> None:
 
     def attention(m, path, inputs, in_shape, out_shape):
         raise CompileError(f"module {path!r} ({type(m).__name__}): attention multiplies two activation tensors "
-                           f"(spike x spike products); the IR has no activation-activation product node and integer "
-                           f"ONNX would need a per-product requantization of the spike counts, so it is not supported")
+                           f"(spike x spike products); the IR has no activation x activation product node yet (0/1 "
+                           f"x 0/1 products are integer counts, but no pass or target lowers them), so it is not "
+                           f"supported; loihi2 can never host it (its synapses multiply spikes by stored weights)")
 
     from neurokit.layers import attention as att
 
@@ -151,6 +154,11 @@ def _neuron_converters() -> None:
     register_converter(nk.ALIF)(alif)
 
     from neurokit.layers.delays import DelayedLinear
+    from neurokit.layers.readout import LeakyIntegrator
+
+    @register_converter(LeakyIntegrator)
+    def _integrator(m, path, inputs, in_shape, out_shape):
+        return ir.Integrator(path, inputs, out_shape, tau=float(m.tau))
 
     @register_converter(DelayedLinear)
     def _delayed(m, path, inputs, in_shape, out_shape):
@@ -204,32 +212,6 @@ def _lowbit_converters() -> None:
 _lowbit_converters()
 
 
-class _Tracer(fx.Tracer):
-    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return converter_for(m) is not None or super().is_leaf_module(m, qualname)
-
-
-class _ShapeRun(fx.Interpreter):
-    """Runs the traced graph once, recording each node's output shape; errors name the module path."""
-
-    def run_node(self, n: fx.Node):
-        try:
-            out = super().run_node(n)
-        except Exception as err:  # re-raised with the module path and op
-            where = n.target if n.op == "call_module" else f"{n.name} ({_op_name(n)})"
-            msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ValueError(f"example_input of shape {tuple(self.args_shape)} does not fit the model at "
-                             f"{where!r}: {msg}") from err
-        if isinstance(out, torch.Tensor):
-            n.meta["nk_shape"] = tuple(out.shape)
-        return out
-
-
-def _op_name(n: fx.Node) -> str:
-    t = n.target
-    return t if isinstance(t, str) else getattr(t, "__name__", repr(t))
-
-
 def _check_example(x) -> None:
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"example_input must be a torch.Tensor [T, B, ...], got {type(x).__name__}")
@@ -251,30 +233,30 @@ def capture(model: nn.Module, example_input: torch.Tensor) -> ir.Graph:
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     _check_example(example_input)
     model = copy.deepcopy(model).eval()
+    x = example_input.detach().cpu().float()
     try:
-        graph = _Tracer().trace(model)
+        graph = ConcreteTracer(lambda m: converter_for(m) is not None, x).trace(model)
+    except (ValueError, CompileError):  # the example does not fit (the model's own check, or a failing op)
+        raise
     except Exception as err:
         raise CompileError(f"torch.fx could not trace {type(model).__name__}: {err}") from err
-    gm = fx.GraphModule(model, graph)
-    runner = _ShapeRun(gm)
-    runner.args_shape = example_input.shape
-    with torch.no_grad():
-        out = runner.run(example_input.detach().cpu().float())
-    if not isinstance(out, torch.Tensor):
+    out = next(n for n in graph.nodes if n.op == "output").args[0]
+    if not (isinstance(out, fx.Node) and "nk_shape" in out.meta):
         raise CompileError(f"model output must be one tensor [T, B, ...], got {type(out).__name__}")
-    return _to_ir(gm, example_input)
+    return _to_ir(fx.GraphModule(model, graph), example_input)
 
 
 def _to_ir(gm: fx.GraphModule, x: torch.Tensor) -> ir.Graph:
+    """fx graph -> IR. Every op that cannot be converted is reported, all in one :class:`CompileError`."""
     modules = dict(gm.named_modules())
     spikes = bool(((x == 0) | (x == 1)).all())
     nodes: list[ir.Node] = []
-    alias: dict[str, str] = {}  # fx node name -> IR node name
+    alias: dict[str, str] = {}  # fx node name -> IR node name (or the fx name of a node that failed)
+    shapes: dict[str, tuple] = {"input": tuple(x.shape[2:])}  # per-step shapes by alias
+    errors: list[str] = []
     out_name = None
     for n in gm.graph.nodes:
         if n.op == "placeholder":
-            if nodes:
-                raise CompileError(f"model forward takes more than one input ({n.name!r}); only one is supported")
             nodes.append(ir.Input("input", (), tuple(x.shape[2:]), spikes=spikes))
             alias[n.name] = "input"
             continue
@@ -282,18 +264,40 @@ def _to_ir(gm: fx.GraphModule, x: torch.Tensor) -> ir.Graph:
             out_name = alias[n.args[0].name] if isinstance(n.args[0], fx.Node) else None
             continue
         shape = n.meta.get("nk_shape")
-        if shape is None or tuple(shape[:2]) != tuple(x.shape[:2]):
-            raise CompileError(f"{n.name!r} ({_op_name(n)}): output {shape} is not time-major "
-                               f"[T={x.shape[0]}, B={x.shape[1]}, ...]")
         srcs = tuple(alias[a.name] for a in n.args if isinstance(a, fx.Node))
-        node = _convert(n, modules, srcs, tuple(shape[2:]), {m.name: m.shape for m in nodes})
+        try:
+            if shape is None or tuple(shape[:2]) != tuple(x.shape[:2]):
+                raise CompileError(f"{n.name!r} ({op_name(n)}): output {shape} is not time-major "
+                                   f"[T={x.shape[0]}, B={x.shape[1]}, ...]")
+            node = _convert(n, modules, srcs, tuple(shape[2:]), shapes)
+        except CompileError as err:
+            errors.append(str(err))
+            alias[n.name], shapes[n.name] = n.name, None if shape is None else tuple(shape[2:])
+            continue
         if node is None:  # identity
             alias[n.name] = srcs[0]
         else:
             chain = node if isinstance(node, list) else [node]
             nodes.extend(chain)
+            shapes.update((m.name, m.shape) for m in chain)
             alias[n.name] = chain[-1].name
+    if errors:
+        raise CompileError(_grouped(errors))
     return ir.Graph(nodes, output=out_name)
+
+
+def _grouped(errors: list[str]) -> str:
+    """One message for all unconvertible ops: ``"where: why"`` messages grouped by their reason."""
+    if len(errors) == 1:
+        return errors[0]
+    by_why: dict[str, list[str]] = {}
+    for msg in errors:
+        where, _, why = msg.partition(": ")
+        by_why.setdefault(why, []).append(where)
+    return f"{len(errors)} ops cannot be compiled: " + "; ".join(f"{', '.join(w)}: {why}" for why, w in by_why.items())
+
+
+LAYOUT_OPS = ("flatten", "reshape", "view", "transpose", "permute", "unflatten", "squeeze", "unsqueeze")
 
 
 def _convert(n: fx.Node, modules, srcs, shape, shapes) -> ir.Node | None:
@@ -304,11 +308,14 @@ def _convert(n: fx.Node, modules, srcs, shape, shapes) -> ir.Node | None:
             raise CompileError(f"module {n.target!r} ({type(m).__name__}): unsupported op; supported modules: "
                                f"{sorted(c.__name__ for c in CONVERTERS)}")
         return fn(m, n.target, srcs, shapes[srcs[0]], shape)
-    name = _op_name(n)
+    name = op_name(n)
     if n.target in (operator.add, torch.add) or name in ("add", "__add__"):
         if len(srcs) != 2 or len(n.args) != 2 or shapes[srcs[0]] != shapes[srcs[1]]:
             raise CompileError(f"{n.name!r} (add): only the sum of two tensors of equal shape is supported")
         return ir.Add(n.name, srcs, shape)
     if name == "flatten" and len(shape) == 1:
         return ir.Flatten(n.name, srcs, shape)
+    if name in LAYOUT_OPS:
+        raise CompileError(f"{n.name!r} ({name}): the IR has no reshape/transpose node for per-step layout changes "
+                           f"(image -> tokens, attention heads); it only flattens all per-step dims")
     raise CompileError(f"{n.name!r} ({name}): unsupported op {n.op} {name!r}; write it as a neurokit layer")

@@ -39,7 +39,7 @@ def _layer_ops(n: ir.Node) -> int:
         return int(n.weight.size * np.prod(n.shape[:-1], dtype=np.int64))
     if n.op == "conv":
         return int(np.prod(n.shape) * n.weight[0].size)
-    if n.op in ("neuron", "pool", "add", "batchnorm"):
+    if n.op in ("neuron", "integrator", "pool", "add", "batchnorm"):
         return int(np.prod(n.shape))
     return 0
 

@@ -143,20 +143,70 @@ def integer_cuba_step(u, v, a_in, params: IntNeuronParams):
     return u, v, s
 
 
+def _int64_and_stack(a_in):
+    if isinstance(a_in, np.ndarray):
+        return a_in.astype(np.int64), np.stack
+    import torch
+
+    return a_in.long(), torch.stack
+
+
 def integer_cuba_run(a_in, params: IntNeuronParams):
     """Run :func:`integer_cuba_step` over time from rest. a_in: int ``[T, B, *shape]`` -> spikes int64 same shape.
 
     Example: ``integer_cuba_run(np.full((4, 1, 2), 11), p)`` with ``p`` from the module docstring.
     """
-    if isinstance(a_in, np.ndarray):
-        a_in, stack = a_in.astype(np.int64), np.stack
-    else:
-        import torch
-
-        a_in, stack = a_in.long(), torch.stack
+    a_in, stack = _int64_and_stack(a_in)
     u = v = a_in[0] * 0
     out = []
     for t in range(a_in.shape[0]):
         u, v, s = integer_cuba_step(u, v, a_in[t], params)
         out.append(s)
+    return stack(out)
+
+
+@dataclass(frozen=True)
+class IntIntegratorParams:
+    """Integer leaky integrator (a membrane with no threshold and no reset; the readout of delay SNNs).
+
+    decay:     effective decay (0..4096, the neuron's ``decay_v`` convention): ``round(4096 / tau)``.
+    act_shift: left shift of the input (fractional bits that keep the decay's rounding small).
+    bits:      width of ``v``; it saturates at ``+-(2**(bits-1) - 1)`` (32: an int32 output).
+    Example: ``IntIntegratorParams(decay=205, act_shift=6)`` (tau = 20).
+    """
+
+    decay: int
+    act_shift: int = ACT_SHIFT
+    bits: int = 32
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.decay, (int, np.integer)) and 0 <= self.decay <= DECAY_UNITY):
+            raise ValueError(f"IntIntegratorParams.decay must be an int in [0, 4096], got {self.decay!r}")
+        if not (4 <= self.bits <= 32 and 0 <= self.act_shift < self.bits):
+            raise ValueError(f"IntIntegratorParams: need 4 <= bits <= 32 and 0 <= act_shift < bits; got "
+                             f"bits={self.bits}, act_shift={self.act_shift}")
+
+
+def integer_leaky_step(v, a_in, params: IntIntegratorParams):
+    """One integrator step, the neuron's decay convention without spikes::
+
+        v = clip(trunc(v * (4096 - decay) / 4096) + (a_in << act_shift), -(2**(bits-1) - 1), 2**(bits-1) - 1)
+
+    v, a_in: int64 ``[B, *shape]`` (NumPy, torch or symbolic ONNX). Example:
+    ``integer_leaky_step(np.array([4096]), np.array([1]), IntIntegratorParams(2048, 0))`` is ``[2049]``.
+    """
+    top = 1 << (params.bits - 1)
+    v = trunc_shift(v * (DECAY_UNITY - params.decay), DECAY_SHIFT) + a_in * (1 << params.act_shift)
+    return v.clip(1 - top, top - 1)
+
+
+def integer_leaky_run(a_in, params: IntIntegratorParams):
+    """:func:`integer_leaky_step` over time from ``v = 0``: a_in int ``[T, B, *shape]`` -> trace ``v`` int64, same
+    shape. Example: ``integer_leaky_run(np.full((3, 1, 1), 4), IntIntegratorParams(2048, 0))`` gives ``4, 6, 7``."""
+    a_in, stack = _int64_and_stack(a_in)
+    v = a_in[0] * 0
+    out = []
+    for t in range(a_in.shape[0]):
+        v = integer_leaky_step(v, a_in[t], params)
+        out.append(v)
     return stack(out)

@@ -8,7 +8,8 @@ needs int64 exactly as in Lava). Per node, over the whole sequence ``[T, B, ...]
   conv: integer cross-correlation (im2col); then optional requantization ``trunc(acc * M / 2**shift)``
   (``floor`` instead of ``trunc`` for a QAT accumulator shift);
 * pool: max, or **sum** (avg pool; its ``1/(kh*kw)`` lives in the scale); flatten; add: integer sum;
-* neuron: :func:`compile.integer_neuron.integer_cuba_run` (Lava's bit-accurate CUBA-LIF), from rest.
+* neuron: :func:`compile.integer_neuron.integer_cuba_run` (Lava's bit-accurate CUBA-LIF), from rest;
+* integrator: :func:`compile.integer_neuron.integer_leaky_run` (leaky readout trace, same decay convention).
 
 ``latency=1`` adds Lava's one-step synaptic latency (a Dense sends the previous step's accumulation), which the
 Loihi target needs for a bit-exact comparison with Lava; every other target uses ``latency=0``.
@@ -24,7 +25,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from compile import ir
-from compile.integer_neuron import integer_cuba_run, trunc_shift
+from compile.integer_neuron import integer_cuba_run, integer_leaky_run, trunc_shift
 from compile.passes.quantize import INPUT_QMAX
 
 
@@ -100,7 +101,8 @@ def _synapse(n, x: np.ndarray, latency: int) -> np.ndarray:
 def run(graph: ir.Graph, x, latency: int = 0, record: bool = False):
     """Run the quantized ``graph`` on ``x [T, B, *input_shape]`` (float, torch or NumPy) in integers.
 
-    Returns the output node's int64 tensor ``[T, B, ...]`` (spikes, or the accumulator of a readout synapse),
+    Returns the output node's int64 tensor ``[T, B, ...]`` (spikes, a readout synapse's accumulator or an
+    integrator's trace; real value ``graph.scales[graph.output] * out``),
     and with ``record=True`` also a dict ``node name -> int64 tensor``. Example in the module docstring.
     """
     if not graph.quantized:
@@ -117,6 +119,8 @@ def run(graph: ir.Graph, x, latency: int = 0, record: bool = False):
                 out = _synapse(n, a, latency)
             elif n.op == "neuron":
                 out = integer_cuba_run(a, n.integer)
+            elif n.op == "integrator":
+                out = integer_leaky_run(a, n.integer)
             elif n.op == "pool":
                 out = _pool(n, a)
             elif n.op == "flatten":

@@ -18,12 +18,13 @@ Node kinds (``node.op``):
 ``flatten``    ``[C, H, W] -> [C*H*W]``
 ``add``        element-wise sum of all inputs (residual connections)
 ``neuron``     LIF / IF / CUBA-LIF (float parameters; after quantization also ``integer``)
+``integrator`` non-spiking leaky readout ``v[t] = v[t-1] (1 - 1/tau) + x[t]``, output the trace ``v``
 =============  ==============================================================================
 
 After :func:`compile.passes.quantize.quantize` every synapse node (``dense``/``conv``) carries a
-:class:`QuantSynapse` (``node.quant``) and every neuron an
-:class:`compile.integer_neuron.IntNeuronParams` (``node.integer``); tensors between nodes are
-then integers whose real value is ``scale * int`` (``Graph.scales``). That quantized graph is what
+:class:`QuantSynapse` (``node.quant``), every neuron an :class:`compile.integer_neuron.IntNeuronParams`
+and every integrator an :class:`compile.integer_neuron.IntIntegratorParams` (``node.integer``); tensors between
+nodes are then integers whose real value is ``scale * int`` (``Graph.scales``). That quantized graph is what
 :mod:`compile.integer_sim` runs and what integer targets lower.
 
 Example::
@@ -41,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from compile.integer_neuron import IntNeuronParams
+from compile.integer_neuron import IntIntegratorParams, IntNeuronParams
 
 Shape = tuple[int, ...]
 
@@ -212,7 +213,20 @@ class Neuron(Node):
     op = "neuron"
 
 
+@dataclass
+class Integrator(Node):
+    """Non-spiking leaky integrator (``nk.layers.LeakyIntegrator``): ``v[t] = v[t-1] * (1 - 1/tau) + x[t]`` from
+    ``v = 0``; the output is the membrane trace ``v`` (not spikes). ``integer`` is set by the quantize pass
+    (:class:`compile.integer_neuron.IntIntegratorParams`). Example: ``Integrator("ro", ("fc",), (4,), tau=20.0)``.
+    """
+
+    tau: float = 2.0
+    integer: IntIntegratorParams | None = None
+    op = "integrator"
+
+
 SYNAPSES = ("dense", "conv")
+STATEFUL = ("neuron", "integrator")  # nodes with integer parameters (``node.integer``) after quantization
 
 
 @dataclass
@@ -292,9 +306,9 @@ class Graph:
 
     @property
     def quantized(self) -> bool:
-        """True once every synapse has integer parameters and every neuron integer parameters."""
+        """True once every synapse has integer parameters and every neuron / integrator integer parameters."""
         return all(
-            (n.quant is not None) if n.op in SYNAPSES else (n.integer is not None) if n.op == "neuron" else True
+            (n.quant is not None) if n.op in SYNAPSES else (n.integer is not None) if n.op in STATEFUL else True
             for n in self.nodes
         )
 

@@ -1,24 +1,41 @@
-"""Target ``gpu``: the float IR run as a torch program with neurokit's fused neuron kernels.
+"""Target ``gpu``: the IR run as a torch program that executes what the eager layers execute.
 
 Each IR node becomes the torch op the eager layer runs (``F.linear`` / ``F.conv2d`` on ``[T*B, ...]`` / batch norm
-in eval / pooling), and each neuron population a neurokit neuron module with ``backend="auto"`` (the Triton kernel
-on CUDA, the fastest CPU path otherwise). Runs on CUDA when present, CPU otherwise. ``cm.run(x)`` equals the eager
-model in eval mode (float tolerance; tested in tests/test_compile_capture.py).
+in eval / pooling) and each neuron population a module:
+
+* float neurons (``nk.LIF`` / ``IF`` / ``PLIF`` / ``CubaLIF``): a neurokit neuron with ``backend="auto"`` (the fused
+  Triton kernel on CUDA, the fastest CPU path otherwise);
+* QAT neurons (``QuantLIF``, alone or in an ``IntegerSpikingLayer``; IR nodes with ``uv_bits`` set): a
+  ``QuantLIF`` rebuilt from the node (tau, v_threshold, membrane_bits = ``uv_bits``, input_shift = ``act_shift``)
+  and called with the input unit eager passes it (``node.unit``), i.e. the module's own integer forward
+  (rounding to units, accumulator shift, Lava decay, saturation, per-channel integer threshold), not a float LIF.
+
+Binary synapses (``weight_bits == 1``) run as eager does: the ``{-1, +1}`` product, then the per-channel scale, then
+the bias; other synapses use the captured float weights (``int_weight * scale`` for QAT layers, bit-identical to
+Brevitas' dequantized weights). So ``cm.run(x)`` equals the eager model in eval mode: spikes and QAT outputs
+exactly, float outputs up to kernel rounding (tested in tests/test_gpu_target.py). Runs on CUDA when present, CPU
+otherwise; shapes ``x [T, B, *input_shape] -> [T, B, *output_shape]``.
 
 Example::
 
-    cm = nk.compile(model, target="gpu", example_input=x)
-    y = cm.run(x)          # == model.eval()(x)
+    cm = nk.compile(nk.models.quant_snn(64, (32,), 10), target="gpu", example_input=x)   # x: [T, B, 64]
+    y = cm.run(x)          # == model.eval()(x), [T, B, 10]
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from compile import ir
+from compile.ir import CompileError
 from compile.passes import Limits, check_limits, round_delays
 from neurokit.layers.delays import delayed_linear_reference
+from neurokit.layers.quant import QuantLIF
+from neurokit.layers.readout import LeakyIntegrator
 
 SUPPORTS = Limits(integer=False, max_delay=None)
 
@@ -26,6 +43,12 @@ SUPPORTS = Limits(integer=False, max_delay=None)
 def _neuron_module(n: ir.Neuron) -> nn.Module:
     import neurokit as nk
 
+    if n.uv_bits is not None:  # QAT neuron: the eager QuantLIF's own forward
+        if n.unit is None or n.act_shift is None:
+            raise CompileError(f"neuron {n.name!r}: QAT neuron (uv_bits={n.uv_bits}) without act_shift/unit; "
+                               f"capture the model with compile.capture")
+        return QuantLIF(tau=math.inf if n.kind == "if" else n.tau, v_threshold=n.v_threshold,
+                        membrane_bits=n.uv_bits, input_shift=n.act_shift)
     common = {"v_threshold": n.v_threshold, "v_reset": n.v_reset, "backend": "auto",
               "reset_after_decay": n.reset_after_decay}
     if n.kind == "if":
@@ -35,6 +58,18 @@ def _neuron_module(n: ir.Neuron) -> nn.Module:
     return nk.LIF(tau=n.tau, decay_input=n.decay_input, **common)
 
 
+def _tensors(n: ir.Node) -> dict[str, np.ndarray]:
+    """The node's arrays for the program; a binary synapse is split into ``{-1, +1}`` weights and ``alpha [O]``."""
+    arrays = {k: getattr(n, k) for k in ("weight", "bias", "mean", "var", "gamma", "beta")
+              if getattr(n, k, None) is not None}
+    if n.op in ir.SYNAPSES and n.weight_bits == 1:
+        w = np.asarray(n.weight, np.float64)
+        alpha = np.abs(w.reshape(len(w), -1)).max(1)
+        arrays["weight"] = w / np.where(alpha > 0, alpha, 1.0).reshape(-1, *[1] * (w.ndim - 1))
+        arrays["alpha"] = alpha
+    return arrays
+
+
 def _fold(fn, x: torch.Tensor) -> torch.Tensor:
     T, B = x.shape[:2]
     y = fn(x.reshape(T * B, *x.shape[2:]))
@@ -42,15 +77,20 @@ def _fold(fn, x: torch.Tensor) -> torch.Tensor:
 
 
 class TorchProgram(nn.Module):
-    """Executes a float :class:`ir.Graph` node by node. ``forward(x [T, B, ...]) -> [T, B, ...]``."""
+    """Executes an unquantized :class:`ir.Graph` node by node as the eager layers would.
+
+    ``forward(x [T, B, *input_shape]) -> [T, B, *output_shape]`` (float32, on ``device``).
+    Example: ``TorchProgram(capture(model, x), torch.device("cpu"))(x)``.
+    """
 
     def __init__(self, graph: ir.Graph, device: torch.device):
         super().__init__()
         self.graph, self.device = graph, device
         self.neurons = nn.ModuleDict({n.name.replace(".", "_"): _neuron_module(n) for n in graph if n.op == "neuron"})
-        self.tensors = {n.name: {k: torch.as_tensor(getattr(n, k), dtype=torch.float32, device=device)
-                                 for k in ("weight", "bias", "mean", "var", "gamma", "beta")
-                                 if getattr(n, k, None) is not None} for n in graph}
+        self.tensors = {n.name: {k: torch.as_tensor(v, dtype=torch.float32, device=device)
+                                 for k, v in _tensors(n).items()} for n in graph}
+        self.units = {n.name: torch.as_tensor(n.unit, dtype=torch.float64, device=device)
+                      for n in graph if n.op == "neuron" and n.uv_bits is not None}
 
     def _node(self, n: ir.Node, a: torch.Tensor, vals: dict) -> torch.Tensor:
         p = self.tensors[n.name]
@@ -59,11 +99,8 @@ class TorchProgram(nn.Module):
             a = torch.clamp(torch.round(a * levels), 0, levels) / levels
         if n.op == "dense" and n.delay is not None:
             return delayed_linear_reference(a, p["weight"], torch.as_tensor(n.delay, device=a.device), p.get("bias"))
-        if n.op == "dense":
-            return F.linear(a, p["weight"], p.get("bias"))
-        if n.op == "conv":
-            return _fold(lambda z: F.conv2d(z, p["weight"], p.get("bias"), n.stride, n.padding, n.dilation,
-                                            n.groups), a)
+        if n.op in ir.SYNAPSES:
+            return self._synapse(n, a, p)
         if n.op == "batchnorm":
             fn = lambda z: F.batch_norm(z, p["mean"], p["var"], p["gamma"], p["beta"], False, 0.0, n.eps)
             return _fold(fn, a)
@@ -74,7 +111,24 @@ class TorchProgram(nn.Module):
             return a.reshape(a.shape[0], a.shape[1], -1)
         if n.op == "add":
             return sum(vals[s] for s in n.inputs)
-        return self.neurons[n.name.replace(".", "_")](a)
+        if n.op == "integrator":  # the eager readout module itself
+            return LeakyIntegrator(n.tau)(a)
+        neuron = self.neurons[n.name.replace(".", "_")]
+        return neuron(a, self.units[n.name]) if n.name in self.units else neuron(a)
+
+    @staticmethod
+    def _synapse(n: ir.Node, a: torch.Tensor, p: dict) -> torch.Tensor:
+        alpha = p.get("alpha")  # binary layer: +-1 product, then the per-channel scale, then the bias (eager order)
+        bias = p.get("bias") if alpha is None else None
+        if n.op == "dense":
+            y = F.linear(a, p["weight"], bias)
+        else:
+            y = _fold(lambda z: F.conv2d(z, p["weight"], bias, n.stride, n.padding, n.dilation, n.groups), a)
+        if alpha is None:
+            return y
+        channel = (-1,) if n.op == "dense" else (-1, 1, 1)
+        y = y * alpha.view(channel)
+        return y if "bias" not in p else y + p["bias"].view(channel)
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -103,7 +157,7 @@ class GPUArtefact:
 
 
 class GPUTarget:
-    """Float simulation target (see module docstring). Passes: round delays, check limits."""
+    """Eager-equivalent torch target (see module docstring). Passes: round delays, check limits."""
 
     name = "gpu"
     supports = SUPPORTS

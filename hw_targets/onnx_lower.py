@@ -10,7 +10,8 @@ Per time step (the body of the time loop), with B the batch:
 * pools: ``MaxPool`` on int8; avg pool as an integer sum pool (depthwise ``ConvInteger`` with a ones kernel);
   flatten: ``Reshape``; add: int32 ``Add``;
 * neurons: :func:`compile.integer_neuron.integer_cuba_step` itself, run on :class:`Sym` tensors (int64 state:
-  ``Mul``, ``Div``, ``Add``/``Sub``, ``Greater``/``LessOrEqual``, ``Clip``), spikes ``Cast`` to int8.
+  ``Mul``, ``Div``, ``Add``/``Sub``, ``Greater``/``LessOrEqual``, ``Clip``), spikes ``Cast`` to int8;
+  integrators: :func:`compile.integer_neuron.integer_leaky_step` the same way (int64 state ``v``, int32 output).
 
 The only float op is the input quantization (``QuantizeLinear`` + int8 ``Clip``, or ``Cast`` for 0/1 spikes).
 Time loop: ``"loop"`` (ONNX ``Loop``, any T, states as loop-carried values, per-step outputs as scan outputs) or
@@ -24,7 +25,7 @@ from onnx import TensorProto as TP
 from onnx import helper
 
 from compile import ir
-from compile.integer_neuron import integer_cuba_step
+from compile.integer_neuron import integer_cuba_step, integer_leaky_step
 from compile.ir import CompileError
 
 OPSET = 17
@@ -120,11 +121,13 @@ def _int8(x: Sym, where: str) -> Sym:
 
 
 def state_specs(graph: ir.Graph) -> list[tuple[str, int, tuple[int, ...]]]:
-    """Loop-carried state: ``(name, onnx dtype, per-sample shape)`` for neuron u/v and delay lines."""
+    """Loop-carried state: ``(name, onnx dtype, per-sample shape)`` for neuron u/v, integrator v, delay lines."""
     specs = []
     for n in graph:
         if n.op == "neuron":
             specs += [(f"{n.name}/u", TP.INT64, n.shape), (f"{n.name}/v", TP.INT64, n.shape)]
+        elif n.op == "integrator":
+            specs.append((f"{n.name}/v", TP.INT64, n.shape))
         elif n.op == "dense" and n.delay is not None:
             specs.append((f"{n.name}/buf", TP.INT8, (int(n.delay.max()) + 1, n.weight.shape[1])))
     return specs
@@ -192,6 +195,8 @@ def emit_step(b: Builder, graph: ir.Graph, x_t: Sym, st: dict) -> tuple[Sym, dic
             u, v, s = integer_cuba_step(st[f"{n.name}/u"], st[f"{n.name}/v"], x.cast(TP.INT64), n.integer)
             new[f"{n.name}/u"], new[f"{n.name}/v"] = u, v
             out = Sym(b, b.op("Cast", [s.name], to=TP.INT8), TP.INT8, 1)
+        elif n.op == "integrator":
+            out = new[f"{n.name}/v"] = integer_leaky_step(st[f"{n.name}/v"], x.cast(TP.INT64), n.integer)
         elif n.op == "pool":
             out = _pool(b, n, x)
         elif n.op == "flatten":

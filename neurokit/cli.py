@@ -171,6 +171,9 @@ def main(argv: Optional[list] = None) -> int:
         return 2
     except typer.Exit as e:
         return e.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted (a `neurokit train` run continues with --resume from its last checkpoint)")
+        return 130
     except typer.Abort:
         _err("aborted")
         return 1

@@ -13,7 +13,7 @@ from compile import ir
 from compile.integer_neuron import VTH_BITS
 from compile.ir import CompileError
 
-ALL_OPS = frozenset({"input", "dense", "conv", "batchnorm", "pool", "flatten", "add", "neuron"})
+ALL_OPS = frozenset({"input", "dense", "conv", "batchnorm", "pool", "flatten", "add", "neuron", "integrator"})
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,9 @@ Definitions (shared/research/quant_onnx.md §5; the integer neuron of :mod:`comp
 * **Neurons**: ``vth[o] = round(v_threshold / acc_scale[o] * 2**(act_shift - vth_shift))`` (Lava: both 6;
   a QAT ``QuantLIF`` keeps its own ``input_shift``/``membrane_bits``); ``decay_v = round(4096 / tau)`` (IF: 0);
   ``decay_u = round(4096 / tau_syn)`` (CUBA) or 4096; ``v_reset=0`` -> hard reset, ``None`` -> soft reset.
+* **Integrators** (leaky readout): ``decay = round(4096 / tau)``, input shifted left by ``act_shift`` (up to 6,
+  fewer when the worst case ``max|x| << act_shift * 4096 / decay`` would not fit 31 bits); the output is the
+  int32 trace ``v`` with unit ``scale_in / 2**act_shift`` (per channel after a dense synapse).
 
 Precision-loss warnings (threshold or decay rounding error > 2 %, a threshold that rounds to 0, requantization)
 are appended to ``graph.warnings``.
@@ -27,7 +30,8 @@ from __future__ import annotations
 import numpy as np
 
 from compile import ir
-from compile.integer_neuron import ACT_SHIFT, DECAY_UNITY, UV_BITS, VTH_SHIFT, IntNeuronParams, decay_from_tau
+from compile.integer_neuron import (ACT_SHIFT, DECAY_UNITY, UV_BITS, VTH_SHIFT, IntIntegratorParams, IntNeuronParams,
+                                    decay_from_tau)
 from compile.ir import CompileError
 
 REQUANT_SHIFT = 16
@@ -85,6 +89,8 @@ def quantize(graph: ir.Graph, *, weight_bits: int = 8, per_channel: bool = True,
         elif n.op == "neuron":
             _neuron(g, n, scale[n.inputs[0]], vth_shift)
             scale[n.name], maxint[n.name], nonneg[n.name] = 1.0, 1, True
+        elif n.op == "integrator":
+            _integrator(g, n, scale, maxint, nonneg)
         elif n.op in ("pool", "flatten", "add"):
             _passthrough(n, scale, maxint, nonneg)
         else:
@@ -180,6 +186,29 @@ def _qat_shift(n, cons, acc_scale) -> ir.Requant | None:
     return ir.Requant(np.ones(len(acc_scale), np.int64), r, floor=True) if r else None
 
 
+def _check_decay(g: ir.Graph, n: ir.Node, what: str, tau: float, d: int) -> None:
+    exact = DECAY_UNITY / tau
+    if abs(d - exact) / exact > 0.02:
+        g.warnings.append(f"{n.op} {n.name!r}: {what}={tau} gives decay {d}/4096 (exact {exact:.2f}/4096)")
+
+
+def _integrator(g: ir.Graph, n: ir.Integrator, scale: dict, maxint: dict, nonneg: dict) -> None:
+    src = n.inputs[0]
+    if g.consumers(n.name):
+        raise CompileError(f"integrator {n.name!r}: an integer leaky integrator is a readout; its int32 trace can "
+                           f"only be the graph output (read by {[c.name for c in g.consumers(n.name)]})")
+    decay = decay_from_tau(n.tau)
+    _check_decay(g, n, "tau", n.tau, decay)
+    limit = 2 ** 31 - 1
+    worst = float(np.max(maxint[src])) * DECAY_UNITY / max(decay, 1)  # |v| bound before the shift
+    shift = int(np.clip(np.floor(np.log2(limit / max(worst, 1.0))), 0, ACT_SHIFT))
+    if decay == 0 or worst * 2 ** shift > limit:
+        g.warnings.append(f"integrator {n.name!r}: the trace may saturate at +-(2**31 - 1) (tau={n.tau})")
+    n.integer = IntIntegratorParams(decay, shift)
+    scale[n.name] = np.asarray(scale[src], dtype=np.float64) / 2 ** shift
+    maxint[n.name], nonneg[n.name] = limit, False
+
+
 def _neuron(g: ir.Graph, n: ir.Neuron, a_scale, vth_shift: int) -> None:
     if n.v_reset not in (None, 0.0) or (n.v_reset is None and n.reset_after_decay):
         raise CompileError(f"neuron {n.name!r}: integer neurons reset to 0 (v_reset=0.0) or by subtraction "
@@ -202,8 +231,6 @@ def _neuron(g: ir.Graph, n: ir.Neuron, a_scale, vth_shift: int) -> None:
     if n.kind == "cuba":
         checks.append(("tau_syn", n.tau_syn, decay_u))
     for what, tau, d in checks:
-        exact = DECAY_UNITY / tau
-        if abs(d - exact) / exact > 0.02:
-            g.warnings.append(f"neuron {n.name!r}: {what}={tau} gives decay {d}/4096 (exact {exact:.2f}/4096)")
+        _check_decay(g, n, what, tau, d)
     n.integer = IntNeuronParams(decay_u, decay_v, vth, "hard" if n.v_reset is not None else "soft", act, vth_shift,
                                 uv_bits)

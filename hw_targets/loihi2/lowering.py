@@ -45,6 +45,9 @@ UNSUPPORTED = {
               "multiply a spike by a stored weight only",
     "mask": "a product of two spike tensors multiplies two dynamic operands; Loihi synapses multiply a spike "
             "by a stored weight only",
+    "integrator": "the leaky-integrator readout is not lowered yet (the loihi2 readout block is memoryless, "
+                  "vDecay = 4096; a leaky one needs vDecay = round(4096 / tau) and the integer integrator in "
+                  "Lava's 24-bit v format)",
 }
 
 

@@ -1,0 +1,131 @@
+"""The `neurokit` command line: help, exit codes, one-line errors, train/resume after a kill, atomic checkpoints."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+
+
+def _cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "neurokit.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env=ENV)
+
+
+def test_help_lists_every_subcommand_and_each_has_examples():
+    r = _cli("--help")
+    assert r.returncode == 0
+    for sub in ("demo", "train", "compile", "energy", "bench"):
+        assert sub in r.stdout
+        h = _cli(sub, "--help")
+        assert h.returncode == 0 and "Example" in h.stdout, sub
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("train", "no_such_preset"), "unknown preset 'no_such_preset'"),
+    (("train", "binary_mlp", "--config", "/nonexistent.toml"), "config file '/nonexistent.toml' does not exist"),
+    (("compile", "/nonexistent-run"), "run folder '/nonexistent-run' does not exist"),
+    (("energy", "/nonexistent-run"), "run folder '/nonexistent-run' does not exist"),
+    (("bench", "nope"), "unknown benchmark 'nope'"),
+    (("train", "binary_mlp", "--nproc", "0"), "nproc"),
+    (("compile", "--bogus-option"), "No such option"),
+])
+def test_bad_input_exits_2_with_one_line(args, needle):
+    r = _cli(*args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and needle in lines[0], r.stderr
+
+
+def test_bad_config_key_and_corrupt_checkpoint(tmp_path):
+    cfg = tmp_path / "train.toml"
+    cfg.write_text('preset = "binary_mlp"\nepochs = 1\nlearning_rate = 0.1\n')
+    r = _cli("train", "--config", str(cfg), "--out", str(tmp_path / "run"))
+    assert r.returncode == 2 and "unknown key(s) ['learning_rate']" in r.stderr
+    run = tmp_path / "bad"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"preset": "binary_mlp", "model": {}, "data": "digits",
+                                              "data_args": {"T": 4}}))
+    (run / "last.safetensors").write_bytes(b"\x00garbage" * 10)
+    r = _cli("compile", str(run), "--target", "onnx_int")
+    assert r.returncode == 2 and "cannot be loaded" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_debug_flag_shows_traceback():
+    r = _cli("--debug", "train", "no_such_preset")
+    assert r.returncode == 2 and "Traceback" in r.stderr
+
+
+def _wait_for(path, proc, timeout=240):
+    t0 = time.time()
+    while not os.path.exists(path):
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "process ended"
+        assert time.time() - t0 < timeout, "no checkpoint appeared"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_interrupted_train_resumes_from_last_checkpoint(tmp_path, sig):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "neurokit.cli", "train", "binary_mlp", "--epochs", "30", "--checkpoint-every", "5",
+           "--batch-size", "32", "--out", str(out), "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    ckpt = out / "last.safetensors"
+    _wait_for(ckpt, proc)
+    time.sleep(1.0)                      # let it write a few more checkpoints, then interrupt mid-run
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
+    from neurokit.training import read_checkpoint_meta
+
+    meta = read_checkpoint_meta(str(ckpt))                  # never half-written: always readable
+    done_before = (meta["epoch"], meta["step_in_epoch"])
+    assert done_before > (0, 0) and meta["epoch"] < 30       # interrupted mid-run, after some progress
+    r = _cli("train", "binary_mlp", "--epochs", "30", "--checkpoint-every", "5", "--batch-size", "32",
+             "--out", str(out), "--resume", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    meta_after = read_checkpoint_meta(str(ckpt))
+    assert meta_after["epoch"] == 30 and len(meta_after["history"]) == 30
+    assert "resum" in (r.stdout + r.stderr).lower() or meta_after["history"][0] == meta["history"][0]
+
+
+def test_checkpoint_never_half_written_when_killed_during_save_loop(tmp_path):
+    """A child process saves checkpoints in a tight loop; SIGKILL at random moments must always leave a file that
+    loads (the previous or the new checkpoint, never a partial one)."""
+    path = tmp_path / "ck" / "last.safetensors"
+    script = (
+        "import sys, torch, neurokit as nk\n"
+        "from neurokit.training import save_checkpoint\n"
+        "m = nk.models.binary_mlp(64, (512,), 10)\n"
+        "i = 0\n"
+        "while True:\n"
+        "    i += 1\n"
+        f"    save_checkpoint({str(path)!r}, m, meta={{'epoch': i}})\n"
+    )
+    from neurokit.training import read_checkpoint_meta
+
+    for delay in (0.7, 1.3, 2.1):
+        proc = subprocess.Popen([sys.executable, "-c", script], env=ENV)
+        _wait_for(path, proc)
+        time.sleep(delay)
+        proc.kill()
+        proc.wait()
+        assert read_checkpoint_meta(str(path))["epoch"] >= 1
+        leftovers = [f for f in os.listdir(path.parent) if f != "last.safetensors"]
+        assert all(f.endswith(".tmp") or "tmp" in f for f in leftovers)
+
+
+def test_train_compile_energy_roundtrip(tmp_path):
+    out = tmp_path / "run"
+    r = _cli("train", "binary_mlp", "--epochs", "1", "--out", str(out), "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "test_acc" in r.stdout
+    r = _cli("compile", str(out), "--target", "loihi2", "--out", str(tmp_path / "m.net"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "m.net").exists() and '"cores"' in r.stdout
+    r = _cli("energy", str(out), "--target", "loihi2", "--target", "cmos45")
+    assert r.returncode == 0, r.stderr
+    assert "| loihi2 |" in r.stdout and "| cmos45 |" in r.stdout
