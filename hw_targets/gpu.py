@@ -12,9 +12,10 @@ in eval / pooling) and each neuron population a module:
 
 Binary synapses (``weight_bits == 1``) run as eager does: the ``{-1, +1}`` product, then the per-channel scale, then
 the bias; other synapses use the captured float weights (``int_weight * scale`` for QAT layers, bit-identical to
-Brevitas' dequantized weights). So ``cm.run(x)`` equals the eager model in eval mode: spikes and QAT outputs
-exactly, float outputs up to kernel rounding (tested in tests/test_gpu_target.py). Runs on CUDA when present, CPU
-otherwise; shapes ``x [T, B, *input_shape] -> [T, B, *output_shape]``.
+Brevitas' dequantized weights). So ``cm.run(x)`` equals the eager model in eval mode: the spikes of QAT layers
+bit for bit (the QuantLIF rounds the synapse output back to integer units), float outputs up to
+kernel rounding (tested in tests/test_gpu_target.py). Runs on CUDA when present, CPU otherwise; shapes
+``x [T, B, *input_shape] -> [T, B, *output_shape]``.
 
 Example::
 

@@ -114,12 +114,9 @@ def test_delay_snn_equals_eager(seed):
             block[0].weight.mul_(6.0)
             block[1].running_mean.uniform_(-0.2, 0.2)
             block[1].running_var.uniform_(0.5, 1.5)
-    # DelaySNN itself does not trace (its forward checks x.dim() in Python) and its LeakyIntegrator readout has no
-    # IR node, so the compiled part is the delay body: (DelayedLinear, BatchNorm1d, LIF, Dropout) x 2, DelayedLinear
-    body = nn.Sequential(net.hidden, net.output)
     xs = _inputs((4,), spikes=True, shapes=((12, 3), (20, 1)))   # T > 2 * max_delay
-    _spiking(_check(net.hidden, xs, exact=False))
-    _check(body, xs, exact=False)
+    _spiking(_check(net.hidden, xs, exact=False))   # (DelayedLinear, BatchNorm1d, LIF, Dropout) x 2
+    _check(net, xs, exact=False)                     # + DelayedLinear and the LeakyIntegrator readout
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -30,8 +30,15 @@ from __future__ import annotations
 import numpy as np
 
 from compile import ir
-from compile.integer_neuron import (ACT_SHIFT, DECAY_UNITY, UV_BITS, VTH_SHIFT, IntIntegratorParams, IntNeuronParams,
-                                    decay_from_tau)
+from compile.integer_neuron import (
+    ACT_SHIFT,
+    DECAY_UNITY,
+    UV_BITS,
+    VTH_SHIFT,
+    IntIntegratorParams,
+    IntNeuronParams,
+    decay_from_tau,
+)
 from compile.ir import CompileError
 
 REQUANT_SHIFT = 16

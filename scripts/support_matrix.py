@@ -1,0 +1,51 @@
+"""Print the model-family x target support matrix by actually compiling each family (Markdown table).
+
+    .venv/bin/python scripts/support_matrix.py
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+import neurokit as nk
+
+
+def _families():
+    torch.manual_seed(0)
+    mlp = nn.Sequential(nn.Linear(16, 32), nk.LIF(tau=2.0, decay_input=False), nn.Linear(32, 4))
+    cnn = nn.Sequential(nk.layers.Conv2d(1, 4, 3, padding=1), nk.LIF(), nk.layers.Flatten(), nn.Linear(256, 4))
+    cuba = nn.Sequential(nn.Linear(16, 32), nk.CubaLIF(tau_syn=2.0, tau_mem=4.0), nn.Linear(32, 4))
+    alif = nn.Sequential(nn.Linear(16, 32), nk.ALIF(), nn.Linear(32, 4))
+    delay = nk.models.round_delays(nk.models.delay_snn(in_features=16, num_classes=4, hidden=32, layers=1,
+                                                       max_delay=8, dropout=0.0, seed=0))
+    x16 = (torch.rand(8, 2, 16) > 0.7).float()
+    img = torch.rand(4, 2, 1, 8, 8)
+    return [
+        ("LIF MLP", mlp, x16), ("LIF CNN", cnn, img), ("CUBA-LIF MLP", cuba, x16), ("ALIF MLP", alif, x16),
+        ("delay SNN (rounded)", delay.eval(), x16),
+        ("binary MLP", nk.models.binary_mlp(16, (32,), 4).eval(), x16),
+        ("binary CNN", nk.models.binary_cnn(preset="tiny").eval(), img),
+        ("quantized SNN", nk.models.quant_snn(16, (32,), 4).eval(), torch.rand(8, 2, 16)),
+        ("HLOP MLP", nk.models.hlop_mlp(16, (32,), 4).eval(), x16),
+        ("Spikformer (tiny)", nk.models.spikformer("tiny").eval(), torch.rand(2, 2, 1, 8, 8)),
+    ]
+
+
+def main() -> None:
+    targets = ("gpu", "onnx_int", "loihi2", "nir")
+    print("| model family | " + " | ".join(f"`{t}`" for t in targets) + " |")
+    print("|---|" + "---|" * len(targets))
+    for name, model, x in _families():
+        cells = []
+        for t in targets:
+            try:
+                nk.compile(model, target=t, example_input=x).run(x)
+                cells.append("yes")
+            except Exception as e:  # noqa: BLE001 - the table reports the reason
+                msg = str(e).split("\n")[0]
+                cells.append(f"no: {type(e).__name__}" + (f" ({msg[:70]}...)" if len(msg) > 70 else f" ({msg})"))
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
