@@ -172,6 +172,8 @@ class IntIntegratorParams:
     decay:     effective decay (0..4096, the neuron's ``decay_v`` convention): ``round(4096 / tau)``.
     act_shift: left shift of the input (fractional bits that keep the decay's rounding small).
     bits:      width of ``v``; it saturates at ``+-(2**(bits-1) - 1)`` (32: an int32 output).
+    ``(act_shift, bits) = (6, 24)`` is exactly Lava's LIF voltage with ``iDecay = 4096`` (no current memory),
+    ``vDecay = decay`` and no spike: the ``loihi2`` integrator readout.
     Example: ``IntIntegratorParams(decay=205, act_shift=6)`` (tau = 20).
     """
 

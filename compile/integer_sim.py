@@ -11,8 +11,14 @@ needs int64 exactly as in Lava). Per node, over the whole sequence ``[T, B, ...]
 * neuron: :func:`compile.integer_neuron.integer_cuba_run` (Lava's bit-accurate CUBA-LIF), from rest;
 * integrator: :func:`compile.integer_neuron.integer_leaky_run` (leaky readout trace, same decay convention).
 
-``latency=1`` adds Lava's one-step synaptic latency (a Dense sends the previous step's accumulation), which the
-Loihi target needs for a bit-exact comparison with Lava; every other target uses ``latency=0``.
+``latency=1`` is Lava's timing, which the ``loihi2`` target reproduces bit for bit (``cm.run(x) ==
+run(cm.graph, x, latency=1)``, biases included); every other target uses ``latency=0``. Per synapse::
+
+    acc[t] = W_int x[t - 1] + b      (x[-1] = 0; delayed: x[t - 1 - d[o, j]])
+
+i.e. a Dense sends the previous step's weighted spikes, while the bias (Lava adds ``bias_mant << 6`` to ``v``)
+is applied at every step from ``t = 0``. A layer's spikes therefore reach layer ``l`` only after ``l`` steps, but
+a biased neuron integrates its bias (and may spike) before that.
 
 Example::
 
@@ -86,15 +92,14 @@ def _pool(n: ir.Pool, x: np.ndarray) -> np.ndarray:
 def _synapse(n, x: np.ndarray, latency: int) -> np.ndarray:
     q = n.quant
     acc = _dense(n, x) if n.op == "dense" else _conv(n, x)
+    if latency:  # the weighted spikes arrive one step later; the bias is a constant input from t = 0 (Lava)
+        acc = np.concatenate([np.zeros_like(acc[:1]), acc[:-1]])
     if q.bias is not None:
         acc = acc + (q.bias.reshape(-1, 1, 1) if n.op == "conv" else q.bias)
     if q.requant is not None:
         m = q.requant.multiplier
         acc = acc * (m.reshape(-1, 1, 1) if n.op == "conv" else m)
         acc = acc >> q.requant.shift if q.requant.floor else trunc_shift(acc, q.requant.shift)
-    if latency:
-        acc = np.concatenate([np.zeros_like(acc[:latency]), acc[:-latency]]) if acc.shape[0] > latency \
-            else np.zeros_like(acc)
     return acc
 
 

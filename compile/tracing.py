@@ -56,7 +56,10 @@ class ConcreteTracer(fx.Tracer):
     """
 
     def __init__(self, leaf: Callable[[nn.Module], bool], example: torch.Tensor):
-        super().__init__()
+        # No autowrapping of ``math``: fx would swap ``math.*`` for wrappers while tracing, and the leaves really
+        # run (on the example values) -- a Numba kernel compiled in that window registers its lowerings against
+        # the wrappers and breaks later compilations ("No definition for lowering fabs").
+        super().__init__(autowrap_modules=())
         self._leaf, self._example = leaf, example
         self._values: dict[fx.Node, object] = {}
         self._concrete = 0  # > 0 while real code runs on example values (no proxies are made then)

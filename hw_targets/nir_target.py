@@ -7,13 +7,22 @@ NIR is continuous-time; neurokit is discrete-time with unit steps. The export us
                          Euler: v += dt/tau_nir * (v_leak - v + r * I)  ==  neurokit's update
     IF:                  NIR IF(r = 1 / dt)            Euler: v += dt * r * I = v + I
     CubaLIF:             NIR CubaLIF(tau_syn = tau_syn * dt, tau_mem = tau_mem * dt, r = tau_mem, w_in = tau_syn)
+    LeakyIntegrator:     NIR LI(tau = tau * dt, r = tau, v_leak = 0)   Euler: v += dt/tau_nir * (-v + r * I)
+                         == v * (1 - 1/tau) + I; the output is the membrane trace v (no threshold, no reset)
     dense / conv:        Affine (bias) or Linear / Conv2d;  flatten: Flatten(start_dim=0)
 
 Every neuron node's ``metadata`` records what NIR itself leaves open: ``dt``, ``discretization``
 (``"forward_euler"``), ``reset`` (``"zero"`` = hard reset to ``v_reset``, ``"subtract"`` = minus the threshold),
 ``reset_timing`` (``"same_step"``, or ``"next_step"`` for ``reset_after_decay``), ``spike`` (``"v > v_threshold"``)
-and the neuron ``kind``. Neuron parameters are per-neuron arrays so ``nir.read`` can type-check the graph.
-Per-synapse delays have no NIR import anywhere but Spyx and are rejected (CompileError).
+and the neuron ``kind`` (an ``LI`` readout: ``dt``, ``discretization``, ``kind: "integrator"``, ``output:
+"v"``). Neuron parameters are per-neuron arrays so ``nir.read`` can type-check the graph.
+
+Per-synapse delays (a rounded ``DelayedLinear``: IR ``dense`` with an integer ``delay [out, in]``,
+``y[t, o] = b[o] + sum_j W[o, j] x[t - d[o, j], j]``, zero before ``t = 0``) are decomposed by delay value: for every
+distinct ``k`` in ``d`` one branch ``Delay(delay = k * dt`` seconds for every input channel``) -> Linear(W * (d == k))``
+(``k = 0``: the Linear alone; the bias, if any, goes on the first branch as an ``Affine``), all branches feeding the
+next node, where NIR sums incoming edges. Branch nodes are named ``<layer>_delay<k>`` / ``<layer>_w<k>`` and carry
+``metadata`` ``{"dt", "delay_steps": k, "unit": "s", "layer", "decomposition": DELAY_DECOMPOSITION}``.
 
 Example::
 
@@ -36,7 +45,9 @@ from compile import ir
 from compile.passes import Limits, check_limits, fold_bn, round_delays
 
 DT = 1e-4
-SUPPORTS = Limits(ops=frozenset({"input", "dense", "conv", "flatten", "neuron"}), integer=False, max_delay=0)
+DELAY_DECOMPOSITION = "per-synapse delays decomposed by delay value"
+SUPPORTS = Limits(ops=frozenset({"input", "dense", "conv", "flatten", "neuron", "integrator"}), integer=False,
+                  max_delay=None)
 
 
 def neuron_metadata(n: ir.Neuron, dt: float = DT) -> dict:
@@ -62,15 +73,49 @@ def _neuron(n: ir.Neuron, dt: float) -> nir.NIRNode:
                    v_threshold=full(n.v_threshold), v_reset=full(vr), metadata=meta)
 
 
-def _no_delays(n: ir.Node) -> None:
-    if n.op == "dense" and n.delay is not None and np.any(n.delay):
-        raise ir.CompileError(f"nir: node {n.name!r} (dense) has per-synapse delays; NIR Delay is per channel and "
-                              "no NIR importer except Spyx reads it")
+def _integrator(n: ir.Integrator, dt: float) -> nir.LI:
+    """``LeakyIntegrator(tau)`` -> ``LI(tau * dt, r = tau, v_leak = 0)``: forward Euler gives ``v (1 - 1/tau) + I``."""
+    full = lambda v: np.full(n.shape, v, dtype=np.float64)
+    meta = {"dt": dt, "discretization": "forward_euler", "kind": "integrator", "output": "v"}
+    return nir.LI(tau=full(n.tau * dt), r=full(n.tau), v_leak=full(0.0), metadata=meta)
+
+
+def _delay_branches(n: ir.Dense, key: str, dt: float) -> tuple[dict[str, nir.NIRNode], list[tuple[str, str]],
+                                                                 list[str], list[str]]:
+    """Decompose a delayed dense ``n`` (integer ``delay [out, in]``) into one branch per distinct delay value.
+
+    Returns ``(nodes, inner_edges, heads, tails)``: the layer's input feeds every head, every tail feeds the
+    layer's consumers (summed there). Branch ``k``: ``Delay(full(in, k * dt))`` -> ``Linear(W * (delay == k))``
+    (no Delay for ``k = 0``); the bias is on the first branch (an ``Affine``). Example: delays ``{0, 3}`` give
+    nodes ``fc_w0`` (Affine or Linear), ``fc_delay3``, ``fc_w3`` with heads ``[fc_w0, fc_delay3]``, tails
+    ``[fc_w0, fc_w3]``.
+    """
+    w = np.asarray(n.weight, dtype=np.float32)
+    if w.ndim != 2 or n.delay.shape != w.shape:
+        raise ir.CompileError(f"nir: node {n.name!r} (dense): delays {n.delay.shape} must match the 2-D weight "
+                              f"{w.shape}")
+    nodes: dict[str, nir.NIRNode] = {}
+    edges, heads, tails = [], [], []
+    for i, k in enumerate(int(v) for v in np.unique(n.delay)):
+        meta = {"dt": dt, "delay_steps": k, "unit": "s", "layer": n.name, "decomposition": DELAY_DECOMPOSITION}
+        wk = np.where(n.delay == k, w, np.float32(0))
+        lin = f"{key}_w{k}"
+        if i == 0 and n.bias is not None:
+            nodes[lin] = nir.Affine(weight=wk, bias=np.asarray(n.bias, dtype=np.float32), metadata=dict(meta))
+        else:
+            nodes[lin] = nir.Linear(weight=wk, metadata=dict(meta))
+        if k == 0:
+            heads.append(lin)
+        else:
+            nodes[f"{key}_delay{k}"] = nir.Delay(delay=np.full(w.shape[1], k * dt, dtype=np.float64), metadata=meta)
+            edges.append((f"{key}_delay{k}", lin))
+            heads.append(f"{key}_delay{k}")
+        tails.append(lin)
+    return nodes, edges, heads, tails
 
 
 def _synapse(n: ir.Node, shapes: dict[str, tuple[int, ...]]) -> nir.NIRNode:
     w = np.asarray(n.weight, dtype=np.float32)
-    _no_delays(n)
     if n.op == "dense":
         if n.bias is None:
             return nir.Linear(weight=w)
@@ -93,7 +138,8 @@ def graph_to_nir(graph: ir.Graph, dt: float = DT) -> nir.NIRGraph:
         dt: seconds per step written into the time constants and metadata.
 
     Returns:
-        The graph with nodes ``input``, one per IR node (dots in names become ``_``), and ``output``.
+        The graph with nodes ``input``, one per IR node (dots in names become ``_``; a delayed dense becomes one
+        branch per delay value, see the module docstring), and ``output``.
 
     Example::
 
@@ -103,24 +149,36 @@ def graph_to_nir(graph: ir.Graph, dt: float = DT) -> nir.NIRGraph:
     shapes = {n.name: tuple(n.shape) for n in graph}
     nodes: dict[str, nir.NIRNode] = {"input": nir.Input(input_type={"input": np.array(graph.input.shape)})}
     edges: list[tuple[str, str]] = []
-    names = {graph.input.name: "input"}
+    names = {graph.input.name: ["input"]}  # IR node -> the NIR nodes whose (summed) outputs are its output
+    delayed = False
     for n in graph.nodes[1:]:
         key = _name(n.name)
         if key in ("input", "output") or key in nodes:
             key = f"node_{key}"
-        names[n.name] = key
-        if n.op in ir.SYNAPSES:
+        names[n.name], heads = [key], [key]
+        if n.op == "dense" and n.delay is not None and np.any(n.delay):
+            branch_nodes, inner, heads, names[n.name] = _delay_branches(n, key, dt)
+            clash = sorted(set(branch_nodes) & (set(nodes) | {"input", "output"}))
+            if clash:
+                raise ir.CompileError(f"nir: node {n.name!r}: delay branch names {clash} are already taken")
+            nodes.update(branch_nodes)
+            edges += inner
+            delayed = True
+        elif n.op in ir.SYNAPSES:
             nodes[key] = _synapse(n, shapes)
         elif n.op == "neuron":
             nodes[key] = _neuron(n, dt)
+        elif n.op == "integrator":
+            nodes[key] = _integrator(n, dt)
         elif n.op == "flatten":
             nodes[key] = nir.Flatten(input_type={"input": np.array(shapes[n.inputs[0]])}, start_dim=0, end_dim=-1)
         else:
             raise ir.CompileError(f"nir: node {n.name!r} ({n.op}) has no NIR export")
-        edges += [(names[s], key) for s in n.inputs]
+        edges += [(src, head) for s in n.inputs for src in names[s] for head in heads]
     nodes["output"] = nir.Output(output_type={"output": np.array(shapes[graph.output])})
-    edges.append((names[graph.output], "output"))
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": dt, "source": "neurokit"}, type_check=True)
+    edges += [(src, "output") for src in names[graph.output]]
+    meta = {"dt": dt, "source": "neurokit", **({"delays": DELAY_DECOMPOSITION} if delayed else {})}
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta, type_check=True)
 
 
 class NIRArtefact:
@@ -171,10 +229,7 @@ class NIRTarget:
         if not dt > 0:
             raise ValueError(f"target 'nir': dt must be > 0 seconds, got {dt}")
         self._dt = float(dt)
-        g = fold_bn(round_delays(graph))
-        for n in g.nodes:
-            _no_delays(n)
-        return check_limits(g, self.supports)
+        return check_limits(fold_bn(round_delays(graph)), self.supports)
 
     def lower(self, graph: ir.Graph) -> NIRArtefact:
         return NIRArtefact(graph_to_nir(graph, getattr(self, "_dt", DT)))

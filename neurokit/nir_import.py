@@ -6,15 +6,21 @@ Conventions (the inverse of :mod:`hw_targets.nir_target`; shared/research/loihi_
   (snnTorch's hard-coded step, so its exports import unchanged).
 * Forward Euler: LIF ``v += dt/tau (v_leak - v + r I)`` -> ``nk.LIF(tau = tau/dt)`` with input gain ``r dt / tau``;
   CubaLIF -> ``nk.CubaLIF(tau_syn/dt, tau_mem/dt)`` with input gain ``(w_in dt / tau_syn) (r dt / tau_mem)``;
-  IF ``v += dt r I`` -> ``nk.IF`` with gain ``r dt``. A LIF gain of 1 maps to ``decay_input=False``, ``1/tau`` to
-  ``decay_input=True``; any other gain is folded into the preceding Affine/Linear/Conv2d weights and bias.
+  IF ``v += dt r I`` -> ``nk.IF`` with gain ``r dt``; LI ``v += dt/tau (v_leak - v + r I)`` (``v_leak = 0``) ->
+  ``nk.layers.LeakyIntegrator(tau/dt)`` (its membrane trace is the output) with gain ``r dt / tau``. A LIF gain of
+  1 maps to ``decay_input=False``, ``1/tau`` to ``decay_input=True``; any other gain (and any LI gain other than
+  1) is folded into the preceding Affine/Linear/Conv2d weights and bias.
 * Reset: ``metadata["reset"]`` ``"zero"`` (default, NIR's ``v <- v_reset``) or ``"subtract"``; ``metadata
   ["reset_timing"]`` ``"same_step"`` (default) or ``"next_step"`` (``reset_after_decay``). ``v_leak`` must equal
   ``v_reset`` (neurokit neurons leak toward their reset value).
-* Supported nodes: Input, Output, Affine, Linear, Conv2d, Flatten, LIF, CubaLIF, IF, in a chain.
+* Supported nodes: Input, Output, Affine, Linear, Conv2d, Flatten, LIF, CubaLIF, IF, LI, in a chain, and
+  per-synapse delays: ``Delay -> Linear/Affine`` branches from one node summed into the next (the export of a
+  rounded ``DelayedLinear``, one branch per delay value; delays in seconds, whole multiples of ``dt``) become one
+  rounded ``DelayedLinear`` (:mod:`neurokit.nir_delays`).
 
 Bad input raises ``ValueError`` naming the file / node / field: an unreadable or truncated file, a missing field,
-an unsupported node type, per-neuron parameters that differ (neurokit neurons take one value per layer).
+an unsupported node type, per-neuron parameters that differ (neurokit neurons take one value per layer), a Delay
+that is not a whole number of steps.
 
 Example::
 
@@ -31,15 +37,19 @@ import numpy as np
 import torch
 from torch import nn
 
+from .layers.delays import DelayedLinear
+from .layers.readout import LeakyIntegrator
 from .layers.time_major import Conv2d, Flatten
 from .neurons import IF, LIF, CubaLIF
+from .nir_delays import DelayedSynapse, collapse_delays
 
 DEFAULT_DT = 1e-4
 #: Fields each node type must carry in a ``.nir`` file (``nir`` 1.0 serialization).
 REQUIRED = {"Input": ("shape",), "Output": ("shape",), "Affine": ("weight", "bias"), "Linear": ("weight",),
             "Conv2d": ("weight", "stride", "padding", "dilation", "groups", "bias"),
             "Flatten": ("start_dim", "end_dim"), "LIF": ("tau", "r", "v_leak", "v_threshold"),
-            "CubaLIF": ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold"), "IF": ("r", "v_threshold")}
+            "CubaLIF": ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold"), "IF": ("r", "v_threshold"),
+            "LI": ("tau", "r", "v_leak"), "Delay": ("delay",)}
 
 
 def _read_file(path: Path) -> nir.NIRGraph:
@@ -68,13 +78,13 @@ def _read_file(path: Path) -> nir.NIRGraph:
         raise ValueError(f"{path}: NIR graph rejected by nir.read ({type(e).__name__}: {e})") from e
 
 
-def _chain(graph: nir.NIRGraph) -> list[str]:
+def _chain(nodes: dict, edges: list[tuple[str, str]]) -> list[str]:
     succ: dict[str, list[str]] = {}
     pred: dict[str, list[str]] = {}
-    for a, b in graph.edges:
+    for a, b in edges:
         succ.setdefault(a, []).append(b)
         pred.setdefault(b, []).append(a)
-    inputs = [k for k, n in graph.nodes.items() if isinstance(n, nir.Input)]
+    inputs = [k for k, n in nodes.items() if isinstance(n, nir.Input)]
     if len(inputs) != 1:
         raise ValueError(f"NIR graph: expected exactly one Input node, found {inputs}")
     order, cur = [], inputs[0]
@@ -88,8 +98,8 @@ def _chain(graph: nir.NIRGraph) -> list[str]:
         cur = nxt[0]
         if cur in order:
             raise ValueError(f"NIR graph: cycle through node {cur!r} (recurrent graphs are not supported)")
-    if len(order) != len(graph.nodes):
-        raise ValueError(f"NIR graph: nodes {sorted(set(graph.nodes) - set(order))} are not on the input->output chain")
+    if len(order) != len(nodes):
+        raise ValueError(f"NIR graph: nodes {sorted(set(nodes) - set(order))} are not on the input->output chain")
     return order
 
 
@@ -105,7 +115,7 @@ def _fold_gain(layers: list[nn.Module], gain: float, name: str) -> None:
     if np.isclose(gain, 1.0, rtol=1e-6, atol=0.0):
         return
     prev = layers[-1] if layers else None
-    if not isinstance(prev, (nn.Linear, nn.Conv2d)):
+    if not isinstance(prev, (nn.Linear, nn.Conv2d, DelayedLinear)):
         raise ValueError(f"NIR node {name!r}: input gain {gain:g} must be folded into a preceding Affine/Linear/"
                          "Conv2d, but there is none")
     with torch.no_grad():
@@ -142,6 +152,15 @@ def _neuron(name: str, node, dt: float, layers: list[nn.Module]) -> nn.Module:
         return LIF(tau=tau / dt, decay_input=True, **common)
     _fold_gain(layers, r * dt / tau, name)
     return LIF(tau=tau / dt, decay_input=False, **common)
+
+
+def _leaky(name: str, node: nir.LI, dt: float, layers: list[nn.Module]) -> LeakyIntegrator:
+    leak = _scalar(name, "v_leak", node.v_leak)
+    if leak != 0.0:
+        raise ValueError(f"NIR node {name!r} (LI): v_leak={leak}; neurokit's LeakyIntegrator leaks toward 0")
+    tau, r = _scalar(name, "tau", node.tau), _scalar(name, "r", node.r)
+    _fold_gain(layers, r * dt / tau, name)
+    return LeakyIntegrator(tau / dt)
 
 
 def _synapse(name: str, node) -> nn.Module:
@@ -185,16 +204,21 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None) -> nn.Se
         raise TypeError(f"from_nir: expected a nir.NIRGraph or a path, got {type(graph).__name__}")
     base_dt = float((graph.metadata or {}).get("dt", dt if dt is not None else DEFAULT_DT))
     layers: list[nn.Module] = []
-    for name in _chain(graph):
-        node = graph.nodes[name]
+    nodes, edges = collapse_delays(graph, base_dt)
+    for name in _chain(nodes, edges):
+        node = nodes[name]
         if isinstance(node, (nir.Input, nir.Output)):
             continue
-        if isinstance(node, (nir.Affine, nir.Linear, nir.Conv2d)):
+        if isinstance(node, DelayedSynapse):
+            layers.append(node.module())
+        elif isinstance(node, (nir.Affine, nir.Linear, nir.Conv2d)):
             layers.append(_synapse(name, node))
         elif isinstance(node, nir.Flatten):
             layers.append(Flatten())
-        elif isinstance(node, (nir.LIF, nir.CubaLIF, nir.IF)):
-            layers.append(_neuron(name, node, float((node.metadata or {}).get("dt", base_dt)), layers))
+        elif isinstance(node, (nir.LIF, nir.CubaLIF, nir.IF, nir.LI)):
+            node_dt = float((node.metadata or {}).get("dt", base_dt))
+            make = _leaky if isinstance(node, nir.LI) else _neuron
+            layers.append(make(name, node, node_dt, layers))
         else:
             raise ValueError(f"NIR node {name!r}: type {type(node).__name__} is not supported by neurokit "
                              f"(supported: {sorted(REQUIRED)})")

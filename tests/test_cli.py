@@ -129,3 +129,23 @@ def test_train_compile_energy_roundtrip(tmp_path):
     r = _cli("energy", str(out), "--target", "loihi2", "--target", "cmos45")
     assert r.returncode == 0, r.stderr
     assert "| loihi2 |" in r.stdout and "| cmos45 |" in r.stdout
+
+
+def test_demo_quick_end_to_end(tmp_path):
+    out = tmp_path / "demo"
+    r = _cli("demo", "--quick", "--out", str(out), timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert str(out) in r.stdout.replace("\n", "")
+    assert "bit-exact" in r.stdout
+    for model in ("delay_snn", "binary_mlp"):
+        folder = out / model
+        for name in ("last.safetensors", "run.json", "model.onnx", "model.net", "model.nir", "training.png",
+                     "energy/energy_loihi2.png"):
+            assert (folder / name).is_file(), f"{model}/{name} missing"
+    report = (out / "report.md").read_text()
+    summary = json.loads((out / "summary.json").read_text())
+    for model, res in summary["models"].items():
+        checks = {row["target"]: row["check"] for row in res["targets"]}
+        assert checks["onnx_int"] == "bit-exact" and checks["loihi2"] == "bit-exact", (model, checks)
+        assert f"## {model}" in report
+    assert "| loihi2 |" in report and "µJ / inference" in report

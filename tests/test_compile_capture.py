@@ -160,3 +160,20 @@ def test_attention_products_give_a_clear_compile_error():
 
     with pytest.raises(CompileError, match=r"'mm' \(SpikeMatMul\): attention multiplies two activation tensors"):
         nk.compile(Attn(), target="onnx_int", example_input=torch.rand(3, 2, 4, 4))
+
+
+def test_capture_leaves_numba_kernels_usable_afterwards():
+    """Regression: fx must not patch ``math`` while the leaves run on the example (a Numba kernel compiled inside
+    that window broke every later kernel using ``abs``). Fresh process, so Numba's registries start empty."""
+    import subprocess
+    import sys
+
+    code = ("import torch, neurokit as nk\n"
+            "from torch import nn\n"
+            "m = nn.Sequential(nn.Linear(4, 3), nk.LIF())\n"
+            "nk.compile(m, target='gpu', example_input=torch.rand(3, 2, 4))\n"
+            "x = torch.randn(4, 2, 8, requires_grad=True)\n"
+            "nk.LIF(surrogate='fast_sigmoid')(x).sum().backward()\n"
+            "print('ok')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]

@@ -1,6 +1,7 @@
 """The real model builders compile: ``nk.models.delay_snn`` (input checks in forward, DelayedLinear -> BN -> LIF,
-LeakyIntegrator readout) on gpu (= eager) and onnx_int (= integer simulator, bit for bit; integer accuracy within
-1 point of float after a short training); ``spikformer("tiny")`` gives one CompileError naming every reason."""
+LeakyIntegrator readout) on gpu (= eager), onnx_int (= integer simulator, bit for bit; integer accuracy within
+1 point of float after a short training), loihi2 (= integer simulator with latency) and nir (= eager, delays
+decomposed into Delay -> Linear branches); ``spikformer("tiny")`` gives one CompileError naming every reason."""
 import numpy as np
 import pytest
 import torch
@@ -101,13 +102,19 @@ def test_delay_snn_integer_accuracy_within_one_point_of_float(trained):
     assert abs(acc_f - acc_i) <= 0.01 and len(set(float_pred.tolist())) > 1   # not a constant classifier
 
 
-def test_leaky_integrator_on_loihi2_and_nir_is_a_clear_compile_error():
+def test_delay_snn_on_loihi2_and_nir(trained):
+    """loihi2 lowers the integrator readout (== integer reference, latency=1); NIR exports the delays (Delay ->
+    Linear per delay value) and the LI readout, and its re-import equals eager (rtol 1e-5), trained model included."""
     x = spikes(20, 2, 0)
-    with pytest.raises(CompileError, match=r"loihi2: node 'readout' \(integrator\): the leaky-integrator readout"):
-        nk.compile(delay_net(), target="loihi2", example_input=x)
+    cm = nk.compile(delay_net(), target="loihi2", example_input=x)
+    assert np.array_equal(cm.run(x).numpy(), integer_sim.run(cm.graph, x, latency=1))
+    for model, xs in ((delay_net(), x), (trained[0], trained[1])):
+        cm = nk.compile(model, target="nir", example_input=xs)
+        assert "Delay" in cm.report()["nir_nodes"]
+        with torch.no_grad():
+            torch.testing.assert_close(cm.run(xs), model(xs), rtol=1e-5, atol=1e-6)
     plain = nn.Sequential(nn.Linear(2, 4), nk.layers.LeakyIntegrator(5.0))
-    with pytest.raises(CompileError, match=r"node '1' \(integrator\): op 'integrator' is not supported"):
-        nk.compile(plain, target="nir", example_input=x)
+    assert type(nk.compile(plain, target="nir", example_input=x).artefact.graph.nodes["1"]).__name__ == "LI"
 
 
 def test_spikformer_tiny_compile_error_lists_every_reason():

@@ -119,6 +119,23 @@ def test_delays_against_delayed_linear_reference_and_latency():
     assert (late["0"][0] == 0).all()
 
 
+def test_latency_mode_applies_the_bias_from_step_zero():
+    """latency=1 (Lava's timing): acc[t] = W x[t-1] + b, the bias acting from t = 0 in every layer; latency=0 as is."""
+    torch.manual_seed(1)
+    m = nn.Sequential(nn.Linear(5, 4), nk.LIF(tau=2.0, v_threshold=0.3), nn.Linear(4, 3), nk.LIF(v_threshold=0.3))
+    x = (torch.rand(12, 2, 5) < 0.5).float()
+    g = _q(m, x)
+    _, now = integer_sim.run(g, x, record=True)
+    _, late = integer_sim.run(g, x, latency=1, record=True)
+    b0, b2 = g.node("0").quant.bias, g.node("2").quant.bias
+    assert np.any(b0) and np.any(b2)
+    np.testing.assert_array_equal(now["0"], x.numpy() @ g.node("0").quant.weight.T + b0)
+    np.testing.assert_array_equal(late["0"][0], np.broadcast_to(b0, (2, 4)))
+    np.testing.assert_array_equal(late["0"][1:], now["0"][:-1])
+    np.testing.assert_array_equal(late["2"][0], np.broadcast_to(b2, (2, 3)))
+    np.testing.assert_array_equal(late["2"][1:], late["1"][:-1] @ g.node("2").quant.weight.T + b2)
+
+
 def test_integer_sim_rejects_bad_input():
     m = nn.Sequential(nn.Linear(4, 2), nk.LIF())
     x = (torch.rand(3, 2, 4) < 0.5).float()

@@ -16,8 +16,6 @@ from snntorch.import_nir import import_from_nir
 from torch import nn
 
 import neurokit as nk
-from neurokit.layers.delays import DelayedLinear
-from neurokit.models import round_delays
 
 
 def _model(seed=0):
@@ -158,8 +156,41 @@ def test_per_neuron_parameters_that_differ_are_rejected():
         nk.from_nir(g)
 
 
-def test_delays_are_rejected_by_nir_export():
-    g = torch.Generator().manual_seed(0)
-    model = round_delays(nn.Sequential(DelayedLinear(4, 3, max_delay=5, generator=g), nk.LIF()))
-    with pytest.raises(nk.CompileError, match=r"node '0' \(dense\) has per-synapse delays"):
-        nk.compile(model, target="nir", example_input=_spikes(0, (6, 1, 4)))
+# ---------------------------------------------------------------- LeakyIntegrator readout <-> NIR LI
+def test_leaky_integrator_readout_round_trip_as_li(tmp_path):
+    """LIF MLP + LeakyIntegrator readout -> NIR LI(tau*dt, r=tau, v_leak=0) with its discretization -> nk.from_nir."""
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Linear(8, 6), nk.LIF(tau=5.0, decay_input=False, v_threshold=0.5),
+                          nn.Linear(6, 3), nk.layers.LeakyIntegrator(tau=20.0)).eval()
+    x = _spikes(5, (40, 2, 8))
+    cm = nk.compile(model, target="nir", example_input=x)
+    cm.save(tmp_path / "li.nir")
+    li = nir.read(tmp_path / "li.nir", type_check=True).nodes["3"]
+    assert isinstance(li, nir.LI) and li.tau.shape == (3,)
+    np.testing.assert_allclose(li.tau, 20.0 * 1e-4)
+    assert (li.r == 20.0).all() and (li.v_leak == 0).all()
+    assert li.metadata == {"dt": 1e-4, "discretization": "forward_euler", "kind": "integrator", "output": "v"}
+    back = nk.from_nir(tmp_path / "li.nir")
+    assert isinstance(back[-1], nk.layers.LeakyIntegrator) and back[-1].tau == pytest.approx(20.0)
+    with torch.no_grad():
+        ref, out = model(x), back(x)
+    assert model[1](model[0](x)).mean() > 0.05 and ref.abs().max() > 0.1
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(cm.run(x), ref, rtol=1e-5, atol=1e-6)
+    g = cm.artefact.graph  # an LI gain other than 1 is folded into the synapse before it
+    g.nodes["3"].r = g.nodes["3"].r * 2
+    with torch.no_grad():
+        torch.testing.assert_close(nk.from_nir(g)(x), 2 * ref, rtol=1e-5, atol=1e-6)
+
+
+def test_delay_snn_without_delays_exports_plain_synapses():
+    """delays="none": no Delay nodes (delayed layers: tests/test_nir_delays.py)."""
+    x = _spikes(0, (20, 1, 2))
+    kw = {"in_features": 2, "num_classes": 4, "hidden": 16, "layers": 1, "max_delay": 12, "dropout": 0.0,
+          "readout_tau": 20.0, "seed": 0}
+    plain = nk.models.delay_snn(delays="none", **kw).eval()
+    cm = nk.compile(plain, target="nir", example_input=x)
+    kinds = {k: type(v).__name__ for k, v in cm.artefact.graph.nodes.items()}
+    assert kinds["readout"] == "LI" and kinds["hidden_0_0"] == "Affine" and "Delay" not in kinds.values()
+    with torch.no_grad():
+        torch.testing.assert_close(cm.run(x), plain(x), rtol=1e-5, atol=1e-5)

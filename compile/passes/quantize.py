@@ -20,7 +20,8 @@ Definitions (shared/research/quant_onnx.md §5; the integer neuron of :mod:`comp
   ``decay_u = round(4096 / tau_syn)`` (CUBA) or 4096; ``v_reset=0`` -> hard reset, ``None`` -> soft reset.
 * **Integrators** (leaky readout): ``decay = round(4096 / tau)``, input shifted left by ``act_shift`` (up to 6,
   fewer when the worst case ``max|x| << act_shift * 4096 / decay`` would not fit 31 bits); the output is the
-  int32 trace ``v`` with unit ``scale_in / 2**act_shift`` (per channel after a dense synapse).
+  int32 trace ``v`` with unit ``scale_in / 2**act_shift`` (per channel after a dense synapse). A target may fix
+  the format instead (``integrator_format=(act_shift, bits)``; Lava's ``v``: ``(6, 24)``).
 
 Precision-loss warnings (threshold or decay rounding error > 2 %, a threshold that rounds to 0, requantization)
 are appended to ``graph.warnings``.
@@ -73,12 +74,14 @@ def _channel(node: ir.Node, a: np.ndarray) -> np.ndarray:
 
 
 def quantize(graph: ir.Graph, *, weight_bits: int = 8, per_channel: bool = True, acc_bits: int = 16,
-             input_absmax: float | None = None, vth_shift: int = VTH_SHIFT) -> ir.Graph:
+             input_absmax: float | None = None, vth_shift: int = VTH_SHIFT,
+             integrator_format: tuple[int, int] | None = None) -> ir.Graph:
     """Return an integer copy of ``graph`` (``node.quant`` / ``node.integer`` / ``graph.scales`` set).
 
     ``graph`` must have batch norms folded and delays rounded. ``input_absmax``: max ``|x|`` of the example
     input (required unless the input is 0/1 spikes). ``vth_shift``: the threshold's left shift (Lava: 6; 0 gives
-    64x finer integer thresholds). Example::
+    64x finer integer thresholds). ``integrator_format``: fixed ``(act_shift, bits)`` of integrator readouts (Lava's
+    LIF voltage: ``(6, 24)``), or None to choose the shift (<= 6) that keeps the worst case inside int32. Example::
 
         gq = quantize(round_delays(fold_bn(capture(model, x))), input_absmax=float(x.abs().max()))
         gq.node("1").integer.vth       # per-neuron integer thresholds
@@ -97,7 +100,7 @@ def quantize(graph: ir.Graph, *, weight_bits: int = 8, per_channel: bool = True,
             _neuron(g, n, scale[n.inputs[0]], vth_shift)
             scale[n.name], maxint[n.name], nonneg[n.name] = 1.0, 1, True
         elif n.op == "integrator":
-            _integrator(g, n, scale, maxint, nonneg)
+            _integrator(g, n, scale, maxint, nonneg, integrator_format)
         elif n.op in ("pool", "flatten", "add"):
             _passthrough(n, scale, maxint, nonneg)
         else:
@@ -199,19 +202,21 @@ def _check_decay(g: ir.Graph, n: ir.Node, what: str, tau: float, d: int) -> None
         g.warnings.append(f"{n.op} {n.name!r}: {what}={tau} gives decay {d}/4096 (exact {exact:.2f}/4096)")
 
 
-def _integrator(g: ir.Graph, n: ir.Integrator, scale: dict, maxint: dict, nonneg: dict) -> None:
+def _integrator(g: ir.Graph, n: ir.Integrator, scale: dict, maxint: dict, nonneg: dict,
+                fmt: tuple[int, int] | None) -> None:
     src = n.inputs[0]
     if g.consumers(n.name):
         raise CompileError(f"integrator {n.name!r}: an integer leaky integrator is a readout; its int32 trace can "
                            f"only be the graph output (read by {[c.name for c in g.consumers(n.name)]})")
     decay = decay_from_tau(n.tau)
     _check_decay(g, n, "tau", n.tau, decay)
-    limit = 2 ** 31 - 1
+    bits = 32 if fmt is None else fmt[1]
+    limit = 2 ** (bits - 1) - 1
     worst = float(np.max(maxint[src])) * DECAY_UNITY / max(decay, 1)  # |v| bound before the shift
-    shift = int(np.clip(np.floor(np.log2(limit / max(worst, 1.0))), 0, ACT_SHIFT))
+    shift = int(np.clip(np.floor(np.log2(limit / max(worst, 1.0))), 0, ACT_SHIFT)) if fmt is None else fmt[0]
     if decay == 0 or worst * 2 ** shift > limit:
-        g.warnings.append(f"integrator {n.name!r}: the trace may saturate at +-(2**31 - 1) (tau={n.tau})")
-    n.integer = IntIntegratorParams(decay, shift)
+        g.warnings.append(f"integrator {n.name!r}: the trace may saturate at +-(2**{bits - 1} - 1) (tau={n.tau})")
+    n.integer = IntIntegratorParams(decay, shift, bits)
     scale[n.name] = np.asarray(scale[src], dtype=np.float64) / 2 ** shift
     maxint[n.name], nonneg[n.name] = limit, False
 

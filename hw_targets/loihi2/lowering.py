@@ -1,9 +1,17 @@
 """Lower the quantized IR to a :class:`LoihiNetwork` (Loihi 2 fixed-point CUBA semantics).
 
-Accepted graph: ``input`` (0/1 spikes) -> [``flatten``] -> (``dense`` -> ``neuron``) x L [-> ``dense``].
-Each ``dense`` + ``neuron`` pair becomes one netx ``dense`` block. A final ``dense`` whose accumulator
-is the graph output (a readout) becomes a memoryless CUBA block that never spikes: its voltage is
-``(acc + bias) << 6``, read back with a Lava ``Monitor`` (``LoihiNetwork.readout``).
+Accepted graph: ``input`` (0/1 spikes) -> [``flatten``] -> (``dense`` -> ``neuron``) x L [-> ``dense``
+[-> ``integrator``]]. Each ``dense`` + ``neuron`` pair becomes one netx ``dense`` block. A final readout
+becomes a CUBA block that never spikes (``iDecay = 4096``: ``u = a_in << 6``, no current memory; ``vThMant``
+at its maximum), read back with a Lava ``Monitor`` on ``v`` (``LoihiNetwork.readout``):
+
+* a ``dense`` whose accumulator is the graph output: ``vDecay = 4096``, so ``v = (acc + bias) << 6`` and the
+  output is ``v >> 6``;
+* ``dense`` -> ``integrator`` (``nk.layers.LeakyIntegrator``): ``vDecay = round(4096 / tau)``, so ``v`` is the
+  integer integrator with ``act_shift = 6`` and 24-bit saturation (the target quantizes it that way) and the
+  output is ``v`` itself, in units ``graph.scales[graph.output]``. Only a trace above ``131071 << 6`` (Lava's
+  largest threshold, just below the 24-bit saturation) would make the block spike and reset;
+  :meth:`Loihi2Program.run` warns if that happens.
 
 =====================  ===========================================================================
 IR (after quantize)    Loihi / netx
@@ -13,6 +21,7 @@ IR (after quantize)    Loihi / netx
 ``quant.bias``         ``bias`` = bias_mant, only with ``decay_u = 4096`` (Lava adds it to ``v``)
 ``integer.decay_u/v``  ``iDecay`` / ``vDecay`` (Lava ``du = iDecay - 1``, ``dv = vDecay``)
 ``integer.vth``        ``vThMant`` (one per layer: Lava's LIF ``vth`` is a scalar Var)
+integrator ``decay``   readout ``vDecay`` (``iDecay = 4096``, ``vThMant = 131071``)
 =====================  ===========================================================================
 
 Loihi cannot host (:class:`CompileError` naming the node): real-valued inputs, conv/pool/add/batch norm
@@ -21,9 +30,9 @@ multiplier between synapse and neuron), per-neuron thresholds, soft reset (Lava 
 and products of two activation tensors (attention ``Q K^T``): a Loihi synapse multiplies a spike by a
 *stored* weight only.
 
-Timing: Lava's Dense delivers a step's accumulation on the next step, so layer ``l`` of the Loihi
-network lags the integer reference (:mod:`compile.integer_sim`) by ``l`` steps. For bias-free networks
-``loihi_out[t] == reference_out[t - L]`` exactly (the first ``L`` output steps are silent).
+Timing: Lava's Dense delivers a step's accumulation on the next step while the bias acts from step 0;
+the integer reference's ``latency=1`` mode is exactly that (``cm.run(x) == integer_sim.run(cm.graph, x,
+latency=1)``). For bias-free networks this is the ``latency=0`` reference delayed by ``L`` steps.
 """
 
 from __future__ import annotations
@@ -31,10 +40,20 @@ from __future__ import annotations
 import numpy as np
 
 from compile import ir
-from compile.integer_neuron import DECAY_UNITY
+from compile.integer_neuron import ACT_SHIFT, DECAY_UNITY, UV_BITS
 from compile.ir import CompileError
 
-from .network import MAX_DELAY, MAX_VTH_MANT, WEIGHT_MAX, WEIGHT_MIN, LoihiLayer, LoihiNetwork
+from .network import (
+    MAX_DELAY,
+    MAX_VTH_MANT,
+    WEIGHT_MAX,
+    WEIGHT_MIN,
+    LoihiLayer,
+    LoihiNetwork,
+)
+
+#: ``(act_shift, bits)`` of Lava's LIF voltage, the format of an integrator readout (``a_in << 6``, 24-bit ``v``).
+LAVA_INTEGRATOR = (ACT_SHIFT, UV_BITS)
 
 UNSUPPORTED = {
     "conv": "netx conv blocks ignore synaptic delays and this target lowers dense layers only",
@@ -45,9 +64,6 @@ UNSUPPORTED = {
               "multiply a spike by a stored weight only",
     "mask": "a product of two spike tensors multiplies two dynamic operands; Loihi synapses multiply a spike "
             "by a stored weight only",
-    "integrator": "the leaky-integrator readout is not lowered yet (the loihi2 readout block is memoryless, "
-                  "vDecay = 4096; a leaky one needs vDecay = round(4096 / tau) and the integer integrator in "
-                  "Lava's 24-bit v format)",
 }
 
 
@@ -104,11 +120,24 @@ def _layer(d: ir.Dense, nrn: ir.Neuron) -> LoihiLayer:
         raise _fail(d, str(e)) from e
 
 
-def _readout(d: ir.Dense) -> LoihiLayer:
-    """A final synapse whose accumulator is the graph output: a memoryless, never-spiking CUBA layer
-    (``iDecay = vDecay = 4096``, ``vThMant`` at its maximum), so ``v = (acc + bias) << 6`` every step."""
+def _readout(d: ir.Dense, integ: ir.Integrator | None) -> LoihiLayer:
+    """A final readout: a never-spiking CUBA layer without current memory (``iDecay = 4096``, ``vThMant`` at its
+    maximum). Memoryless (``vDecay = 4096``, ``v = (acc + bias) << 6``) for a plain synapse; for an integrator
+    ``vDecay = decay``, so ``v`` is the integrator trace in Lava's format ``(act_shift, bits) = (6, 24)``."""
+    v_decay = DECAY_UNITY
+    if integ is not None:
+        p = integ.integer
+        if p is None:
+            raise _fail(integ, "graph is not quantized; run the quantize pass first")
+        if (p.act_shift, p.bits) != LAVA_INTEGRATOR:
+            raise _fail(integ, f"integer integrator format (act_shift, bits) = ({p.act_shift}, {p.bits}); Lava's "
+                               f"LIF voltage is {LAVA_INTEGRATOR} (quantize with integrator_format={LAVA_INTEGRATOR})")
+        v_decay = p.decay
     w, bias, delay = _synapse(d, DECAY_UNITY)
-    return LoihiLayer(w, DECAY_UNITY, DECAY_UNITY, MAX_VTH_MANT, delay=delay, bias=bias, name=d.name)
+    try:
+        return LoihiLayer(w, DECAY_UNITY, v_decay, MAX_VTH_MANT, delay=delay, bias=bias, name=d.name)
+    except ValueError as e:
+        raise _fail(d, str(e)) from e
 
 
 def lower(graph: ir.Graph) -> LoihiNetwork:
@@ -119,8 +148,8 @@ def lower(graph: ir.Graph) -> LoihiNetwork:
             network of dense layers; its input must be 0/1 spikes.
 
     Returns:
-        The network, one layer per ``dense`` + ``neuron`` pair (plus the readout), layers named after the
-        dense node.
+        The network, one layer per ``dense`` + ``neuron`` pair (plus the readout, with its integrator if any),
+        layers named after the dense node.
 
     Example::
 
@@ -136,7 +165,10 @@ def lower(graph: ir.Graph) -> LoihiNetwork:
     current = inp.name  # the node whose spikes feed the next layer
     layers: list[LoihiLayer] = []
     pending: ir.Dense | None = None
+    integ: ir.Integrator | None = None
     for n in nodes[1:]:
+        if integ is not None:
+            raise _fail(n, f"follows the integrator readout {integ.name!r}; a readout must be the last node")
         if n.op == "flatten":
             if pending is not None:
                 raise _fail(n, "flatten between a synapse and its neuron")
@@ -152,12 +184,16 @@ def lower(graph: ir.Graph) -> LoihiNetwork:
             layers.append(_layer(pending, n))
             current, pending = n.name, None
             alias[n.name] = n.name
+        elif n.op == "integrator":
+            if pending is None or n.inputs[0] != pending.name:
+                raise _fail(n, "an integrator readout must read the last dense synapse's accumulator")
+            integ = n
         else:
             raise _fail(n, UNSUPPORTED.get(n.op, f"op {n.op!r} has no Loihi equivalent"))
-    readout = pending is not None and graph.output == pending.name
+    readout = pending is not None and graph.output == (pending.name if integ is None else integ.name)
     if readout:
-        layers.append(_readout(pending))
+        layers.append(_readout(pending, integ))
     elif pending is not None or not layers or alias.get(graph.output) != current:
         raise CompileError(f"loihi2: the graph output {graph.output!r} must be the last neuron layer's spikes or "
-                           "the last synapse's accumulator (a readout)")
+                           "the last synapse's accumulator (a readout), optionally through an integrator")
     return LoihiNetwork(n_in, layers, readout=readout)

@@ -200,12 +200,21 @@ class LoihiLayer:
         return self._enc
 
 
+def is_readout(layer: LoihiLayer) -> bool:
+    """Whether ``layer`` has the readout form: no current memory (``iDecay = 4096``) and the largest threshold.
+
+    Example: ``is_readout(LoihiLayer(np.ones((2, 3), int), 4096, 205, MAX_VTH_MANT))`` is True.
+    """
+    return layer.i_decay == MAX_DECAY and layer.vth_mant == MAX_VTH_MANT
+
+
 @dataclass
 class LoihiNetwork:
     """A feed-forward chain of Loihi layers fed by ``n_in`` input spike channels.
 
-    ``readout=True``: the last layer is a non-spiking readout (``iDecay = vDecay = 4096``, ``vThMant`` at
-    its maximum) whose output is its voltage ``>> 6``, i.e. its synaptic accumulation plus bias.
+    ``readout=True``: the last layer is a non-spiking readout (``iDecay = 4096``, ``vThMant`` at its maximum) whose
+    voltage is the output: with ``vDecay = 4096`` it holds ``(acc + bias) << 6`` (a plain accumulator), with
+    ``vDecay < 4096`` it is a leaky integrator of ``(acc + bias) << 6`` (24-bit, saturating).
 
     Example:
         >>> l1 = LoihiLayer(np.full((3, 2), 8), 4096, 0, 10)
@@ -222,8 +231,8 @@ class LoihiNetwork:
         if not self.layers:
             raise ValueError("LoihiNetwork: needs at least one layer")
         last = self.layers[-1]
-        if self.readout and (last.i_decay, last.v_decay, last.vth_mant) != (MAX_DECAY, MAX_DECAY, MAX_VTH_MANT):
-            raise ValueError("LoihiNetwork: a readout layer needs iDecay = vDecay = 4096 and vThMant = 131071")
+        if self.readout and not is_readout(last):
+            raise ValueError("LoihiNetwork: a readout layer needs iDecay = 4096 and vThMant = 131071")
         n = int(self.n_in)
         for i, layer in enumerate(self.layers):
             if layer.n_in != n:

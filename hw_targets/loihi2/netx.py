@@ -24,7 +24,8 @@ netx builds the first ``dense`` block's synapse as the network input port (``Net
 input layer without ``neuron`` only declares the input shape. Weights are the integers themselves (odd
 values allowed): netx's ``optimize_weight_bits`` turns them into mantissa + exponent exactly (slayer's
 exports happen to be even because slayer quantizes with a step of 2). A last block with
-``iDecay = vDecay = 4096`` and ``vThMant = 131071`` is read back as a readout (``LoihiNetwork.readout``).
+``iDecay = 4096`` and ``vThMant = 131071`` is read back as a readout (``LoihiNetwork.readout``; ``vDecay = 4096``:
+an accumulator, less: a leaky integrator).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .network import MAX_DECAY, MAX_VTH_MANT, LoihiLayer, LoihiNetwork
+from .network import LoihiLayer, LoihiNetwork, is_readout
 
 _NEURON_KEYS = ("iDecay", "vDecay", "vThMant")
 
@@ -177,10 +178,8 @@ def _read(f: h5py.File, name: str) -> LoihiNetwork:
         raise NetxFormatError(f"{name}: no dense layers")
     if n_in is None:
         n_in = layers[0].n_in
-    last = layers[-1]
-    readout = (last.i_decay, last.v_decay, last.vth_mant) == (MAX_DECAY, MAX_DECAY, MAX_VTH_MANT)
     try:
-        return LoihiNetwork(n_in, layers, readout=readout)
+        return LoihiNetwork(n_in, layers, readout=is_readout(layers[-1]))
     except ValueError as e:
         raise NetxFormatError(f"{name}: {e}") from e
 

@@ -1,18 +1,22 @@
 """Target ``loihi2``: Loihi 2 fixed-point CUBA semantics (Lava bit-accurate), netx export, core mapping.
 
 Passes (``prepare``): round delays, fold batch norm, Loihi structure check (op-specific reasons), quantize
-(per-tensor 8-bit weights so each layer has one threshold, 16-bit accumulators: Lava's ``a_in``), check limits.
+(per-tensor 8-bit weights so each layer has one threshold, 16-bit accumulators: Lava's ``a_in``, integrator
+readouts in Lava's voltage format: input ``<< 6``, 24-bit saturation), check limits.
 ``lower`` builds the :class:`LoihiNetwork`, maps it onto neuro-cores and returns a :class:`Loihi2Program`.
 
 Example::
 
     cm = nk.compile(model, target="loihi2", example_input=spikes)    # spikes [T, B, n_in] in {0, 1}
-    out = cm.run(spikes)          # int64 [T, B, n_out] spikes (or readout accumulator), L steps of latency
+    out = cm.run(spikes)          # int64 [T, B, n_out] spikes / readout accumulator / integrator trace
+    out == integer_sim.run(cm.graph, spikes, latency=1)   # bit for bit (Lava's timing, biases included)
     cm.save("model.net")          # lava-dl netx HDF5
     cm.report()["cores"]           # neuro-cores used; cm.report()["core_map"] has the per-core details
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import torch
@@ -21,13 +25,13 @@ from compile import ir
 from compile.integer_neuron import VTH_BITS
 from compile.passes import Limits, check_limits, fold_bn, quantize, round_delays
 
-from .lowering import UNSUPPORTED, lower
+from .lowering import LAVA_INTEGRATOR, UNSUPPORTED, lower
 from .mapping import CoreLimits, map_cores
 from .network import MAX_DELAY, LoihiNetwork
 from .netx import save_netx
 from .simulator import SimRecord, simulate
 
-SUPPORTS = Limits(ops=frozenset({"input", "dense", "neuron", "flatten"}), neuron_kinds=frozenset({"lif", "if", "cuba"}),
+SUPPORTS = Limits(ops=frozenset({"input", "dense", "neuron", "flatten", "integrator"}), neuron_kinds=frozenset({"lif", "if", "cuba"}),
                   integer=True, weight_bits=8, acc_bits=16, act_bits=8, vth_bits=VTH_BITS, max_delay=MAX_DELAY,
                   resets=frozenset({"hard"}))
 
@@ -78,13 +82,22 @@ class Loihi2Program:
         return len(self.net.layers)
 
     def run(self, x: torch.Tensor) -> torch.Tensor:
-        """Bit-accurate run. ``x [T, B, *input_shape]`` 0/1 -> int64 ``[T, B, n_out]``: output spikes, or for a
-        readout the accumulator ``v >> 6``. Example: ``prog.run(torch.ones(50, 1, 8))``."""
+        """Bit-accurate run. ``x [T, B, *input_shape]`` 0/1 -> int64 ``[T, B, n_out]``: output spikes, for a plain
+        readout the accumulator ``v >> 6``, for an integrator readout its trace ``v`` (real value
+        ``graph.scales[graph.output] * out``). Equals ``integer_sim.run(graph, x, latency=1)``; a ``RuntimeWarning``
+        says when an integrator trace passed Lava's largest threshold (the block spiked and reset, unlike the
+        reference). Example: ``prog.run(torch.ones(50, 1, 8))``."""
         flat = x.detach().cpu().reshape(x.shape[0], x.shape[1], -1).numpy()
         rec = simulate(self.net, flat, record=True)
         self.last_run, self._last_input = rec, flat
-        out = (rec.v_last >> 6) if self.net.readout else rec.spikes[-1].astype(np.int64)
-        return torch.from_numpy(out)
+        if not self.net.readout:
+            return torch.from_numpy(rec.spikes[-1].astype(np.int64))
+        if rec.spikes[-1].any():
+            warnings.warn(f"loihi2: readout {self.net.layers[-1].name!r} exceeded vThMant << 6 = "
+                          f"{self.net.layers[-1].vth_mant << 6} and reset; its trace differs from the integer reference",
+                          RuntimeWarning, stacklevel=2)
+        leaky = self.graph.node(self.graph.output).op == "integrator"
+        return torch.from_numpy(rec.v_last if leaky else rec.v_last >> 6)
 
     def save(self, path) -> None:
         """Write the lava-dl netx ``.net`` file (atomic). Example: ``prog.save("model.net")``."""
@@ -125,7 +138,8 @@ class Loihi2Target:
             raise ValueError(f"target 'loihi2': weight_bits must be in 1..8 (Loihi weights are 8-bit), got {weight_bits}")
         self._limits = options.get("core_limits", CoreLimits())
         g = _loihi_weights(_precheck(fold_bn(round_delays(graph))))
-        g = quantize(g, weight_bits=weight_bits, per_channel=False, acc_bits=SUPPORTS.acc_bits)
+        g = quantize(g, weight_bits=weight_bits, per_channel=False, acc_bits=SUPPORTS.acc_bits,
+                     integrator_format=LAVA_INTEGRATOR)
         return check_limits(g, self.supports)
 
     def lower(self, graph: ir.Graph) -> Loihi2Program:

@@ -1,0 +1,159 @@
+"""Import NIR ``Delay -> Linear/Affine`` branches as one per-synapse delayed synapse (`DelayedLinear`).
+
+``hw_targets.nir_target`` exports a rounded ``DelayedLinear`` (``y[t, o] = b[o] + sum_j W[o, j] x[t - d[o, j], j]``,
+zero before ``t = 0``) decomposed by delay value: per distinct delay ``k`` a branch ``Delay(k * dt seconds per input
+channel) -> Linear(W * (d == k))`` (``k = 0``: the Linear alone), all branches from one source node feeding one
+target node, which sums them. :func:`collapse_delays` finds every such group in any NIR graph (a ``Delay`` must
+feed exactly one ``Linear``/``Affine``; all inputs of that Linear's target node must be such branches, or plain
+``Linear``/``Affine`` nodes, from the same source) and replaces it by one :class:`DelayedSynapse` node, so the rest
+of ``nk.from_nir`` sees a chain. A Delay's ``delay`` (seconds, one value per input channel) must be a whole number
+of steps of ``dt`` (the Delay node's ``metadata["dt"]``, else the graph's); otherwise ``ValueError``.
+
+Example::
+
+    nodes, edges = collapse_delays(graph, dt=1e-4)       # graph: nir.NIRGraph exported with delays
+    syn = next(n for n in nodes.values() if isinstance(n, DelayedSynapse))
+    layer = syn.module()                                  # DelayedLinear, [T, B, in] -> [T, B, out]
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import nir
+import numpy as np
+import torch
+from torch import nn
+
+from .layers.delays import DelayedLinear
+
+
+@dataclass
+class DelayedSynapse:
+    """A collapsed delay group: ``weight [out, in]`` float32, ``delay [out, in]`` int64 steps, ``bias [out]`` or
+    None; ``parts``: the NIR node names it replaces. ``module()`` builds the equivalent layer."""
+
+    weight: np.ndarray
+    delay: np.ndarray
+    bias: np.ndarray | None
+    parts: list[str]
+
+    def module(self) -> nn.Module:
+        """A rounded ``DelayedLinear`` (``nn.Linear`` if every delay is 0): ``[T, B, in] -> [T, B, out]``."""
+        out_f, in_f = self.weight.shape
+        max_delay = int(self.delay.max())
+        if max_delay == 0:
+            layer = nn.Linear(in_f, out_f, bias=self.bias is not None)
+        else:  # "random" = fixed integer delays; its draw (own generator) is overwritten below
+            layer = DelayedLinear(in_f, out_f, max_delay=max_delay, mode="random", bias=self.bias is not None,
+                                  generator=torch.Generator())
+            layer.delay.copy_(torch.as_tensor(self.delay))
+        with torch.no_grad():
+            layer.weight.copy_(torch.as_tensor(self.weight))
+            if self.bias is not None:
+                layer.bias.copy_(torch.as_tensor(self.bias))
+        return layer
+
+
+def _steps(name: str, node: nir.Delay, dt: float, in_features: int) -> np.ndarray:
+    """Delay in seconds -> int64 steps ``[in]``; ``ValueError`` unless a non-negative whole multiple of ``dt``."""
+    dt = float((node.metadata or {}).get("dt", dt))
+    sec = np.asarray(node.delay, dtype=np.float64)
+    if sec.shape not in ((), (1,), (in_features,)):
+        raise ValueError(f"NIR node {name!r} (Delay): delay shape {sec.shape} does not match the {in_features} "
+                         "input channels of the Linear it feeds")
+    steps = sec / dt
+    bad = (~np.isclose(steps, np.round(steps), rtol=0.0, atol=1e-6)) | (steps < -1e-6)
+    if bad.any():
+        v = float(np.broadcast_to(sec, bad.shape)[bad][0]) if bad.shape else float(sec)
+        raise ValueError(f"NIR node {name!r} (Delay): delay {v:g} s is {v / dt:g} steps of dt={dt:g} s; neurokit "
+                         "delays must be non-negative whole time steps (a multiple of dt)")
+    return np.broadcast_to(np.round(steps).astype(np.int64), (in_features,))
+
+
+def _group(target: str, pred: dict, succ: dict, nodes: dict, dt: float) -> tuple[str, DelayedSynapse]:
+    """The source node and the collapsed synapse of all branches feeding ``target``."""
+    weight = delay = bias = None
+    parts, sources = [], set()
+    for lin in pred[target]:
+        node = nodes[lin]
+        if not isinstance(node, (nir.Linear, nir.Affine)) or succ.get(lin) != [target] or len(pred.get(lin, [])) != 1:
+            raise ValueError(f"NIR node {target!r}: its inputs mix delay branches with {lin!r} "
+                             f"({type(node).__name__}); expected only Delay -> Linear/Affine or Linear/Affine nodes "
+                             "from one source")
+        w = np.asarray(node.weight, dtype=np.float32)
+        if w.ndim != 2:
+            raise ValueError(f"NIR node {lin!r}: weight must be 2-D (out, in), got shape {w.shape}")
+        head = pred[lin][0]
+        if isinstance(nodes[head], nir.Delay):
+            if len(pred.get(head, [])) != 1:
+                raise ValueError(f"NIR node {head!r} (Delay): expected exactly one input")
+            d = _steps(head, nodes[head], dt, w.shape[1])
+            parts.append(head)
+            sources.add(pred[head][0])
+        else:
+            d = np.zeros(w.shape[1], np.int64)
+            sources.add(head)
+        parts.append(lin)
+        dk = np.broadcast_to(d, w.shape)
+        if weight is None:
+            weight, delay = np.zeros_like(w), np.zeros(w.shape, np.int64)
+        if w.shape != weight.shape:
+            raise ValueError(f"NIR node {lin!r}: weight shape {w.shape} differs from the other branches into "
+                             f"{target!r} ({weight.shape})")
+        clash = (weight != 0) & (w != 0) & (delay != dk)
+        if clash.any():
+            raise ValueError(f"NIR node {target!r}: synapse {tuple(map(int, np.argwhere(clash)[0]))} has non-zero "
+                             f"weights with two different delays; neurokit has one delay per synapse")
+        delay = np.where(w != 0, dk, delay)
+        weight = weight + w
+        if isinstance(node, nir.Affine):
+            b = np.asarray(node.bias, dtype=np.float32)
+            bias = b if bias is None else bias + b
+    if len(sources) != 1:
+        raise ValueError(f"NIR node {target!r}: delay branches come from several sources {sorted(sources)}")
+    return sources.pop(), DelayedSynapse(weight, delay, bias, parts)
+
+
+def collapse_delays(graph: nir.NIRGraph, dt: float) -> tuple[dict[str, object], list[tuple[str, str]]]:
+    """``graph``'s nodes and edges with every Delay branch group replaced by one :class:`DelayedSynapse`.
+
+    Args:
+        graph: any ``nir.NIRGraph``; a graph without ``Delay`` nodes comes back unchanged.
+        dt: seconds per step for Delay nodes without ``metadata["dt"]``.
+
+    Returns:
+        ``(nodes, edges)``; a collapsed group is named after its first Linear/Affine and sits between the common
+        source and the target node.
+
+    Example::
+
+        nodes, edges = collapse_delays(graph, 1e-4)   # Delay/Linear branches of 'fc' -> nodes['fc_w0']
+    """
+    nodes, edges = dict(graph.nodes), list(graph.edges)
+    succ: dict[str, list[str]] = {}
+    pred: dict[str, list[str]] = {}
+    for a, b in edges:
+        succ.setdefault(a, []).append(b)
+        pred.setdefault(b, []).append(a)
+    targets = []
+    for name, node in graph.nodes.items():
+        if not isinstance(node, nir.Delay):
+            continue
+        nxt = succ.get(name, [])
+        if len(nxt) != 1 or not isinstance(nodes[nxt[0]], (nir.Linear, nir.Affine)) or len(succ.get(nxt[0], [])) != 1:
+            raise ValueError(f"NIR node {name!r} (Delay): neurokit imports a Delay only as the input of one "
+                             "Linear/Affine that feeds one node (per-synapse delays)")
+        if succ[nxt[0]][0] not in targets:
+            targets.append(succ[nxt[0]][0])
+    for target in targets:
+        source, syn = _group(target, pred, succ, nodes, dt)
+        heads = [p for p in syn.parts if pred.get(p) == [source]]
+        if sorted(succ[source]) != sorted(heads):
+            raise ValueError(f"NIR node {source!r}: feeds {succ[source]}, not only the delay branches into "
+                             f"{target!r}; from_nir supports chains")
+        key = next(p for p in syn.parts if not isinstance(nodes[p], nir.Delay))
+        for p in syn.parts:
+            del nodes[p]
+        nodes[key] = syn
+        edges = [e for e in edges if e[0] not in syn.parts and e[1] not in syn.parts] + [(source, key), (key, target)]
+    return nodes, edges
