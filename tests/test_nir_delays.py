@@ -114,14 +114,14 @@ def test_delay_snn_as_built_by_the_demo_round_trips():
 
 
 # ---------------------------------------------------------------- hand-built NIR graphs
-def _graph(delay_s, dt_meta=DT, after_delay="linear"):
+def _graph(delay_s):
+    """input [3] -> Delay(delay_s seconds) -> Affine(2 x 3, bias [0.5, -0.5]) -> output; graph dt 1e-4."""
     w = np.arange(1, 7, dtype=np.float32).reshape(2, 3) / 4
     nodes = {"input": nir.Input(input_type={"input": np.array([3])}),
              "dly": nir.Delay(delay=np.asarray(delay_s, dtype=np.float64)),
-             "fc": nir.Linear(weight=w) if after_delay == "linear" else nir.Affine(weight=w, bias=np.ones(2, np.float32)),
+             "fc": nir.Affine(weight=w, bias=np.array([0.5, -0.5], np.float32)),
              "output": nir.Output(output_type={"output": np.array([2])})}
-    return nir.NIRGraph(nodes=nodes, edges=[("input", "dly"), ("dly", "fc"), ("fc", "output")],
-                        metadata={"dt": dt_meta})
+    return nir.NIRGraph(nodes=nodes, edges=[("input", "dly"), ("dly", "fc"), ("fc", "output")], metadata={"dt": DT})
 
 
 def test_single_delay_linear_chain_with_per_channel_delays_imports():
@@ -131,7 +131,7 @@ def test_single_delay_linear_chain_with_per_channel_delays_imports():
     assert layer.delay.tolist() == [[0, 2, 4], [0, 2, 4]]
     x = _spikes(2, (12, 2, 3))
     with torch.no_grad():
-        ref = delayed_linear_reference(x, layer.weight, torch.tensor([[0, 2, 4]] * 2))
+        ref = delayed_linear_reference(x, layer.weight, torch.tensor([[0, 2, 4]] * 2), torch.tensor([0.5, -0.5]))
         torch.testing.assert_close(layer(x), ref, rtol=1e-5, atol=1e-6)
 
 
