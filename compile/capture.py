@@ -15,7 +15,6 @@ Example::
 from __future__ import annotations
 
 import copy
-import operator
 from collections.abc import Callable
 
 import numpy as np
@@ -23,6 +22,7 @@ import torch
 from torch import fx, nn
 
 from compile import ir
+from compile.capture_ops import convert_op
 from compile.ir import CompileError
 from compile.tracing import ConcreteTracer, op_name
 
@@ -79,7 +79,8 @@ def _conv(m, path, inputs, in_shape, out_shape):
 
 
 @register_converter(nn.modules.batchnorm._BatchNorm)
-def _bn(m, path, inputs, in_shape, out_shape):
+def _bn(m, path, inputs, in_shape, out_shape, axis: int = 0):
+    """``axis``: the per-step axis normalised (0: channels; ``TokenBatchNorm``: the last)."""
     if m.running_mean is None:
         raise CompileError(f"module {path!r} ({type(m).__name__}): batch norm without running statistics "
                            f"(track_running_stats=False) cannot be folded")
@@ -87,7 +88,7 @@ def _bn(m, path, inputs, in_shape, out_shape):
     gamma = _np(m.weight) if m.affine else np.ones(c)
     beta = _np(m.bias) if m.affine else np.zeros(c)
     return ir.BatchNorm(path, inputs, out_shape, mean=_np(m.running_mean), var=_np(m.running_var), gamma=gamma,
-                        beta=beta, eps=float(m.eps))
+                        beta=beta, eps=float(m.eps), axis=axis)
 
 
 def _pool(kind):
@@ -136,19 +137,27 @@ def _neuron_converters() -> None:
                          reset_after_decay=bool(m.reset_after_decay))
 
     def alif(m, path, inputs, in_shape, out_shape):
-        raise CompileError(f"module {path!r} (ALIF): the adaptive threshold has no IR node (supported neurons: "
-                           f"LIF, PLIF, IF, CubaLIF)")
-
-    def attention(m, path, inputs, in_shape, out_shape):
-        raise CompileError(f"module {path!r} ({type(m).__name__}): attention multiplies two activation tensors "
-                           f"(spike x spike products); the IR has no activation x activation product node yet (0/1 "
-                           f"x 0/1 products are integer counts, but no pass or target lowers them), so it is not "
-                           f"supported; loihi2 can never host it (its synapses multiply spikes by stored weights)")
+        return ir.Neuron(path, inputs, out_shape, kind="alif", tau=float(m.tau), tau_adapt=float(m.tau_adapt),
+                         beta=float(m.beta), v_threshold=float(m.v_threshold), v_reset=m.v_reset,
+                         decay_input=bool(m.decay_input))
 
     from neurokit.layers import attention as att
 
-    register_converter(att.SpikeMatMul)(attention)
-    register_converter(att.SpikeMask)(attention)
+    def product(m, path, inputs, in_shape, out_shape):
+        """``SpikeMatMul`` / ``SpikeMask``: a product of two activation tensors (both graph tensors)."""
+        if len(inputs) != 2:
+            raise CompileError(f"module {path!r} ({type(m).__name__}): needs two activation inputs (graph tensors), "
+                               f"got {len(inputs)}")
+        if isinstance(m, att.SpikeMatMul):
+            return ir.MatMul(path, inputs, out_shape, scale=m.scale)
+        return ir.Mask(path, inputs, out_shape, sum_tokens=m.sum_tokens)
+
+    def token_bn(m, path, inputs, in_shape, out_shape):
+        return _bn(m, path, inputs, in_shape, out_shape, axis=len(out_shape) - 1)
+
+    register_converter(att.SpikeMatMul)(product)
+    register_converter(att.SpikeMask)(product)
+    register_converter(att.TokenBatchNorm)(token_bn)
     register_converter(nk.LIF)(lif)  # IF and PLIF subclass LIF
     register_converter(nk.CubaLIF)(cuba)
     register_converter(nk.ALIF)(alif)
@@ -297,9 +306,6 @@ def _grouped(errors: list[str]) -> str:
     return f"{len(errors)} ops cannot be compiled: " + "; ".join(f"{', '.join(w)}: {why}" for why, w in by_why.items())
 
 
-LAYOUT_OPS = ("flatten", "reshape", "view", "transpose", "permute", "unflatten", "squeeze", "unsqueeze")
-
-
 def _convert(n: fx.Node, modules, srcs, shape, shapes) -> ir.Node | None:
     if n.op == "call_module":
         m = modules[n.target]
@@ -308,14 +314,4 @@ def _convert(n: fx.Node, modules, srcs, shape, shapes) -> ir.Node | None:
             raise CompileError(f"module {n.target!r} ({type(m).__name__}): unsupported op; supported modules: "
                                f"{sorted(c.__name__ for c in CONVERTERS)}")
         return fn(m, n.target, srcs, shapes[srcs[0]], shape)
-    name = op_name(n)
-    if n.target in (operator.add, torch.add) or name in ("add", "__add__"):
-        if len(srcs) != 2 or len(n.args) != 2 or shapes[srcs[0]] != shapes[srcs[1]]:
-            raise CompileError(f"{n.name!r} (add): only the sum of two tensors of equal shape is supported")
-        return ir.Add(n.name, srcs, shape)
-    if name == "flatten" and len(shape) == 1:
-        return ir.Flatten(n.name, srcs, shape)
-    if name in LAYOUT_OPS:
-        raise CompileError(f"{n.name!r} ({name}): the IR has no reshape/transpose node for per-step layout changes "
-                           f"(image -> tokens, attention heads); it only flattens all per-step dims")
-    raise CompileError(f"{n.name!r} ({name}): unsupported op {n.op} {name!r}; write it as a neurokit layer")
+    return convert_op(n, srcs, shape, shapes)

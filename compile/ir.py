@@ -13,13 +13,22 @@ Node kinds (``node.op``):
 ``dense``      ``y[t] = W x[t] + b`` (``nn.Linear``); with ``delay`` set it is a delayed synapse
                ``y[t, o] = sum_j W[o, j] x[t - d[o, j], j] + b[o]`` (``DelayedLinear``)
 ``conv``       2-D convolution on ``[C, H, W]`` per step
-``batchnorm``  per-channel affine ``(x - mean) / sqrt(var + eps) * gamma + beta`` (axis 0 of ``shape``)
+``batchnorm``  per-channel affine ``(x - mean) / sqrt(var + eps) * gamma + beta`` over ``axis`` (0: channels of
+               ``[C, ...]``; the last axis: tokens ``[N, C]``)
 ``pool``       ``max`` or ``avg`` 2-D pooling
 ``flatten``    ``[C, H, W] -> [C*H*W]``
+``reshape``    row-major per-step reshape to ``shape`` (image -> tokens, attention heads)
+``permute``    per-step axis permutation ``perm`` (``transpose`` of two per-step axes)
+``mean``       mean over per-step ``axes`` (``keepdim`` as torch)
 ``add``        element-wise sum of all inputs (residual connections)
-``neuron``     LIF / IF / CUBA-LIF (float parameters; after quantization also ``integer``)
+``matmul``     ``scale * (a @ b)`` of two activation tensors (``SpikeMatMul``, attention)
+``mask``       ``a * b`` of two activation tensors, optionally summed over the token axis (``SpikeMask``)
+``neuron``     LIF / IF / CUBA-LIF / ALIF (float parameters; after quantization also ``integer``)
 ``integrator`` non-spiking leaky readout ``v[t] = v[t-1] (1 - 1/tau) + x[t]``, output the trace ``v``
 =============  ==============================================================================
+
+The ops in ``FLOAT_ONLY`` (``reshape``, ``permute``, ``mean``, ``matmul``, ``mask``) and ALIF neurons run on the float
+target (``gpu``) only; integer targets refuse them with the reason (:func:`compile.passes.check_supported`).
 
 After :func:`compile.passes.quantize.quantize` every synapse node (``dense``/``conv``) carries a
 :class:`QuantSynapse` (``node.quant``), every neuron an :class:`compile.integer_neuron.IntNeuronParams`
@@ -149,13 +158,15 @@ class Conv(Node):
 
 @dataclass
 class BatchNorm(Node):
-    """Inference batch norm over axis 0 of ``shape`` (channels): ``(x - mean)/sqrt(var+eps)*gamma+beta``."""
+    """Inference batch norm ``(x - mean)/sqrt(var+eps)*gamma+beta`` over per-step axis ``axis``: 0 for channels
+    ``[C, H, W]`` / ``[C]`` (``BatchNorm2d``/``1d``), ``len(shape) - 1`` for tokens ``[N, C]`` (``TokenBatchNorm``)."""
 
     mean: np.ndarray = None
     var: np.ndarray = None
     gamma: np.ndarray = None
     beta: np.ndarray = None
     eps: float = 1e-5
+    axis: int = 0
     op = "batchnorm"
 
 
@@ -178,6 +189,33 @@ class Flatten(Node):
 
 
 @dataclass
+class Reshape(Node):
+    """Row-major per-step reshape ``[T, B, *in] -> [T, B, *shape]`` (same element count per step).
+    Example: ``Reshape("tok", ("conv",), (32, 16))`` after a ``[32, 4, 4]`` conv (``x.flatten(3)``)."""
+
+    op = "reshape"
+
+
+@dataclass
+class Permute(Node):
+    """Per-step axis permutation: output axis ``i`` is input axis ``perm[i]`` (``[T, B]`` stay in place).
+    Example: ``Permute("t", ("tok",), (16, 32), perm=(1, 0))`` is ``x.transpose(-1, -2)`` on ``[T, B, 32, 16]``."""
+
+    perm: tuple[int, ...] = ()
+    op = "permute"
+
+
+@dataclass
+class Mean(Node):
+    """Mean over per-step ``axes`` (tokens: ``x.mean(2)`` on ``[T, B, N, C]`` is ``axes=(0,)``), ``keepdim`` as torch.
+    Example: ``Mean("pool", ("tok",), (32,), axes=(0,))``."""
+
+    axes: tuple[int, ...] = ()
+    keepdim: bool = False
+    op = "mean"
+
+
+@dataclass
 class Add(Node):
     """Element-wise sum of all inputs (same shapes)."""
 
@@ -185,11 +223,32 @@ class Add(Node):
 
 
 @dataclass
+class MatMul(Node):
+    """``scale * (a @ b)`` of two activation tensors ``inputs = (a, b)`` (``nk.layers.SpikeMatMul``): per step
+    ``a [..., N, K]``, ``b [..., K, M]`` (same rank) -> ``[..., N, M]``. With 0/1 spikes ``a @ b`` is an integer
+    count. Example: ``MatMul("kv", ("kT", "v"), (2, 16, 16), scale=1.0)``."""
+
+    scale: float = 1.0
+    op = "matmul"
+
+
+@dataclass
+class Mask(Node):
+    """``a * b`` of two activation tensors ``inputs = (a, b)`` (broadcast as torch; ``nk.layers.SpikeMask``),
+    with ``sum_tokens`` summed over per-step axis -2 (kept). Example: ``Mask("kv", ("k", "v"), (1, 32), sum_tokens=True)``
+    on ``[16, 32]`` spikes."""
+
+    sum_tokens: bool = False
+    op = "mask"
+
+
+@dataclass
 class Neuron(Node):
     """Spiking neuron population.
 
-    kind: ``"lif"`` (also PLIF, with its learned tau), ``"if"`` or ``"cuba"`` (CUBA-LIF);
-    tau, tau_syn (cuba only), v_threshold, v_reset (a number: hard reset; ``None``: soft reset by
+    kind: ``"lif"`` (also PLIF, with its learned tau), ``"if"``, ``"cuba"`` (CUBA-LIF) or ``"alif"`` (adaptive
+    threshold ``v_threshold + beta * b``, ``b = b (1 - 1/tau_adapt) + s_prev / tau_adapt``; float targets only);
+    tau, tau_syn (cuba only), tau_adapt and beta (alif only), v_threshold, v_reset (a number: hard reset; ``None``: soft reset by
     subtraction), decay_input (LIF form), reset_after_decay (snnTorch's delayed subtraction, float only).
     act_shift / uv_bits: integer format a QAT neuron was trained with (``QuantLIF``: input_shift,
     membrane_bits), else None (the target's). unit (QAT neurons only): the real value of one integer input unit
@@ -202,6 +261,8 @@ class Neuron(Node):
     kind: str = "lif"
     tau: float = 2.0
     tau_syn: float | None = None
+    tau_adapt: float | None = None
+    beta: float | None = None
     v_threshold: float = 1.0
     v_reset: float | None = 0.0
     decay_input: bool = False
@@ -226,6 +287,7 @@ class Integrator(Node):
 
 
 SYNAPSES = ("dense", "conv")
+FLOAT_ONLY = ("reshape", "permute", "mean", "matmul", "mask")  # ops only the float targets run (no integer lowering)
 STATEFUL = ("neuron", "integrator")  # nodes with integer parameters (``node.integer``) after quantization
 
 

@@ -3,8 +3,11 @@
 Each IR node becomes the torch op the eager layer runs (``F.linear`` / ``F.conv2d`` on ``[T*B, ...]`` / batch norm
 in eval / pooling) and each neuron population a module:
 
-* float neurons (``nk.LIF`` / ``IF`` / ``PLIF`` / ``CubaLIF``): a neurokit neuron with ``backend="auto"`` (the fused
-  Triton kernel on CUDA, the fastest CPU path otherwise);
+* float neurons (``nk.LIF`` / ``IF`` / ``PLIF`` / ``CubaLIF`` / ``ALIF``): a neurokit neuron with ``backend="auto"``
+  (the fused Triton kernel on CUDA, the fastest CPU path otherwise);
+* attention (Spikformer / SDSA / Max-Former): ``reshape`` / ``permute`` / ``mean`` as torch does them, and the
+  ``matmul`` / ``mask`` products by the eager ``SpikeMatMul`` / ``SpikeMask`` modules; token batch norm (``axis``
+  last) on ``[-1, C]`` as ``TokenBatchNorm``;
 * QAT neurons (``QuantLIF``, alone or in an ``IntegerSpikingLayer``; IR nodes with ``uv_bits`` set): a
   ``QuantLIF`` rebuilt from the node (tau, v_threshold, membrane_bits = ``uv_bits``, input_shift = ``act_shift``)
   and called with the input unit eager passes it (``node.unit``), i.e. the module's own integer forward
@@ -34,11 +37,14 @@ from torch import nn
 from compile import ir
 from compile.ir import CompileError
 from compile.passes import Limits, check_limits, round_delays
+from compile.passes.limits import ALL_OPS
+from neurokit.layers.attention import SpikeMask, SpikeMatMul
 from neurokit.layers.delays import delayed_linear_reference
 from neurokit.layers.quant import QuantLIF
 from neurokit.layers.readout import LeakyIntegrator
 
-SUPPORTS = Limits(integer=False, max_delay=None)
+SUPPORTS = Limits(ops=ALL_OPS, neuron_kinds=frozenset({"lif", "if", "cuba", "alif"}), integer=False,
+                  max_delay=None)
 
 
 def _neuron_module(n: ir.Neuron) -> nn.Module:
@@ -50,6 +56,9 @@ def _neuron_module(n: ir.Neuron) -> nn.Module:
                                f"capture the model with compile.capture")
         return QuantLIF(tau=math.inf if n.kind == "if" else n.tau, v_threshold=n.v_threshold,
                         membrane_bits=n.uv_bits, input_shift=n.act_shift)
+    if n.kind == "alif":
+        return nk.ALIF(tau=n.tau, tau_adapt=n.tau_adapt, beta=n.beta, v_threshold=n.v_threshold, v_reset=n.v_reset,
+                       decay_input=n.decay_input, backend="auto")
     common = {"v_threshold": n.v_threshold, "v_reset": n.v_reset, "backend": "auto",
               "reset_after_decay": n.reset_after_decay}
     if n.kind == "if":
@@ -104,12 +113,24 @@ class TorchProgram(nn.Module):
             return self._synapse(n, a, p)
         if n.op == "batchnorm":
             fn = lambda z: F.batch_norm(z, p["mean"], p["var"], p["gamma"], p["beta"], False, 0.0, n.eps)
-            return _fold(fn, a)
+            if n.axis == 0:
+                return _fold(fn, a)
+            return fn(a.reshape(-1, a.shape[-1])).reshape(a.shape)  # tokens: channels last (TokenBatchNorm)
         if n.op == "pool":
             pool = F.max_pool2d if n.kind == "max" else F.avg_pool2d
             return _fold(lambda z: pool(z, n.kernel, n.stride, n.padding), a)
         if n.op == "flatten":
             return a.reshape(a.shape[0], a.shape[1], -1)
+        if n.op == "reshape":
+            return a.reshape(*a.shape[:2], *n.shape)
+        if n.op == "permute":
+            return a.permute(0, 1, *(i + 2 for i in n.perm))
+        if n.op == "mean":
+            return a.mean(dim=tuple(i + 2 for i in n.axes), keepdim=n.keepdim)
+        if n.op == "matmul":  # the eager attention products themselves
+            return SpikeMatMul(n.scale)(a, vals[n.inputs[1]])
+        if n.op == "mask":
+            return SpikeMask(n.sum_tokens)(a, vals[n.inputs[1]])
         if n.op == "add":
             return sum(vals[s] for s in n.inputs)
         if n.op == "integrator":  # the eager readout module itself

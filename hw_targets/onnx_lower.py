@@ -8,6 +8,8 @@ Per time step (the body of the time loop), with B the batch:
   ``Concat(x_t, buf[:, :D])``, read by ONE ``MatMulInteger`` against the stacked weights
   ``Ws[k*I + j, o] = W[o, j] * (d[o, j] == k)``;
 * pools: ``MaxPool`` on int8; avg pool as an integer sum pool (depthwise ``ConvInteger`` with a ones kernel);
+  pools of an accumulator (``conv -> pool -> neuron``): ``Pad`` + strided ``Slice`` per kernel tap + ``Max``/``Add``
+  in int64;
   flatten: ``Reshape``; add: int32 ``Add``;
 * neurons: :func:`compile.integer_neuron.integer_cuba_step` itself, run on :class:`Sym` tensors (int64 state:
   ``Mul``, ``Div``, ``Add``/``Sub``, ``Greater``/``LessOrEqual``, ``Clip``), spikes ``Cast`` to int8;
@@ -170,8 +172,29 @@ def _synapse(b: Builder, n, x: Sym, st: dict, new: dict) -> Sym:
     return a.trunc_div(1 << q.requant.shift)
 
 
+def _pool_wide(b: Builder, n: ir.Pool, x: Sym) -> Sym:
+    """Pool of a wide integer tensor (a synapse's accumulator; ORT's MaxPool / ConvInteger take 8 bits only): pad
+    (``int64`` min for max, 0 for sum), then ``Max`` / ``Add`` over the kernel's ``kh * kw`` strided slices."""
+    x = x.cast(TP.INT64)
+    (ph, pw), (kh, kw), (sh, sw), (ho, wo) = n.padding, n.kernel, n.stride, n.shape[1:]
+    fill = np.iinfo(np.int64).min if n.kind == "max" else 0
+    pads = b.const(np.array([0, 0, ph, pw, 0, 0, ph, pw], np.int64))
+    xp = b.op("Pad", [x.name, pads, b.const(np.int64(fill))], mode="constant")
+    i64 = lambda *v: b.const(np.array(v, np.int64))
+    parts = [b.op("Slice", [xp, i64(i, j), i64(i + sh * (ho - 1) + 1, j + sw * (wo - 1) + 1), i64(2, 3), i64(sh, sw)])
+             for i in range(kh) for j in range(kw)]
+    if n.kind == "max":
+        return Sym(b, b.op("Max", parts), TP.INT64, x.bound)
+    out = parts[0]
+    for p in parts[1:]:
+        out = b.op("Add", [out, p])
+    return Sym(b, out, TP.INT64, None if x.bound is None else x.bound * kh * kw)
+
+
 def _pool(b: Builder, n: ir.Pool, x: Sym) -> Sym:
-    x8 = _int8(x, f"pool {n.name!r}")
+    if x.dtype != TP.INT8 and (x.bound is None or x.bound > 127):
+        return _pool_wide(b, n, x)
+    x8 = x.cast(TP.INT8)
     (ph, pw) = n.padding
     pads, k = [ph, pw, ph, pw], n.kernel[0] * n.kernel[1]
     if n.kind == "max":

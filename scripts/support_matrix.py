@@ -28,6 +28,8 @@ def _families():
         ("quantized SNN", nk.models.quant_snn(16, (32,), 4).eval(), torch.rand(8, 2, 16)),
         ("HLOP MLP", nk.models.hlop_mlp(16, (32,), 4).eval(), x16),
         ("Spikformer (tiny)", nk.models.spikformer("tiny").eval(), torch.rand(2, 2, 1, 8, 8)),
+        ("Spikformer SDSA (tiny)", nk.models.spikformer("tiny", attention="sdsa").eval(), torch.rand(2, 2, 1, 8, 8)),
+        ("Max-Former (tiny)", nk.models.maxformer("tiny").eval(), torch.rand(2, 2, 1, 8, 8)),
     ]
 
 

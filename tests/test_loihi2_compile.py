@@ -137,7 +137,7 @@ def test_compile_errors_name_layer_and_reason():
     with pytest.raises(CompileError, match="model too large: needs 3 neuro-cores, the target has 2"):
         nk.compile(big, target="loihi2", example_input=x,
                    core_limits=CoreLimits(neurons_per_core=100, cores_per_chip=2))
-    with pytest.raises(CompileError, match=r"'mask' \(SpikeMask\): attention multiplies two activation tensors"):
+    with pytest.raises(CompileError, match=r"loihi2: node 'mask' \(mask\): a product of two spike tensors"):
         nk.compile(_Mask(), target="loihi2", example_input=(torch.rand(4, 1, 3, 10) < 0.5).float())
 
 

@@ -1,6 +1,6 @@
 """Pass: fold inference batch norm into the preceding synapse.
 
-For a ``dense``/``conv`` node ``y = W x + b`` followed only by ``batchnorm`` (per output channel ``o``),
+For a ``dense``/``conv`` node ``y = W x + b`` followed by ``batchnorm`` (per output channel ``o``),
 ``k[o] = gamma[o] / sqrt(var[o] + eps)``::
 
     W'[o] = k[o] * W[o]          b'[o] = k[o] * (b[o] - mean[o]) + beta[o]
@@ -8,6 +8,11 @@ For a ``dense``/``conv`` node ``y = W x + b`` followed only by ``batchnorm`` (pe
 which is exact in real arithmetic (float tolerance ~1e-6 relative). The per-channel factor ``k`` then lives in
 the per-channel weight scale, which quantization turns into the per-neuron integer threshold
 (``vth[o] = round(v_threshold / acc_scale[o])``), so the batch norm ends up in the synapse and the threshold.
+
+Pools between the synapse and the batch norm (``conv -> pool -> batchnorm``, VGG-small's order) are crossed when
+that is exact: a max-pool commutes with a per-channel affine map ``k x + c`` when ``k > 0`` (padding is ``-inf``);
+an avg-pool commutes with any per-channel affine map when it has no padding (a zero pad would not be shifted by
+``c``). Otherwise a :class:`CompileError` names the batch norm, the pool and the channel.
 """
 from __future__ import annotations
 
@@ -17,25 +22,43 @@ from compile import ir
 from compile.ir import CompileError
 
 
-def fold_bn(graph: ir.Graph) -> ir.Graph:
-    """Return a copy of ``graph`` with every ``batchnorm`` node folded into the synapse before it.
+def _synapse_before(g: ir.Graph, bn: ir.BatchNorm, k: np.ndarray) -> ir.Node:
+    """The synapse ``bn`` folds into: its input, or the synapse behind a chain of pools the affine map crosses."""
+    src = g.node(bn.inputs[0])
+    while src.op == "pool" and len(g.consumers(src.name)) == 1:
+        if src.kind == "max" and not (k > 0).all():
+            c = int(np.flatnonzero(~(k > 0))[0])
+            raise CompileError(f"batch norm {bn.name!r} follows max-pool {src.name!r}: channel {c} has scale "
+                               f"gamma/sqrt(var+eps) = {k[c]:.4g} <= 0, so max-pooling does not commute with it "
+                               f"and it cannot be folded into the synapse before the pool")
+        if src.kind == "avg" and src.padding != (0, 0):
+            raise CompileError(f"batch norm {bn.name!r} follows avg-pool {src.name!r} with padding {src.padding}: "
+                               f"the zero padding is not shifted by the batch norm, so it cannot be folded into the "
+                               f"synapse before the pool")
+        src = g.node(src.inputs[0])
+    if src.op not in ir.SYNAPSES or len(g.consumers(src.name)) != 1:
+        raise CompileError(f"batch norm {bn.name!r} follows {src.name!r} ({src.op}); only a batch norm directly "
+                           f"after a dense/conv synapse (or after pools behind one) with no other consumer can be "
+                           f"folded")
+    return src
 
-    Raises :class:`CompileError` naming the batch norm when it does not directly follow a synapse that feeds
-    nothing else. Example::
+
+def fold_bn(graph: ir.Graph) -> ir.Graph:
+    """Return a copy of ``graph`` with every ``batchnorm`` node folded into the synapse before it (module docstring).
+
+    Raises :class:`CompileError` naming the batch norm when it cannot be folded exactly. Example::
 
         g2 = fold_bn(capture(nn.Sequential(nn.Linear(4, 3), nk.layers.BatchNorm1d(3), nk.LIF()), x))
         [n.op for n in g2]     # ['input', 'dense', 'neuron']
     """
     g = graph.copy()
     for bn in [n for n in g.nodes if n.op == "batchnorm"]:
-        src = g.node(bn.inputs[0])
-        if src.op not in ir.SYNAPSES or len(g.consumers(src.name)) != 1:
-            raise CompileError(f"batch norm {bn.name!r} follows {src.name!r} ({src.op}); only a batch norm directly "
-                               f"after a dense/conv synapse with no other consumer can be folded")
-        if src.op == "dense" and len(bn.shape) != 1:
-            raise CompileError(f"batch norm {bn.name!r}: after dense {src.name!r} it must normalise the feature "
-                               f"axis of a [T, B, F] tensor, got per-step shape {bn.shape}")
         k = bn.gamma / np.sqrt(bn.var + bn.eps)
+        src = _synapse_before(g, bn, k)
+        want = len(bn.shape) - 1 if src.op == "dense" else 0
+        if bn.axis != want:
+            raise CompileError(f"batch norm {bn.name!r}: after {src.op} {src.name!r} it must normalise the output "
+                               f"channels (per-step axis {want} of {bn.shape}), not axis {bn.axis}")
         kw = k.reshape((-1,) + (1,) * (src.weight.ndim - 1))
         bias = src.bias if src.bias is not None else np.zeros(src.weight.shape[0])
         src.weight = src.weight * kw

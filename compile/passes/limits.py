@@ -13,14 +13,16 @@ from compile import ir
 from compile.integer_neuron import VTH_BITS
 from compile.ir import CompileError
 
-ALL_OPS = frozenset({"input", "dense", "conv", "batchnorm", "pool", "flatten", "add", "neuron", "integrator"})
+ALL_OPS = frozenset({"input", "dense", "conv", "batchnorm", "pool", "flatten", "add", "neuron", "integrator",
+                     *ir.FLOAT_ONLY})
+INTEGER_OPS = ALL_OPS - set(ir.FLOAT_ONLY)
 
 
 @dataclass(frozen=True)
 class Limits:
     """What a target supports.
 
-    ops: IR ops; neuron_kinds: ``lif``/``if``/``cuba``; integer: the target runs the quantized graph;
+    ops: IR ops (default: all but the float-only ``ir.FLOAT_ONLY``); neuron_kinds: ``lif``/``if``/``cuba``/``alif``; integer: the target runs the quantized graph;
     weight_bits: widest integer weight; acc_bits: widest (requantized) accumulator fed to a neuron;
     act_bits: widest signed integer tensor feeding a synapse (int8 containers: 8); vth_bits: threshold
     mantissa bits; max_delay: largest synaptic delay (None: any); resets: integer reset modes;
@@ -28,7 +30,7 @@ class Limits:
     Example: ``Limits(ops=ALL_OPS - {"batchnorm"}, weight_bits=8, max_delay=62, resets=frozenset({"hard"}))``.
     """
 
-    ops: frozenset = ALL_OPS
+    ops: frozenset = INTEGER_OPS
     neuron_kinds: frozenset = frozenset({"lif", "if", "cuba"})
     integer: bool = True
     weight_bits: int = 8
@@ -38,6 +40,30 @@ class Limits:
     max_delay: int | None = 62
     resets: frozenset = frozenset({"hard", "soft"})
     neuron_format: tuple[int, int, int] | None = None
+
+
+def check_supported(graph: ir.Graph, limits: Limits, target: str, reasons: dict[str, str]) -> ir.Graph:
+    """Return ``graph`` if ``limits`` has every node's op and neuron kind; else one :class:`CompileError` naming
+    every such node with ``reasons[op or kind]`` (why ``target`` cannot run it), grouped by reason.
+
+    Run it first in an integer target's ``prepare``, so the user sees why (not a quantization failure).
+    Example: ``check_supported(g, Limits(), "onnx_int", {"matmul": "not lowered yet"})`` raises
+    ``onnx_int: node 'attn.kv' (matmul): not lowered yet`` for a graph with that node.
+    """
+    by_why: dict[str, list[str]] = {}
+    for n in graph.nodes:
+        if n.op not in limits.ops:
+            key, what = n.op, f"node {n.name!r} ({n.op})"
+        elif n.op == "neuron" and n.kind not in limits.neuron_kinds:
+            key, what = n.kind, f"node {n.name!r} ({n.op}, kind {n.kind!r})"
+        else:
+            continue
+        by_why.setdefault(reasons.get(key, f"{key!r} is not supported by this target"), []).append(what)
+    if not by_why:
+        return graph
+    count = sum(len(v) for v in by_why.values())
+    parts = "; ".join(f"{', '.join(where)}: {why}" for why, where in by_why.items())
+    raise CompileError(f"{target}: {parts}" if count == 1 else f"{target}: {count} nodes cannot be compiled: {parts}")
 
 
 def check_limits(graph: ir.Graph, limits: Limits) -> ir.Graph:

@@ -136,8 +136,10 @@ def _scalar_scale(n: ir.Node, scale: dict, src: str) -> float:
 
 
 def _passthrough(n: ir.Node, scale: dict, maxint: dict, nonneg: dict) -> None:
+    """pool / flatten / add. A pool may read a synapse's accumulator (per-channel scale ``> 0``, so max-pooling the
+    integers is max-pooling the real values; ``conv -> pool -> neuron`` after a folded ``pool -> batchnorm``)."""
     src = n.inputs[0]
-    s = _scalar_scale(n, scale, src)
+    s = scale[src] if n.op == "pool" else _scalar_scale(n, scale, src)
     m, pos = maxint[src], nonneg[src]
     if n.op == "pool" and n.kind == "avg":
         k = n.kernel[0] * n.kernel[1]
@@ -171,7 +173,7 @@ def _synapse(g, n, scale, maxint, nonneg, weight_bits, per_channel, acc_bits) ->
         bound = bound + np.abs(b_int)
     if bound.max() >= 2 ** 31:
         raise CompileError(f"synapse {n.name!r}: worst-case accumulator {int(bound.max())} overflows int32")
-    limit = 2 ** (acc_bits - 1) - 1
+    limit = (2 ** (acc_bits - 1) - 1) // _pool_growth(g, n)
     requant = _qat_shift(n, cons, acc_scale)
     if requant is not None:
         acc_scale, bound = acc_scale * 2.0 ** requant.shift, bound >> requant.shift
@@ -184,6 +186,16 @@ def _synapse(g, n, scale, maxint, nonneg, weight_bits, per_channel, acc_bits) ->
                           f"{float(mult.max()) / 2 ** 16:.3f} to fit {acc_bits} bits (LSBs dropped)")
     n.quant = ir.QuantSynapse(bits, w_int, s_w, s_in, b_int, requant, acc_scale, in_max, bound.astype(np.int64))
     scale[n.name], maxint[n.name], nonneg[n.name] = _channel(n, acc_scale), _channel(n, bound), False
+
+
+def _pool_growth(g: ir.Graph, n: ir.Node) -> int:
+    """How much the sum pools (avg pools) right after synapse ``n`` grow its accumulator, so that the pooled sum
+    still fits ``acc_bits``: the product of their kernel sizes along the single-consumer chain (1: none)."""
+    growth, cons = 1, g.consumers(n.name)
+    while len(cons) == 1 and cons[0].op == "pool":
+        growth *= cons[0].kernel[0] * cons[0].kernel[1] if cons[0].kind == "avg" else 1
+        cons = g.consumers(cons[0].name)
+    return growth
 
 
 def _qat_shift(n, cons, acc_scale) -> ir.Requant | None:

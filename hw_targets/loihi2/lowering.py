@@ -27,8 +27,8 @@ integrator ``decay``   readout ``vDecay`` (``iDecay = 4096``, ``vThMant = 131071
 Loihi cannot host (:class:`CompileError` naming the node): real-valued inputs, conv/pool/add/batch norm
 nodes (netx conv has no delays and pool is unimplemented in netx), requantized accumulators (no
 multiplier between synapse and neuron), per-neuron thresholds, soft reset (Lava resets ``v`` to 0),
-and products of two activation tensors (attention ``Q K^T``): a Loihi synapse multiplies a spike by a
-*stored* weight only.
+products of two activation tensors (attention ``Q K^T``: a Loihi synapse multiplies a spike by a
+*stored* weight only), per-step reshapes / permutes / means, and ALIF neurons (adaptive threshold).
 
 Timing: Lava's Dense delivers a step's accumulation on the next step while the bias acts from step 0;
 the integer reference's ``latency=1`` mode is exactly that (``cm.run(x) == integer_sim.run(cm.graph, x,
@@ -64,6 +64,12 @@ UNSUPPORTED = {
               "multiply a spike by a stored weight only",
     "mask": "a product of two spike tensors multiplies two dynamic operands; Loihi synapses multiply a spike "
             "by a stored weight only",
+    "reshape": "netx networks are sequential dense blocks on flat spike vectors; per-step layout changes (tokens, "
+               "attention heads) have no Loihi block",
+    "permute": "netx networks are sequential dense blocks on flat spike vectors; per-step layout changes (tokens, "
+               "attention heads) have no Loihi block",
+    "mean": "a mean over tokens divides activations by a count; Loihi has no averaging block",
+    "alif": "the adaptive threshold (ALIF) is not part of Lava's CUBA-LIF neuron model that Loihi runs",
 }
 
 

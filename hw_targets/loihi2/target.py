@@ -23,7 +23,14 @@ import torch
 
 from compile import ir
 from compile.integer_neuron import VTH_BITS
-from compile.passes import Limits, check_limits, fold_bn, quantize, round_delays
+from compile.passes import (
+    Limits,
+    check_limits,
+    check_supported,
+    fold_bn,
+    quantize,
+    round_delays,
+)
 
 from .lowering import LAVA_INTEGRATOR, UNSUPPORTED, lower
 from .mapping import CoreLimits, map_cores
@@ -41,12 +48,7 @@ def _precheck(graph: ir.Graph) -> ir.Graph:
     if not graph.input.spikes:
         raise ir.CompileError("loihi2: node 'input' (input): Loihi inputs are binary spikes; encode real-valued "
                               "inputs (nk.encode.*) and compile with a 0/1 example input")
-    for n in graph.nodes:
-        if n.op not in SUPPORTS.ops:
-            why = UNSUPPORTED.get(n.op, "Loihi synapses apply stored weight matrices to spikes; this op has no "
-                                        "Loihi equivalent")
-            raise ir.CompileError(f"loihi2: node {n.name!r} ({n.op}): {why}")
-    return graph
+    return check_supported(graph, SUPPORTS, "loihi2", UNSUPPORTED)
 
 
 def _loihi_weights(graph: ir.Graph) -> ir.Graph:

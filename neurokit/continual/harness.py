@@ -6,10 +6,17 @@ report the accuracy matrix, ACC and BWT.
 ``[N, F]`` tasks (:mod:`.tasks`) fed to the model with the direct code (repeated ``T`` steps, ``[T, B, F]``);
 logits are the time mean of the output, restricted to the task's classes.
 
+Data parallel (``distributed=True``, one CPU process per rank, gloo): every rank draws the same global batches and
+trains on its contiguous shard of each; gradients are summed over ranks with the loss scaled by the *global* batch,
+so each step equals the single-process step on the whole batch (uneven shards of a last partial batch included).
+HLOP's Hebbian updates all-reduce their statistics (:mod:`.hlop`); EWC's Fisher is computed on the full batches
+on every rank; test accuracies are reduced over sharded test sets. Only rank 0 prints.
+
 Example::
 
     >>> res = train_tasks(hlop_mlp(64, (128,)), permuted_digits(5), method="hlop", epochs=5)
     >>> print(res.table()); res.plot("acc.png"); res.acc, res.bwt
+    $ OMP_NUM_THREADS=1 torchrun --nproc_per_node 2 script.py     # script: train_tasks(..., distributed=True)
 """
 from __future__ import annotations
 
@@ -18,10 +25,17 @@ from typing import Sequence
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
 from ..encode import direct
+from ..training.distributed import (
+    DistContext,
+    check_global_batch,
+    setup_distributed,
+    teardown_distributed,
+)
 from .ewc import EWC
 from .hlop import projected_step
 from .tasks import Task
@@ -129,14 +143,20 @@ def _logits(model: nn.Module, x: torch.Tensor, classes: torch.Tensor, T: int) ->
     return model(direct(x, T)).mean(0)[:, classes]
 
 
-def _evaluate(model, task: Task, T: int, batch_size: int = 512) -> float:
+def _evaluate(model, task: Task, T: int, ctx: DistContext, batch_size: int = 512) -> float:
+    """Test accuracy; distributed: rank ``r`` scores samples ``r, r + world, ...`` and the counts are summed."""
     model.eval()
     classes = torch.tensor(task.classes)
+    x_test, y_test = task.x_test[ctx.rank::ctx.world_size], task.y_test[ctx.rank::ctx.world_size]
     correct = 0
     with torch.no_grad():
-        for x, y in zip(task.x_test.split(batch_size), task.y_test.split(batch_size)):
+        for x, y in zip(x_test.split(batch_size), y_test.split(batch_size)):
             correct += int((classes[_logits(model, x, classes, T).argmax(1)] == y).sum())
     model.train()
+    if ctx.distributed:
+        counts = torch.tensor([correct, y_test.numel()], dtype=torch.float64)
+        dist.all_reduce(counts)
+        return float(counts[0]) / max(1.0, float(counts[1]))
     return correct / max(1, task.y_test.numel())
 
 
@@ -145,9 +165,24 @@ def _batches(task: Task, batch_size: int, generator: torch.Generator):
     return [(task.x_train[idx], task.y_train[idx]) for idx in order.split(batch_size)]
 
 
+def _shard(x: torch.Tensor, y: torch.Tensor, ctx: DistContext):
+    """This rank's contiguous part of a global batch (``tensor_split``: equal parts, or +-1 for a partial batch)."""
+    if not ctx.distributed:
+        return x, y
+    return x.tensor_split(ctx.world_size)[ctx.rank], y.tensor_split(ctx.world_size)[ctx.rank]
+
+
+def _all_reduce_grads(model: nn.Module) -> None:
+    """Sum every gradient over ranks (the per-rank losses are already scaled by the global batch)."""
+    for p in model.parameters():
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+
+
 def train_tasks(model: nn.Module, tasks: Sequence[Task], method: str = "hlop", epochs: int = 5, lr: float = 1e-2,
                 batch_size: int = 64, T: int = 4, optimizer: str = "adam", ewc_lambda: float = 1000.0,
-                hebbian_epochs: int = 2, seed: int = 0, verbose: bool = False) -> ContinualResult:
+                hebbian_epochs: int = 2, seed: int = 0, verbose: bool = False,
+                distributed: bool = False) -> ContinualResult:
     """Train ``model`` on ``tasks`` in order with ``method`` and return the :class:`ContinualResult`.
 
     Args:
@@ -158,11 +193,15 @@ def train_tasks(model: nn.Module, tasks: Sequence[Task], method: str = "hlop", e
         epochs, lr, batch_size: per task; a fresh ``optimizer`` (``"adam" | "sgd"``) for every task.
         T: time steps of the direct input code. ewc_lambda: EWC strength.
         hebbian_epochs: HLOP passes over a finished task's data to learn its subspace (weights fixed).
-        verbose: print the accuracy row after each task.
+        verbose: print the accuracy row after each task (rank 0 only).
+        distributed: data parallel over the ``torch.distributed`` group (joined or created as by ``nk.train``;
+            gloo, model on CPU). ``batch_size`` is the global batch and must be divisible by the world size; rank
+            0's parameters are broadcast first. Every rank gets the same (reduced) result.
 
     Example::
 
         >>> res = train_tasks(nk.models.hlop_mlp(64, (128,)), split_digits(5), method="hlop")
+        >>> res = train_tasks(model, tasks, distributed=nk.training.launched_by_torchrun())    # under torchrun
     """
     if method not in METHODS:
         raise ValueError(f"method={method!r} is unknown; expected one of {METHODS}")
@@ -174,6 +213,21 @@ def train_tasks(model: nn.Module, tasks: Sequence[Task], method: str = "hlop", e
     with torch.no_grad():
         probe = model(direct(tasks[0].x_train[:1], T)) if tasks and isinstance(tasks[0], Task) else None
     check_tasks(tasks, None if probe is None else probe.shape[-1])
+    ctx = setup_distributed(distributed, device="cpu")
+    try:
+        check_global_batch(batch_size, ctx.world_size)
+        return _train(model, tasks, method, epochs, lr, batch_size, T, optimizer, ewc_lambda, hebbian_epochs, seed,
+                      verbose, ctx)
+    finally:
+        teardown_distributed(ctx)
+
+
+def _train(model, tasks, method, epochs, lr, batch_size, T, optimizer, ewc_lambda, hebbian_epochs, seed, verbose,
+           ctx: DistContext) -> ContinualResult:
+    if ctx.distributed:
+        with torch.no_grad():
+            for p in model.parameters():
+                dist.broadcast(p, src=0)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     ewc = EWC(ewc_lambda) if method == "ewc" else None
@@ -185,36 +239,43 @@ def train_tasks(model: nn.Module, tasks: Sequence[Task], method: str = "hlop", e
         if method == "hlop":
             model.add_subspaces(i, gen)
 
-        def loss_fn(out, y):
-            return F.cross_entropy(out.mean(0)[:, classes], torch.searchsorted(classes, y))
+        def loss_fn(out, y, reduction="mean"):
+            return F.cross_entropy(out.mean(0)[:, classes], torch.searchsorted(classes, y), reduction=reduction)
 
         for _ in range(epochs):
             for x, y in _batches(task, batch_size, gen):
-                loss = loss_fn(model(direct(x, T)), y)
+                xs, ys = _shard(x, y, ctx)
+                if ctx.distributed:         # summed over ranks below: the mean over the global batch
+                    loss = loss_fn(model(direct(xs, T)), ys, "sum") / y.shape[0]
+                else:
+                    loss = loss_fn(model(direct(xs, T)), ys)
                 if ewc is not None:
-                    loss = loss + ewc.penalty(model)
+                    loss = loss + ewc.penalty(model) / ctx.world_size
                 opt.zero_grad()
                 loss.backward()
+                if ctx.distributed:
+                    _all_reduce_grads(model)
                 if method == "hlop":
                     projected_step(opt, model.hlop_pairs())
                 else:
                     opt.step()
         if method == "hlop":
-            _learn_subspace(model, task, batch_size, T, hebbian_epochs, gen)
+            _learn_subspace(model, task, batch_size, T, hebbian_epochs, gen, ctx)
         if ewc is not None:
             ewc.consolidate(model, [(direct(x, T), y) for x, y in _batches(task, batch_size, gen)], loss_fn)
-        acc[i, : i + 1] = [_evaluate(model, tasks[j], T) for j in range(i + 1)]
-        if verbose:
+        acc[i, : i + 1] = [_evaluate(model, tasks[j], T, ctx) for j in range(i + 1)]
+        if verbose and ctx.is_main:
             print(f"[{method}] after {task.name}: " + " ".join(f"{100 * a:.1f}" for a in acc[i, : i + 1]))
     return ContinualResult(method, [t.name for t in tasks], acc)
 
 
-def _learn_subspace(model, task: Task, batch_size: int, T: int, epochs: int, gen: torch.Generator) -> None:
+def _learn_subspace(model, task: Task, batch_size: int, T: int, epochs: int, gen: torch.Generator,
+                    ctx: DistContext) -> None:
     model.recording = True
     with torch.no_grad():
         for _ in range(epochs):
-            for x, _y in _batches(task, batch_size, gen):
-                model(direct(x, T))
+            for x, y in _batches(task, batch_size, gen):
+                model(direct(_shard(x, y, ctx)[0], T))
                 model.hebbian_update()
     model.recording = False
     model.merge_subspaces()

@@ -21,6 +21,11 @@ applied to the gradient (so optimizer statistics see projected gradients) and ag
 The normalisation by ``mean ||x||^2`` (a normalised Hebbian rate) is neurokit's choice so one ``lr`` serves analog
 inputs and spike counts alike; HLOP's code uses fixed per-layer rates.
 
+Data parallel: when ``torch.distributed`` is initialised with more than one process, every rank passes its shard of
+the batch and the update is computed from the all-reduced sufficient statistics (``sum_s y_s (x_s - x_hat_s)^T``
+per iteration, ``sum_s ||x_s||^2`` and the sample count), so every rank applies exactly the update that one process
+would apply to the whole batch (up to float summation order), and new neurons are broadcast from rank 0.
+
 Example::
 
     >>> sub = HebbianSubspace(64)
@@ -34,9 +39,15 @@ from __future__ import annotations
 from typing import Iterable
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 __all__ = ["HebbianSubspace", "projected_step"]
+
+
+def _world_size() -> int:
+    """Processes in the default group (1 when ``torch.distributed`` is not initialised)."""
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
 class HebbianSubspace(nn.Module):
@@ -73,7 +84,11 @@ class HebbianSubspace(nn.Module):
         return self.weight.shape[0]
 
     def add_subspace(self, k: int, generator: torch.Generator | None = None) -> None:
-        """Append ``k`` new (trainable) subspace neurons with orthonormal random rows; total capped at ``N``."""
+        """Append ``k`` new (trainable) subspace neurons with orthonormal random rows; total capped at ``N``.
+
+        Under ``torch.distributed`` (world size > 1) the new rows are broadcast from rank 0, so every rank starts
+        from the same subspace whatever its ``generator``; every rank must call this with the same ``k``.
+        """
         if isinstance(k, bool) or not isinstance(k, int) or k < 0:
             raise ValueError(f"k={k!r} must be an int >= 0")
         k = min(k, self.in_features - self.size)
@@ -81,22 +96,42 @@ class HebbianSubspace(nn.Module):
             return
         new = torch.randn(self.in_features, k, generator=generator, dtype=self.weight.dtype)
         q, _ = torch.linalg.qr(new)
+        if _world_size() > 1:
+            dist.broadcast(q, src=0)
         self.weight = torch.cat([self.weight, q.T.to(self.weight.device)])
         self.velocity = torch.cat([self.velocity, torch.zeros_like(q.T).to(self.weight.device)])
 
     @torch.no_grad()
     def hebbian_update(self, x: torch.Tensor) -> None:
-        """Oja subspace updates of the trainable rows from presynaptic activity ``x [S, N]`` (samples in rows)."""
+        """Oja subspace updates of the trainable rows from presynaptic activity ``x [S, N]`` (samples in rows).
+
+        Under ``torch.distributed`` (world size > 1) ``x`` is this rank's shard (``S`` may differ between ranks, even
+        be 0); every rank must call this the same number of times, and all end with the same ``weight``.
+
+        Example::
+
+            >>> sub = HebbianSubspace(8); sub.add_subspace(2); sub.hebbian_update(torch.rand(16, 8))
+        """
         if x.dim() != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"x: expected presynaptic activity [S, {self.in_features}], got {tuple(x.shape)}")
         if self.size == self.n_frozen:
             return
         x = x.to(self.weight.dtype)
-        power = x.pow(2).sum(1).mean().clamp(min=1e-12)
+        sync = _world_size() > 1
+        if sync:                                                    # global sum ||x||^2 and sample count
+            stats = torch.stack([x.pow(2).sum(), x.new_tensor(x.shape[0])])
+            dist.all_reduce(stats)
+            count, power = stats[1], stats[0] / stats[1]
+        else:
+            count, power = x.shape[0], x.pow(2).sum(1).mean()
+        power = power.clamp(min=1e-12)
         for _ in range(self.iterations):
             y = x @ self.weight.T                                   # [S, M]
             residual = x - y @ self.weight                          # [S, N]
-            delta = (y.T @ residual / (x.shape[0] * power)).clamp(-10.0, 10.0)
+            hebb = y.T @ residual                                   # [M, N], summed over samples
+            if sync:
+                dist.all_reduce(hebb)
+            delta = (hebb / (count * power)).clamp(-10.0, 10.0)
             delta[: self.n_frozen] = 0.0
             self.velocity.mul_(self.momentum).add_(delta)
             self.weight.add_(self.lr * self.velocity)
