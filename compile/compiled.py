@@ -10,27 +10,13 @@ Example::
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from compile import ir
+from neurokit.atomic import atomic_write  # noqa: F401  (re-exported for the targets)
 from compile.capture import capture
-
-
-def atomic_write(path: str | os.PathLike, write: Callable) -> None:
-    """Call ``write(file_object)`` on a temp file next to ``path``, then rename it onto ``path``."""
-    path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp_", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def _layer_ops(n: ir.Node) -> int:

@@ -33,9 +33,6 @@ Example::
 """
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 
 import nir
 import numpy as np
@@ -43,6 +40,7 @@ import torch
 
 from compile import ir
 from compile.passes import Limits, check_limits, fold_bn, round_delays
+from neurokit.atomic import atomic_path
 
 DT = 1e-4
 DELAY_DECOMPOSITION = "per-synapse delays decomposed by delay value"
@@ -199,16 +197,8 @@ class NIRArtefact:
 
     def save(self, path) -> None:
         """``nir.write`` to ``path`` atomically (temp file in the same folder, then rename)."""
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".nir", dir=path.parent if str(path.parent) else ".")
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             nir.write(tmp, self.graph)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
 
     def report(self) -> dict:
         kinds: dict[str, int] = {}

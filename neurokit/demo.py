@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .atomic import atomic_write_text
+
 TARGETS = ("gpu", "onnx_int", "loihi2", "nir")
 _EXT = {"onnx_int": "model.onnx", "loihi2": "model.net", "nir": "model.nir"}
 
@@ -184,16 +186,9 @@ def run_demo(out: str = "neurokit-out", quick: bool = False, seed: int = 0) -> d
                "Energy per inference (batch of 32 test samples, measured activity):", "", energy_md, "",
                f"![energy loihi2]({spec.preset}/energy/energy_loihi2.png)", ""]
     summary["seconds"] = round(time.time() - t0, 1)
-    _write_text(os.path.join(out, "report.md"), "\n".join(md) + "\n")
-    _write_text(os.path.join(out, "summary.json"), json.dumps(summary, indent=2, default=str))
+    atomic_write_text(os.path.join(out, "report.md"), "\n".join(md) + "\n")
+    atomic_write_text(os.path.join(out, "summary.json"), json.dumps(summary, indent=2, default=str))
     console.print(f"\n[bold green]demo finished in {summary['seconds']} s.[/bold green] "
                   f"Everything is in [bold]{out}[/bold] (report.md, checkpoints, model.onnx, model.net, model.nir, "
                   f"plots).")
     return summary
-
-
-def _write_text(path: str, text: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)

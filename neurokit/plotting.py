@@ -2,29 +2,18 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import torch
 
 from . import surrogate as _surrogate
+from .atomic import atomic_write
 
 
 def atomic_savefig(fig, path: str, **kwargs) -> str:
     """Save a matplotlib figure to ``path`` via a temporary file and ``os.replace`` (never half-written)."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    suffix = os.path.splitext(path)[1] or ".png"
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=suffix)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, **kwargs)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    fmt = kwargs.pop("format", os.path.splitext(os.fspath(path))[1].lstrip(".") or "png")
+    atomic_write(path, lambda f: fig.savefig(f, format=fmt, **kwargs))
+    return os.fspath(path)
 
 
 def plot_surrogates(path: str) -> str:

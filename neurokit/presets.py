@@ -18,6 +18,7 @@ from typing import Callable, Dict, Tuple
 from torch import nn
 
 from . import data as _data
+from .atomic import atomic_write_text
 from . import models as _models
 
 __all__ = ["PRESETS", "DATASETS", "Preset", "build_model", "build_data", "write_run", "load_run", "RUN_FILE"]
@@ -94,12 +95,8 @@ def build_data(name: str, kwargs: dict):
 
 def write_run(folder: str, record: dict) -> str:
     """Write ``run.json`` (preset, model/data arguments) atomically into ``folder``."""
-    os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, RUN_FILE)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(record, f, indent=2, default=list)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(record, indent=2, default=list))
     return path
 
 

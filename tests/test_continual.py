@@ -4,7 +4,6 @@ import pytest
 import torch
 from torch import nn
 
-import neurokit as nk
 from neurokit.continual import (EWC, ContinualResult, HebbianSubspace, Task, permuted_digits, projected_step,
                                 split_digits, train_tasks)
 from neurokit.models.hlop import hlop_mlp

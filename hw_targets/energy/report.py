@@ -12,9 +12,10 @@ Example::
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from neurokit.atomic import atomic_write
 
 from .cost_tables import CostTable
 
@@ -117,15 +118,8 @@ class EnergyReport:
         ax.tick_params(axis="x", labelrotation=60, labelsize=7)
         ax.legend(fontsize=7)
         fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fig.savefig(fh, format="png", dpi=120)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+            atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=120))
         finally:
             plt.close(fig)
         return path

@@ -30,12 +30,12 @@ an accumulator, less: a leaky integrator).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from neurokit.atomic import atomic_path
 
 from .network import LoihiLayer, LoihiNetwork, is_readout
 
@@ -63,10 +63,7 @@ def save_netx(net: LoihiNetwork, path: str | Path, t_sample: int | None = None) 
         'tiny.net'
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             layers = f.create_group("layer")
             g = layers.create_group("0")
@@ -78,11 +75,6 @@ def save_netx(net: LoihiNetwork, path: str | Path, t_sample: int | None = None) 
             sim.create_dataset("Ts", data=np.int64(1))
             if t_sample is not None:
                 sim.create_dataset("tSample", data=np.int64(t_sample))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 

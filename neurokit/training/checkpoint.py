@@ -27,6 +27,8 @@ from typing import Any, Dict, Optional
 import torch
 from torch import nn
 
+from ..atomic import atomic_path
+
 __all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint_meta", "CHECKPOINT_NAME"]
 
 CHECKPOINT_NAME = "last.safetensors"
@@ -72,17 +74,8 @@ def save_checkpoint(path, model: nn.Module, optimizer: Optional[torch.optim.Opti
         metadata = {_META_KEY: json.dumps(header)}
     except TypeError as err:
         raise ValueError(f"meta: checkpoint metadata must be JSON-serialisable ({err})") from err
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp{os.getpid()}")
-    try:
+    with atomic_path(path) as tmp:
         save_file(tensors, tmp, metadata=metadata)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _read(path):
