@@ -122,7 +122,9 @@ def bench(ctx: typer.Context,
     """
     from .cli_commands import run_bench
 
-    raise typer.Exit(run_bench(list(names or []), list(ctx.args)))
+    tokens = [*(names or []), *ctx.args]
+    cut = next((i for i, t in enumerate(tokens) if t.startswith("-")), len(tokens))
+    raise typer.Exit(run_bench(tokens[:cut], tokens[cut:]))
 
 
 _DIST_OPTS = {"--nproc", "--nnodes", "--node-rank", "--master-addr", "--master-port"}

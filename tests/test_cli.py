@@ -149,3 +149,9 @@ def test_demo_quick_end_to_end(tmp_path):
         assert checks["onnx_int"] == "bit-exact" and checks["loihi2"] == "bit-exact", (model, checks)
         assert f"## {model}" in report
     assert "| loihi2 |" in report and "µJ / inference" in report
+
+
+def test_bench_runs_the_kernel_benchmark_with_script_arguments():
+    r = _cli("bench", "time_loop", "--", "--T", "4", "--neurons", "1024", "--repeats", "1")
+    assert r.returncode == 0, r.stderr
+    assert "snntorch" in r.stdout and "spikingjelly" in r.stdout and "T=   4" in r.stdout
