@@ -5,20 +5,17 @@ a Loihi-2-style fixed-point target and NIR; estimate energy per inference.
     >>> lif = nk.LIF(tau=2.0)
     >>> spikes = lif(torch.rand(8, 2, 16))    # [T, B, N]
 """
-from . import encode, layers, neurons, surrogate
+from compile.ir import CompileError  # light module: no import cycle with the compile package
+
+from . import continual, data, encode, layers, models, neurons, surrogate, training
 from .neurons import ALIF, IF, LIF, PLIF, CubaLIF
-from . import data, training
+from .nir_import import from_nir
 from .training import train
-from . import models
-from . import continual
 
 __version__ = "0.1.0"
 
-__all__ = ["LIF", "IF", "CubaLIF", "ALIF", "PLIF", "surrogate", "encode", "layers", "neurons", "data", "training", "train", "energy", "models", "continual",
-           "compile", "CompileError", "from_nir"]
-
-from compile.ir import CompileError  # noqa: E402  (light module: no import cycle)
-from .nir_import import from_nir  # noqa: E402
+__all__ = ["LIF", "IF", "CubaLIF", "ALIF", "PLIF", "surrogate", "encode", "layers", "neurons", "data", "training",
+           "train", "energy", "models", "continual", "compile", "CompileError", "from_nir"]
 
 
 def energy(model_or_cm, x, target="cmos45", **kwargs):
