@@ -27,7 +27,7 @@ Mapping from the float neurons (docs/architecture.md), done by :mod:`compile.pas
 ``<< 6`` alignment is applied to both ``a_in`` and ``vth``, so it cancels).
 
 The same functions run on NumPy int64 arrays, torch int64 tensors and the ONNX lowering's symbolic tensors
-(:class:`hw_targets.onnx_lower.Sym`, which emit one ONNX node per operator): only Python operators,
+(:class:`hw_targets.onnx_sym.Sym`, which emit one ONNX node per operator): only Python operators,
 ``.clip``, :func:`trunc_shift` and :func:`_like` are used, so this one function body *is* the ONNX graph.
 
 Example::

@@ -8,6 +8,8 @@ needs int64 exactly as in Lava). Per node, over the whole sequence ``[T, B, ...]
   conv: integer cross-correlation (im2col); then optional requantization ``trunc(acc * M / 2**shift)``
   (``floor`` instead of ``trunc`` for a QAT accumulator shift);
 * pool: max, or **sum** (avg pool; its ``1/(kh*kw)`` lives in the scale); flatten; add: integer sum;
+* token ops (:mod:`compile.passes.quantize_tokens`): reshape / permute move integers; mean is the integer **sum**;
+  matmul / mask are integer products (``a @ b``, ``a * b`` [summed over tokens]), then their optional requantization;
 * neuron: :func:`compile.integer_neuron.integer_cuba_run` (Lava's bit-accurate CUBA-LIF), from rest;
 * integrator: :func:`compile.integer_neuron.integer_leaky_run` (leaky readout trace, same decay convention).
 
@@ -96,11 +98,30 @@ def _synapse(n, x: np.ndarray, latency: int) -> np.ndarray:
         acc = np.concatenate([np.zeros_like(acc[:1]), acc[:-1]])
     if q.bias is not None:
         acc = acc + (q.bias.reshape(-1, 1, 1) if n.op == "conv" else q.bias)
-    if q.requant is not None:
-        m = q.requant.multiplier
-        acc = acc * (m.reshape(-1, 1, 1) if n.op == "conv" else m)
-        acc = acc >> q.requant.shift if q.requant.floor else trunc_shift(acc, q.requant.shift)
-    return acc
+    return _requant(acc, q.requant, n.op == "conv")
+
+
+def _requant(acc: np.ndarray, rq: ir.Requant | None, conv: bool = False) -> np.ndarray:
+    """``trunc(acc * M / 2**shift)`` (``floor`` for a QAT shift); ``M`` per channel (``conv``: axis -3) or 0-d."""
+    if rq is None:
+        return acc
+    acc = acc * (rq.multiplier.reshape(-1, 1, 1) if conv else rq.multiplier)
+    return acc >> rq.shift if rq.floor else trunc_shift(acc, rq.shift)
+
+
+def _token_op(n: ir.Node, ins: list[np.ndarray]) -> np.ndarray:
+    """reshape / permute (data movement), mean (integer sum), matmul / mask (integer products) on ``[T, B, ...]``."""
+    a = ins[0]
+    if n.op == "reshape":
+        return a.reshape(a.shape[:2] + tuple(n.shape))
+    if n.op == "permute":
+        return a.transpose((0, 1) + tuple(p + 2 for p in n.perm))
+    if n.op == "mean":
+        return a.sum(axis=tuple(x + 2 for x in n.axes), keepdims=n.keepdim)
+    out = np.matmul(a, ins[1]) if n.op == "matmul" else a * ins[1]
+    if n.op == "mask" and n.sum_tokens:
+        out = out.sum(axis=-2, keepdims=True)
+    return _requant(out, n.requant)
 
 
 def run(graph: ir.Graph, x, latency: int = 0, record: bool = False):
@@ -132,6 +153,8 @@ def run(graph: ir.Graph, x, latency: int = 0, record: bool = False):
                 out = a.reshape(a.shape[:2] + (-1,))
             elif n.op == "add":
                 out = sum(vals[s] for s in n.inputs)
+            elif n.op in ir.TOKEN_OPS:
+                out = _token_op(n, [vals[s] for s in n.inputs])
             else:
                 raise ValueError(f"integer_sim: node {n.name!r} has op {n.op!r}, which a quantized graph cannot hold")
         vals[n.name] = out

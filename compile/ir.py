@@ -27,8 +27,9 @@ Node kinds (``node.op``):
 ``integrator`` non-spiking leaky readout ``v[t] = v[t-1] (1 - 1/tau) + x[t]``, output the trace ``v``
 =============  ==============================================================================
 
-The ops in ``FLOAT_ONLY`` (``reshape``, ``permute``, ``mean``, ``matmul``, ``mask``) and ALIF neurons run on the float
-target (``gpu``) only; integer targets refuse them with the reason (:func:`compile.passes.check_supported`).
+The token ops of spiking transformers (``TOKEN_OPS``: ``reshape``, ``permute``, ``mean``, ``matmul``, ``mask``) run on
+``gpu`` and, quantized (:mod:`compile.passes.quantize_tokens`), on ``onnx_int``; ``loihi2`` refuses them, and every
+integer target refuses ALIF neurons, with the reason (:func:`compile.passes.check_supported`).
 
 After :func:`compile.passes.quantize.quantize` every synapse node (``dense``/``conv``) carries a
 :class:`QuantSynapse` (``node.quant``), every neuron an :class:`compile.integer_neuron.IntNeuronParams`
@@ -226,9 +227,12 @@ class Add(Node):
 class MatMul(Node):
     """``scale * (a @ b)`` of two activation tensors ``inputs = (a, b)`` (``nk.layers.SpikeMatMul``): per step
     ``a [..., N, K]``, ``b [..., K, M]`` (same rank) -> ``[..., N, M]``. With 0/1 spikes ``a @ b`` is an integer
-    count. Example: ``MatMul("kv", ("kT", "v"), (2, 16, 16), scale=1.0)``."""
+    count. ``requant`` (set by quantization when the worst-case count exceeds the accumulator width): integer-only
+rescaling of the count, as for a synapse; ``scale`` itself is never applied, it lives in ``Graph.scales`` (and so in
+the next neuron's integer threshold). Example: ``MatMul("kv", ("kT", "v"), (2, 16, 16), scale=1.0)``."""
 
     scale: float = 1.0
+    requant: Requant | None = None
     op = "matmul"
 
 
@@ -236,9 +240,10 @@ class MatMul(Node):
 class Mask(Node):
     """``a * b`` of two activation tensors ``inputs = (a, b)`` (broadcast as torch; ``nk.layers.SpikeMask``),
     with ``sum_tokens`` summed over per-step axis -2 (kept). Example: ``Mask("kv", ("k", "v"), (1, 32), sum_tokens=True)``
-    on ``[16, 32]`` spikes."""
+    on ``[16, 32]`` spikes. ``requant`` as for :class:`MatMul`."""
 
     sum_tokens: bool = False
+    requant: Requant | None = None
     op = "mask"
 
 
@@ -287,7 +292,8 @@ class Integrator(Node):
 
 
 SYNAPSES = ("dense", "conv")
-FLOAT_ONLY = ("reshape", "permute", "mean", "matmul", "mask")  # ops only the float targets run (no integer lowering)
+TOKEN_OPS = ("reshape", "permute", "mean", "matmul", "mask")  # spiking-transformer ops (compile.passes.quantize_tokens)
+PRODUCTS = ("matmul", "mask")  # products of two activation tensors (may carry an integer ``requant``)
 STATEFUL = ("neuron", "integrator")  # nodes with integer parameters (``node.integer``) after quantization
 
 

@@ -10,6 +10,12 @@ NIR is continuous-time; neurokit is discrete-time with unit steps. The export us
     LeakyIntegrator:     NIR LI(tau = tau * dt, r = tau, v_leak = 0)   Euler: v += dt/tau_nir * (-v + r * I)
                          == v * (1 - 1/tau) + I; the output is the membrane trace v (no threshold, no reset)
     dense / conv:        Affine (bias) or Linear / Conv2d;  flatten: Flatten(start_dim=0)
+    avg pool:            AvgPool2d(kernel_size, stride, padding)  (zero padding counted: count_include_pad=True)
+    add (residual):      no node; each input's NIR node gets an edge into every consumer of the add (NIR sums the
+                         edges into a node), e.g. ``lif2(fc2(s1) + s0)``: edges ``fc2 -> lif2`` and ``lif1 -> lif2``
+
+Max-pool, reshape / permute / mean / matmul / mask, an unfolded batch norm and ALIF have no NIR node: ``prepare``
+raises one ``CompileError`` naming each such node with the reason (:func:`refusal`).
 
 Every neuron node's ``metadata`` records what NIR itself leaves open: ``dt``, ``discretization``
 (``"forward_euler"``), ``reset`` (``"zero"`` = hard reset to ``v_reset``, ``"subtract"`` = minus the threshold),
@@ -33,7 +39,6 @@ Example::
 """
 from __future__ import annotations
 
-
 import nir
 import numpy as np
 import torch
@@ -44,8 +49,20 @@ from neurokit.atomic import atomic_path
 
 DT = 1e-4
 DELAY_DECOMPOSITION = "per-synapse delays decomposed by delay value"
-SUPPORTS = Limits(ops=frozenset({"input", "dense", "conv", "flatten", "neuron", "integrator"}), integer=False,
-                  max_delay=None)
+SUPPORTS = Limits(ops=frozenset({"input", "dense", "conv", "pool", "flatten", "add", "neuron", "integrator"}),
+                  integer=False, max_delay=None)
+#: Why NIR (``nir`` 1.0) cannot express an IR op / neuron kind; see :func:`refusal`.
+NO_NIR = {
+    "reshape": "NIR has no reshape node (only Flatten), so token layouts ([C, H, W] -> [N, C]) have no NIR form",
+    "permute": "NIR has no transpose / permute node",
+    "mean": "NIR has no mean / reduction node",
+    "matmul": "NIR edges only add; it has no product of two activation tensors (spiking attention's q @ k^T)",
+    "mask": "NIR edges only add; it has no element-wise product of two activation tensors",
+    "batchnorm": "a batch norm that does not directly follow a dense/conv cannot be folded into its weights, and NIR "
+                 "has no per-channel affine node",
+    "alif": "NIR's LIF / CubaLIF have a fixed v_threshold; the adaptive threshold has no NIR primitive (use nk.LIF or "
+            "nk.CubaLIF)",
+}
 
 
 def neuron_metadata(n: ir.Neuron, dt: float = DT) -> dict:
@@ -124,12 +141,49 @@ def _synapse(n: ir.Node, shapes: dict[str, tuple[int, ...]]) -> nir.NIRNode:
                       dilation=n.dilation, groups=n.groups, bias=bias)
 
 
+def refusal(n: ir.Node) -> str | None:
+    """Why IR node ``n`` has no NIR export (``"max-pool has no NIR node; ..."``, ``"op 'matmul' is not supported
+    by NIR: <why>"``), or None if it has one. Example: ``refusal(ir.Pool("4", ("3",), (4, 4, 4), kind="max"))``."""
+    if n.op == "pool" and n.kind != "avg":
+        return (f"{n.kind}-pool has no NIR node; use AvgPool2d (nk.layers.AvgPool2d, exported as NIR AvgPool2d) or a "
+                "strided Conv2d")
+    if n.op == "neuron" and n.kind in NO_NIR:
+        return f"neuron kind {n.kind!r} is not supported by NIR: {NO_NIR[n.kind]}"
+    return f"op {n.op!r} is not supported by NIR: {NO_NIR[n.op]}" if n.op in NO_NIR else None
+
+
+def check_nir(graph: ir.Graph) -> ir.Graph:
+    """Return ``graph`` if every node has a NIR export; else one :class:`ir.CompileError` naming every node that has
+    none with its :func:`refusal`, e.g. ``nir: node 'features.2' (pool): max-pool has no NIR node; use ...``."""
+    by_why: dict[str, list[str]] = {}
+    for n in graph.nodes:
+        why = refusal(n)
+        if why is not None:
+            by_why.setdefault(why, []).append(f"node {n.name!r} ({n.op})")
+    if not by_why:
+        return graph
+    count = sum(len(v) for v in by_why.values())
+    parts = "; ".join(f"{', '.join(where)}: {why}" for why, where in by_why.items())
+    raise ir.CompileError(f"nir: {parts}" if count == 1 else f"nir: {count} nodes cannot be exported: {parts}")
+
+
+def _add_sources(n: ir.Add, names: dict[str, list[str]]) -> list[str]:
+    """The NIR nodes whose outputs sum to add ``n``: its inputs' (an add has no NIR node; its consumers get one edge
+    from each). ``CompileError`` if one would be counted twice (``x + x``), as NIR sums distinct edges."""
+    srcs = [src for s in n.inputs for src in names[s]]
+    twice = sorted({s for s in srcs if srcs.count(s) > 1})
+    if twice:
+        raise ir.CompileError(f"nir: node {n.name!r} (add) sums NIR node(s) {twice} twice (x + x, or x added to a sum "
+                              "holding x); NIR sums each distinct edge once, so scale x by a Linear/Conv2d instead")
+    return srcs
+
+
 def _name(name: str) -> str:
     return name.replace(".", "_")  # NIR edges use "a.b" to address nodes inside sub-graphs
 
 
 def graph_to_nir(graph: ir.Graph, dt: float = DT) -> nir.NIRGraph:
-    """Convert a float IR graph (sequential or with fan-out; no adds) to a type-checked ``nir.NIRGraph``.
+    """Convert a float IR graph (with fan-out and residual adds) to a type-checked ``nir.NIRGraph``.
 
     Args:
         graph: IR after ``fold_bn`` and ``round_delays`` (``nir`` target's ``prepare``).
@@ -137,7 +191,8 @@ def graph_to_nir(graph: ir.Graph, dt: float = DT) -> nir.NIRGraph:
 
     Returns:
         The graph with nodes ``input``, one per IR node (dots in names become ``_``; a delayed dense becomes one
-        branch per delay value, see the module docstring), and ``output``.
+        branch per delay value, see the module docstring; an ``add`` has no node, its inputs' edges go to its
+        consumers), and ``output``.
 
     Example::
 
@@ -150,6 +205,9 @@ def graph_to_nir(graph: ir.Graph, dt: float = DT) -> nir.NIRGraph:
     names = {graph.input.name: ["input"]}  # IR node -> the NIR nodes whose (summed) outputs are its output
     delayed = False
     for n in graph.nodes[1:]:
+        if n.op == "add":
+            names[n.name] = _add_sources(n, names)
+            continue
         key = _name(n.name)
         if key in ("input", "output") or key in nodes:
             key = f"node_{key}"
@@ -170,8 +228,11 @@ def graph_to_nir(graph: ir.Graph, dt: float = DT) -> nir.NIRGraph:
             nodes[key] = _integrator(n, dt)
         elif n.op == "flatten":
             nodes[key] = nir.Flatten(input_type={"input": np.array(shapes[n.inputs[0]])}, start_dim=0, end_dim=-1)
+        elif n.op == "pool" and refusal(n) is None:  # types inferred by nir from the input edge
+            nodes[key] = nir.AvgPool2d(kernel_size=np.array(n.kernel), stride=np.array(n.stride),
+                                       padding=np.array(n.padding))
         else:
-            raise ir.CompileError(f"nir: node {n.name!r} ({n.op}) has no NIR export")
+            raise ir.CompileError(f"nir: node {n.name!r} ({n.op}): {refusal(n) or 'no NIR export'}")
         edges += [(src, head) for s in n.inputs for src in names[s] for head in heads]
     nodes["output"] = nir.Output(output_type={"output": np.array(shapes[graph.output])})
     edges += [(src, "output") for src in names[graph.output]]
@@ -219,7 +280,7 @@ class NIRTarget:
         if not dt > 0:
             raise ValueError(f"target 'nir': dt must be > 0 seconds, got {dt}")
         self._dt = float(dt)
-        return check_limits(fold_bn(round_delays(graph)), self.supports)
+        return check_limits(check_nir(fold_bn(round_delays(graph))), self.supports)
 
     def lower(self, graph: ir.Graph) -> NIRArtefact:
         return NIRArtefact(graph_to_nir(graph, getattr(self, "_dt", DT)))

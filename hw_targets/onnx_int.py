@@ -6,8 +6,9 @@ Declared limits: weights <= 8 bits (int8 containers; 1-bit binary weights are st
 accumulators requantized to 16 bits (the same integer model as the Loihi target, so both match one simulator),
 int8 synapse inputs, delays 0..255 (shift-register delay lines), hard and soft reset, LIF/IF/CUBA, integer
 thresholds without Lava's 6-bit shift (``vth_shift=0``: 64x finer thresholds, closer to the float model).
-Refused first, with the reason (``UNSUPPORTED``): the float-only IR (``reshape``/``permute``/``mean``, attention
-products ``matmul``/``mask``, ALIF neurons).
+Spiking transformers (Spikformer SSA / SDSA token ops ``reshape``/``permute``/``mean``/``matmul``/``mask``) lower as
+integer data movement, integer sums and spike x spike integer products (:mod:`hw_targets.onnx_tokens`). Refused
+first, with the reason (``UNSUPPORTED``): ALIF neurons.
 
 Time loop: ``time_loop="loop"`` (default) emits one ONNX ``Loop`` over T: the model is independent of T and its
 size is one step's; ``"unrolled"`` copies the step T times (fixed T). Both give identical outputs (tested).
@@ -50,14 +51,8 @@ from hw_targets.onnx_lower import lower
 
 SUPPORTS = Limits(weight_bits=8, acc_bits=16, act_bits=8, vth_bits=23, max_delay=255)
 VTH_SHIFT = 0  # thresholds at the membrane's full resolution (Lava uses 6)
-_LAYOUT = "per-step layout changes other than flatten are not lowered to integer ONNX yet (run it on target 'gpu')"
-_PRODUCT = ("a product of two activation tensors (attention) is not lowered to integer ONNX yet: 0/1 x 0/1 "
-            "products are integer counts, but no quantization rule or ONNX lowering exists for them (run it on "
-            "target 'gpu')")
-#: why ``onnx_int`` refuses a float-only op or neuron kind (:func:`compile.passes.check_supported`)
+#: why ``onnx_int`` refuses a neuron kind (:func:`compile.passes.check_supported`)
 UNSUPPORTED = {
-    "reshape": _LAYOUT, "permute": _LAYOUT, "matmul": _PRODUCT, "mask": _PRODUCT,
-    "mean": "a mean over tokens is not lowered to integer ONNX yet (run it on target 'gpu')",
     "alif": "the adaptive threshold (ALIF) is not part of Lava's CUBA-LIF integer neuron model that integer "
             "targets implement (run it on target 'gpu')",
 }

@@ -11,6 +11,8 @@ Per time step (the body of the time loop), with B the batch:
   pools of an accumulator (``conv -> pool -> neuron``): ``Pad`` + strided ``Slice`` per kernel tap + ``Max``/``Add``
   in int64;
   flatten: ``Reshape``; add: int32 ``Add``;
+* transformer token ops (:mod:`hw_targets.onnx_tokens`): ``Reshape`` / ``Transpose``, ``ReduceSum`` (token mean as
+  an integer sum), ``MatMulInteger`` (int8 spikes/counts) or int64 ``MatMul``, int32 ``Mul`` (+ ``ReduceSum``);
 * neurons: :func:`compile.integer_neuron.integer_cuba_step` itself, run on :class:`Sym` tensors (int64 state:
   ``Mul``, ``Div``, ``Add``/``Sub``, ``Greater``/``LessOrEqual``, ``Clip``), spikes ``Cast`` to int8;
   integrators: :func:`compile.integer_neuron.integer_leaky_step` the same way (int64 state ``v``, int32 output).
@@ -29,91 +31,11 @@ from onnx import helper
 from compile import ir
 from compile.integer_neuron import integer_cuba_step, integer_leaky_step
 from compile.ir import CompileError
+from hw_targets.onnx_sym import Builder, Sym, emit_requant
+from hw_targets.onnx_tokens import emit_token_op
 
 OPSET = 17
 _NP = {TP.INT8: np.int8, TP.INT32: np.int32, TP.INT64: np.int64}
-
-
-class Builder:
-    """Collects ONNX nodes (``nodes``, swappable for a subgraph) and de-duplicated constant initializers."""
-
-    def __init__(self) -> None:
-        self.nodes: list = []
-        self.inits: list = []
-        self._consts: dict = {}
-        self._n = 0
-
-    def fresh(self, hint: str) -> str:
-        self._n += 1
-        return f"{hint}_{self._n}"
-
-    def const(self, arr: np.ndarray) -> str:
-        arr = np.asarray(arr)
-        key = (arr.dtype.str, arr.shape, arr.tobytes())
-        if key not in self._consts:
-            name = self.fresh("c")
-            self.inits.append(onnx.numpy_helper.from_array(arr, name))
-            self._consts[key] = name
-        return self._consts[key]
-
-    def op(self, op_type: str, inputs: list[str], **attrs) -> str:
-        out = self.fresh(op_type.lower())
-        self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
-        return out
-
-
-class Sym:
-    """A symbolic integer tensor: Python operators emit ONNX nodes (int64 arithmetic; comparisons give bool).
-
-    Lets :func:`compile.integer_neuron.integer_cuba_step` build the ONNX neuron update from its own code.
-    Example: ``(Sym(b, "v", TP.INT64) > 5) * 1`` emits ``Greater``, ``Cast`` and ``Mul``.
-    """
-
-    def __init__(self, b: Builder, name: str, dtype: int, bound: int | None = None):
-        self.b, self.name, self.dtype, self.bound = b, name, dtype, bound
-
-    def cast(self, dtype: int) -> Sym:
-        return self if dtype == self.dtype else Sym(self.b, self.b.op("Cast", [self.name], to=dtype), dtype, self.bound)
-
-    def const(self, a) -> Sym:
-        return Sym(self.b, self.b.const(np.asarray(a, np.int64)), TP.INT64)
-
-    def _other(self, o) -> Sym:
-        return (o if isinstance(o, Sym) else self.const(o)).cast(TP.INT64)
-
-    def _bin(self, op: str, a: Sym, c: Sym, dtype: int = TP.INT64) -> Sym:
-        return Sym(self.b, self.b.op(op, [a.cast(TP.INT64).name, c.name]), dtype)
-
-    def __add__(self, o):
-        return self._bin("Add", self, self._other(o))
-
-    def __sub__(self, o):
-        return self._bin("Sub", self, self._other(o))
-
-    def __rsub__(self, o):
-        return self._bin("Sub", self._other(o), self.cast(TP.INT64))
-
-    def __mul__(self, o):
-        return self._bin("Mul", self, self._other(o))
-
-    __radd__, __rmul__ = __add__, __mul__
-
-    def __gt__(self, o):
-        return self._bin("Greater", self, self._other(o), TP.BOOL)
-
-    def __lt__(self, o):
-        return self._bin("Less", self, self._other(o), TP.BOOL)
-
-    def __le__(self, o):
-        return self._bin("LessOrEqual", self, self._other(o), TP.BOOL)
-
-    def trunc_div(self, d: int) -> Sym:
-        return self._bin("Div", self, self.const(d))
-
-    def clip(self, lo: int, hi: int) -> Sym:
-        x = self.cast(TP.INT64)
-        return Sym(self.b, self.b.op("Clip", [x.name, self.b.const(np.int64(lo)), self.b.const(np.int64(hi))]),
-                   TP.INT64)
 
 
 def _int8(x: Sym, where: str) -> Sym:
@@ -163,13 +85,7 @@ def _synapse(b: Builder, n, x: Sym, st: dict, new: dict) -> Sym:
                    strides=list(n.stride), dilations=list(n.dilation), group=n.groups)
     if q.bias is not None:
         acc = b.op("Add", [acc, b.const(chan(q.bias).astype(np.int32))])
-    if q.requant is None:
-        return Sym(b, acc, TP.INT32)
-    a = Sym(b, b.op("Mul", [b.op("Cast", [acc], to=TP.INT64), b.const(chan(q.requant.multiplier).astype(np.int64))]),
-            TP.INT64)
-    if q.requant.floor:  # floor(a / d) = trunc((a - (d - 1)) / d) for a < 0
-        a = a - (a < 0) * ((1 << q.requant.shift) - 1)
-    return a.trunc_div(1 << q.requant.shift)
+    return emit_requant(Sym(b, acc, TP.INT32), q.requant, n.op == "conv")
 
 
 def _pool_wide(b: Builder, n: ir.Pool, x: Sym) -> Sym:
@@ -228,6 +144,8 @@ def emit_step(b: Builder, graph: ir.Graph, x_t: Sym, st: dict) -> tuple[Sym, dic
             ins = [vals[s].cast(TP.INT32) for s in n.inputs]
             bound = None if any(i.bound is None for i in ins) else sum(i.bound for i in ins)
             out = Sym(b, b.op("Add", [i.name for i in ins]), TP.INT32, bound)
+        elif n.op in ir.TOKEN_OPS:
+            out = emit_token_op(b, n, [vals[s] for s in n.inputs], [graph.node(s).shape for s in n.inputs])
         else:
             raise CompileError(f"node {n.name!r} ({n.op}) cannot be lowered to integer ONNX")
         vals[n.name] = out

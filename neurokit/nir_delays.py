@@ -3,11 +3,12 @@
 ``hw_targets.nir_target`` exports a rounded ``DelayedLinear`` (``y[t, o] = b[o] + sum_j W[o, j] x[t - d[o, j], j]``,
 zero before ``t = 0``) decomposed by delay value: per distinct delay ``k`` a branch ``Delay(k * dt seconds per input
 channel) -> Linear(W * (d == k))`` (``k = 0``: the Linear alone), all branches from one source node feeding one
-target node, which sums them. :func:`collapse_delays` finds every such group in any NIR graph (a ``Delay`` must
-feed exactly one ``Linear``/``Affine``; all inputs of that Linear's target node must be such branches, or plain
-``Linear``/``Affine`` nodes, from the same source) and replaces it by one :class:`DelayedSynapse` node, so the rest
-of ``nk.from_nir`` sees a chain. A Delay's ``delay`` (seconds, one value per input channel) must be a whole number
-of steps of ``dt`` (the Delay node's ``metadata["dt"]``, else the graph's); otherwise ``ValueError``.
+target node, which sums them. :func:`collapse_delays` finds every such group in any NIR graph (a ``Delay`` must be
+the only input of one ``Linear``/``Affine`` that feeds one node; the group is every such branch into that target,
+plus the plain ``Linear``/``Affine`` nodes into it that read the same source node(s)) and replaces it by one
+:class:`DelayedSynapse` node; the target's other inputs are kept (summed, e.g. a residual edge). A Delay's
+``delay`` (seconds, one value per input channel) must be a whole number of steps of ``dt`` (the Delay node's
+``metadata["dt"]``, else the graph's); otherwise ``ValueError``.
 
 Example::
 
@@ -70,29 +71,36 @@ def _steps(name: str, node: nir.Delay, dt: float, in_features: int) -> np.ndarra
     return np.broadcast_to(np.round(steps).astype(np.int64), (in_features,))
 
 
-def _group(target: str, pred: dict, succ: dict, nodes: dict, dt: float) -> tuple[str, DelayedSynapse]:
-    """The source node and the collapsed synapse of all branches feeding ``target``."""
+def _group(target: str, pred: dict, succ: dict, nodes: dict, dt: float) -> tuple[list[str], DelayedSynapse]:
+    """The source nodes and the collapsed synapse of the delay branches feeding ``target``.
+
+    The branches are the Linear/Affine inputs of ``target`` that feed only ``target`` and read either one Delay or
+    directly the Delays' sources; other inputs of ``target`` (a residual edge) are left alone.
+    """
+    lins = [p for p in pred[target] if isinstance(nodes[p], (nir.Linear, nir.Affine)) and succ[p] == [target]]
+    delays = [pred[p][0] for p in lins if len(pred[p]) == 1 and isinstance(nodes[pred[p][0]], nir.Delay)]
+    if any(not pred[d] for d in delays):
+        raise ValueError(f"NIR node {next(d for d in delays if not pred[d])!r} (Delay): it has no input")
+    found = {tuple(sorted(pred[d])) for d in delays}
+    if len(found) != 1:
+        raise ValueError(f"NIR node {target!r}: its delay branches read different sources {sorted(found)}; "
+                         "neurokit rebuilds one delayed synapse from one input")
+    sources = list(found.pop())
     weight = delay = bias = None
-    parts, sources = [], set()
-    for lin in pred[target]:
+    parts = []
+    for lin in lins:
         node = nodes[lin]
-        if not isinstance(node, (nir.Linear, nir.Affine)) or succ.get(lin) != [target] or len(pred.get(lin, [])) != 1:
-            raise ValueError(f"NIR node {target!r}: its inputs mix delay branches with {lin!r} "
-                             f"({type(node).__name__}); expected only Delay -> Linear/Affine or Linear/Affine nodes "
-                             "from one source")
+        head = pred[lin][0] if len(pred[lin]) == 1 else None
+        if head not in delays and sorted(pred[lin]) != sources:
+            continue  # an ordinary synapse from elsewhere (e.g. a residual branch), summed into target as is
         w = np.asarray(node.weight, dtype=np.float32)
         if w.ndim != 2:
             raise ValueError(f"NIR node {lin!r}: weight must be 2-D (out, in), got shape {w.shape}")
-        head = pred[lin][0]
-        if isinstance(nodes[head], nir.Delay):
-            if len(pred.get(head, [])) != 1:
-                raise ValueError(f"NIR node {head!r} (Delay): expected exactly one input")
+        if head in delays:
             d = _steps(head, nodes[head], dt, w.shape[1])
             parts.append(head)
-            sources.add(pred[head][0])
         else:
             d = np.zeros(w.shape[1], np.int64)
-            sources.add(head)
         parts.append(lin)
         dk = np.broadcast_to(d, w.shape)
         if weight is None:
@@ -109,9 +117,7 @@ def _group(target: str, pred: dict, succ: dict, nodes: dict, dt: float) -> tuple
         if isinstance(node, nir.Affine):
             b = np.asarray(node.bias, dtype=np.float32)
             bias = b if bias is None else bias + b
-    if len(sources) != 1:
-        raise ValueError(f"NIR node {target!r}: delay branches come from several sources {sorted(sources)}")
-    return sources.pop(), DelayedSynapse(weight, delay, bias, parts)
+    return sources, DelayedSynapse(weight, delay, bias, parts)
 
 
 def collapse_delays(graph: nir.NIRGraph, dt: float) -> tuple[dict[str, object], list[tuple[str, str]]]:
@@ -123,15 +129,16 @@ def collapse_delays(graph: nir.NIRGraph, dt: float) -> tuple[dict[str, object], 
 
     Returns:
         ``(nodes, edges)``; a collapsed group is named after its first Linear/Affine and sits between the common
-        source and the target node.
+        source node(s) (several: their sum is the input, e.g. a residual add before the layer) and the target
+        node; the target's other inputs (a residual edge) stay.
 
     Example::
 
         nodes, edges = collapse_delays(graph, 1e-4)   # Delay/Linear branches of 'fc' -> nodes['fc_w0']
     """
     nodes, edges = dict(graph.nodes), list(graph.edges)
-    succ: dict[str, list[str]] = {}
-    pred: dict[str, list[str]] = {}
+    succ: dict[str, list[str]] = {k: [] for k in nodes}
+    pred: dict[str, list[str]] = {k: [] for k in nodes}
     for a, b in edges:
         succ.setdefault(a, []).append(b)
         pred.setdefault(b, []).append(a)
@@ -139,21 +146,19 @@ def collapse_delays(graph: nir.NIRGraph, dt: float) -> tuple[dict[str, object], 
     for name, node in graph.nodes.items():
         if not isinstance(node, nir.Delay):
             continue
-        nxt = succ.get(name, [])
-        if len(nxt) != 1 or not isinstance(nodes[nxt[0]], (nir.Linear, nir.Affine)) or len(succ.get(nxt[0], [])) != 1:
+        nxt = succ[name]
+        if len(nxt) != 1 or not isinstance(nodes[nxt[0]], (nir.Linear, nir.Affine)) or len(succ[nxt[0]]) != 1 \
+                or len(pred[nxt[0]]) != 1:
             raise ValueError(f"NIR node {name!r} (Delay): neurokit imports a Delay only as the input of one "
-                             "Linear/Affine that feeds one node (per-synapse delays)")
+                             "Linear/Affine that reads nothing else and feeds one node (per-synapse delays)")
         if succ[nxt[0]][0] not in targets:
             targets.append(succ[nxt[0]][0])
     for target in targets:
-        source, syn = _group(target, pred, succ, nodes, dt)
-        heads = [p for p in syn.parts if pred.get(p) == [source]]
-        if sorted(succ[source]) != sorted(heads):
-            raise ValueError(f"NIR node {source!r}: feeds {succ[source]}, not only the delay branches into "
-                             f"{target!r}; from_nir supports chains")
+        sources, syn = _group(target, pred, succ, nodes, dt)
         key = next(p for p in syn.parts if not isinstance(nodes[p], nir.Delay))
         for p in syn.parts:
             del nodes[p]
         nodes[key] = syn
-        edges = [e for e in edges if e[0] not in syn.parts and e[1] not in syn.parts] + [(source, key), (key, target)]
+        edges = [e for e in edges if e[0] not in syn.parts and e[1] not in syn.parts]
+        edges += [(src, key) for src in sources] + [(key, target)]
     return nodes, edges

@@ -1,4 +1,5 @@
-"""``nk.from_nir``: a NIR graph (or ``.nir`` file) -> a time-major neurokit model (``nn.Sequential``).
+"""``nk.from_nir``: a NIR graph (or ``.nir`` file) -> a time-major neurokit model (``nn.Sequential`` for a chain,
+:class:`neurokit.nir_graph.GraphModel` for a graph that branches and merges, e.g. residual connections).
 
 Conventions (the inverse of :mod:`hw_targets.nir_target`; shared/research/loihi_nir.md §4.5):
 
@@ -9,14 +10,16 @@ Conventions (the inverse of :mod:`hw_targets.nir_target`; shared/research/loihi_
   IF ``v += dt r I`` -> ``nk.IF`` with gain ``r dt``; LI ``v += dt/tau (v_leak - v + r I)`` (``v_leak = 0``) ->
   ``nk.layers.LeakyIntegrator(tau/dt)`` (its membrane trace is the output) with gain ``r dt / tau``. A LIF gain of
   1 maps to ``decay_input=False``, ``1/tau`` to ``decay_input=True``; any other gain (and any LI gain other than
-  1) is folded into the preceding Affine/Linear/Conv2d weights and bias.
+  1) is folded into the weights and bias of the Affine/Linear/Conv2d nodes feeding the neuron.
 * Reset: ``metadata["reset"]`` ``"zero"`` (default, NIR's ``v <- v_reset``) or ``"subtract"``; ``metadata
   ["reset_timing"]`` ``"same_step"`` (default) or ``"next_step"`` (``reset_after_decay``). ``v_leak`` must equal
   ``v_reset`` (neurokit neurons leak toward their reset value).
-* Supported nodes: Input, Output, Affine, Linear, Conv2d, Flatten, LIF, CubaLIF, IF, LI, in a chain, and
-  per-synapse delays: ``Delay -> Linear/Affine`` branches from one node summed into the next (the export of a
-  rounded ``DelayedLinear``, one branch per delay value; delays in seconds, whole multiples of ``dt``) become one
-  rounded ``DelayedLinear`` (:mod:`neurokit.nir_delays`).
+* Supported nodes: Input, Output, Affine, Linear, Conv2d, Flatten, AvgPool2d (``nk.layers.AvgPool2d``), SumPool2d
+  (the same with ``divisor_override=1``), LIF, CubaLIF, IF, LI, in any acyclic graph: a node with several incoming
+  edges gets their sum (NIR's rule; a residual ``f(x) + x``), a node may feed several nodes. Per-synapse delays:
+  ``Delay -> Linear/Affine`` branches from the same source node(s) summed into one node (the export of a rounded
+  ``DelayedLinear``, one branch per delay value; delays in seconds, whole multiples of ``dt``) become one rounded
+  ``DelayedLinear`` (:mod:`neurokit.nir_delays`).
 
 Bad input raises ``ValueError`` naming the file / node / field: an unreadable or truncated file, a missing field,
 an unsupported node type, per-neuron parameters that differ (neurokit neurons take one value per layer), a Delay
@@ -39,9 +42,10 @@ from torch import nn
 
 from .layers.delays import DelayedLinear
 from .layers.readout import LeakyIntegrator
-from .layers.time_major import Conv2d, Flatten
+from .layers.time_major import AvgPool2d, Conv2d, Flatten
 from .neurons import IF, LIF, CubaLIF
 from .nir_delays import DelayedSynapse, collapse_delays
+from .nir_graph import GraphModel, topo_order
 
 DEFAULT_DT = 1e-4
 #: Fields each node type must carry in a ``.nir`` file (``nir`` 1.0 serialization).
@@ -49,7 +53,8 @@ REQUIRED = {"Input": ("shape",), "Output": ("shape",), "Affine": ("weight", "bia
             "Conv2d": ("weight", "stride", "padding", "dilation", "groups", "bias"),
             "Flatten": ("start_dim", "end_dim"), "LIF": ("tau", "r", "v_leak", "v_threshold"),
             "CubaLIF": ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold"), "IF": ("r", "v_threshold"),
-            "LI": ("tau", "r", "v_leak"), "Delay": ("delay",)}
+            "LI": ("tau", "r", "v_leak"), "Delay": ("delay",), "AvgPool2d": ("kernel_size", "stride", "padding"),
+            "SumPool2d": ("kernel_size", "stride", "padding")}
 
 
 def _read_file(path: Path) -> nir.NIRGraph:
@@ -78,31 +83,6 @@ def _read_file(path: Path) -> nir.NIRGraph:
         raise ValueError(f"{path}: NIR graph rejected by nir.read ({type(e).__name__}: {e})") from e
 
 
-def _chain(nodes: dict, edges: list[tuple[str, str]]) -> list[str]:
-    succ: dict[str, list[str]] = {}
-    pred: dict[str, list[str]] = {}
-    for a, b in edges:
-        succ.setdefault(a, []).append(b)
-        pred.setdefault(b, []).append(a)
-    inputs = [k for k, n in nodes.items() if isinstance(n, nir.Input)]
-    if len(inputs) != 1:
-        raise ValueError(f"NIR graph: expected exactly one Input node, found {inputs}")
-    order, cur = [], inputs[0]
-    while True:
-        order.append(cur)
-        nxt = succ.get(cur, [])
-        if not nxt:
-            break
-        if len(nxt) > 1 or len(pred.get(nxt[0], [])) > 1:
-            raise ValueError(f"NIR graph: node {cur!r} branches or merges ({cur} -> {nxt}); from_nir supports chains")
-        cur = nxt[0]
-        if cur in order:
-            raise ValueError(f"NIR graph: cycle through node {cur!r} (recurrent graphs are not supported)")
-    if len(order) != len(nodes):
-        raise ValueError(f"NIR graph: nodes {sorted(set(nodes) - set(order))} are not on the input->output chain")
-    return order
-
-
 def _scalar(node_name: str, field: str, value) -> float:
     v = np.unique(np.asarray(value, dtype=np.float64))
     if v.size != 1:
@@ -111,20 +91,21 @@ def _scalar(node_name: str, field: str, value) -> float:
     return float(v[0])
 
 
-def _fold_gain(layers: list[nn.Module], gain: float, name: str) -> None:
+def _fold_gain(sources: list[nn.Module | None], gain: float, name: str) -> None:
+    """Scale the synapses in ``sources`` (the node's inputs; None: an input that feeds other nodes too) by ``gain``."""
     if np.isclose(gain, 1.0, rtol=1e-6, atol=0.0):
         return
-    prev = layers[-1] if layers else None
-    if not isinstance(prev, (nn.Linear, nn.Conv2d, DelayedLinear)):
-        raise ValueError(f"NIR node {name!r}: input gain {gain:g} must be folded into a preceding Affine/Linear/"
-                         "Conv2d, but there is none")
+    if not sources or not all(isinstance(p, (nn.Linear, nn.Conv2d, DelayedLinear)) for p in sources):
+        raise ValueError(f"NIR node {name!r}: input gain {gain:g} must be folded into the Affine/Linear/Conv2d "
+                         "nodes feeding it (each feeding only this node), but not every input is one")
     with torch.no_grad():
-        prev.weight.mul_(gain)
-        if prev.bias is not None:
-            prev.bias.mul_(gain)
+        for prev in sources:
+            prev.weight.mul_(gain)
+            if prev.bias is not None:
+                prev.bias.mul_(gain)
 
 
-def _neuron(name: str, node, dt: float, layers: list[nn.Module]) -> nn.Module:
+def _neuron(name: str, node, dt: float, sources: list[nn.Module | None]) -> nn.Module:
     meta = node.metadata or {}
     reset, timing = meta.get("reset", "zero"), meta.get("reset_timing", "same_step")
     if reset not in ("zero", "subtract") or timing not in ("same_step", "next_step"):
@@ -140,26 +121,26 @@ def _neuron(name: str, node, dt: float, layers: list[nn.Module]) -> nn.Module:
                              "leak toward v_reset)")
     r = _scalar(name, "r", node.r)
     if isinstance(node, nir.IF):
-        _fold_gain(layers, r * dt, name)
+        _fold_gain(sources, r * dt, name)
         return IF(**common)
     if isinstance(node, nir.CubaLIF):
         ts, tm = _scalar(name, "tau_syn", node.tau_syn), _scalar(name, "tau_mem", node.tau_mem)
         w_in = _scalar(name, "w_in", node.w_in)
-        _fold_gain(layers, (w_in * dt / ts) * (r * dt / tm), name)
+        _fold_gain(sources, (w_in * dt / ts) * (r * dt / tm), name)
         return CubaLIF(tau_syn=ts / dt, tau_mem=tm / dt, **common)
     tau = _scalar(name, "tau", node.tau)
     if np.isclose(r, 1.0, rtol=1e-9, atol=0.0):  # gain 1/tau: SpikingJelly's decay_input form
         return LIF(tau=tau / dt, decay_input=True, **common)
-    _fold_gain(layers, r * dt / tau, name)
+    _fold_gain(sources, r * dt / tau, name)
     return LIF(tau=tau / dt, decay_input=False, **common)
 
 
-def _leaky(name: str, node: nir.LI, dt: float, layers: list[nn.Module]) -> LeakyIntegrator:
+def _leaky(name: str, node: nir.LI, dt: float, sources: list[nn.Module | None]) -> LeakyIntegrator:
     leak = _scalar(name, "v_leak", node.v_leak)
     if leak != 0.0:
         raise ValueError(f"NIR node {name!r} (LI): v_leak={leak}; neurokit's LeakyIntegrator leaks toward 0")
     tau, r = _scalar(name, "tau", node.tau), _scalar(name, "r", node.r)
-    _fold_gain(layers, r * dt / tau, name)
+    _fold_gain(sources, r * dt / tau, name)
     return LeakyIntegrator(tau / dt)
 
 
@@ -183,7 +164,34 @@ def _synapse(name: str, node) -> nn.Module:
     return conv
 
 
-def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None) -> nn.Sequential:
+def _pool(name: str, node) -> AvgPool2d:
+    """NIR ``AvgPool2d`` -> ``nk.layers.AvgPool2d`` (zero padding counted, as NIR's SumPool-then-Scale);
+    ``SumPool2d`` -> the same with ``divisor_override=1`` (a plain sum)."""
+    k, s, p = (tuple(int(v) for v in np.broadcast_to(np.asarray(f), (2,))) for f in
+               (node.kernel_size, node.stride, node.padding))
+    if any(2 * pi > ki for pi, ki in zip(p, k)):
+        raise ValueError(f"NIR node {name!r} ({type(node).__name__}): padding {p} is more than half the kernel {k}")
+    return AvgPool2d(k, s, p, divisor_override=1 if isinstance(node, nir.SumPool2d) else None)
+
+
+def _module(name: str, node, dt: float, sources: list[nn.Module | None]) -> nn.Module:
+    """The neurokit module for NIR node ``node``; ``sources``: the modules feeding it (for gain folding)."""
+    if isinstance(node, DelayedSynapse):
+        return node.module()
+    if isinstance(node, (nir.Affine, nir.Linear, nir.Conv2d)):
+        return _synapse(name, node)
+    if isinstance(node, (nir.AvgPool2d, nir.SumPool2d)):
+        return _pool(name, node)
+    if isinstance(node, nir.Flatten):
+        return Flatten()
+    if isinstance(node, (nir.LIF, nir.CubaLIF, nir.IF, nir.LI)):
+        node_dt = float((node.metadata or {}).get("dt", dt))
+        return (_leaky if isinstance(node, nir.LI) else _neuron)(name, node, node_dt, sources)
+    raise ValueError(f"NIR node {name!r}: type {type(node).__name__} is not supported by neurokit "
+                     f"(supported: {sorted(REQUIRED)})")
+
+
+def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None) -> nn.Sequential | GraphModel:
     """Build a neurokit model from a NIR graph or ``.nir`` file (conventions in the module docstring).
 
     Args:
@@ -191,7 +199,8 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None) -> nn.Se
         dt: seconds per step when neither the nodes nor the graph carry ``metadata["dt"]`` (default 1e-4).
 
     Returns:
-        ``nn.Sequential`` mapping ``[T, B, *input_shape]`` to ``[T, B, *output_shape]``.
+        ``nn.Sequential`` (a chain) or :class:`~neurokit.nir_graph.GraphModel` (branches / summed edges), mapping
+        ``[T, B, *input_shape]`` to ``[T, B, *output_shape]``.
 
     Example::
 
@@ -203,23 +212,13 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None) -> nn.Se
     if not isinstance(graph, nir.NIRGraph):
         raise TypeError(f"from_nir: expected a nir.NIRGraph or a path, got {type(graph).__name__}")
     base_dt = float((graph.metadata or {}).get("dt", dt if dt is not None else DEFAULT_DT))
-    layers: list[nn.Module] = []
     nodes, edges = collapse_delays(graph, base_dt)
-    for name in _chain(nodes, edges):
-        node = nodes[name]
-        if isinstance(node, (nir.Input, nir.Output)):
-            continue
-        if isinstance(node, DelayedSynapse):
-            layers.append(node.module())
-        elif isinstance(node, (nir.Affine, nir.Linear, nir.Conv2d)):
-            layers.append(_synapse(name, node))
-        elif isinstance(node, nir.Flatten):
-            layers.append(Flatten())
-        elif isinstance(node, (nir.LIF, nir.CubaLIF, nir.IF, nir.LI)):
-            node_dt = float((node.metadata or {}).get("dt", base_dt))
-            make = _leaky if isinstance(node, nir.LI) else _neuron
-            layers.append(make(name, node, node_dt, layers))
-        else:
-            raise ValueError(f"NIR node {name!r}: type {type(node).__name__} is not supported by neurokit "
-                             f"(supported: {sorted(REQUIRED)})")
-    return nn.Sequential(*layers)
+    order, pred, succ = topo_order(nodes, edges)
+    modules: dict[str, nn.Module] = {}
+    for name in order:
+        if not isinstance(nodes[name], (nir.Input, nir.Output)):
+            sources = [modules.get(p) if len(succ[p]) == 1 else None for p in pred[name]]
+            modules[name] = _module(name, nodes[name], base_dt, sources)
+    if all(len(pred[k]) <= 1 and len(succ[k]) <= 1 for k in order):
+        return nn.Sequential(*(modules[k] for k in order if k in modules))
+    return GraphModel(modules, {k: pred[k] for k in order[1:]}, order[0], order[-1])

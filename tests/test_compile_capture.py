@@ -158,7 +158,8 @@ def test_attention_products_give_a_clear_compile_error():
         def forward(self, x):
             return self.mm(self.q(x), self.k(x))
 
-    with pytest.raises(CompileError, match=r"onnx_int: node 'mm' \(matmul\): a product of two activation tensors"):
+    with pytest.raises(CompileError, match=r"node 'mm' \(matmul\): a product of two activation tensors needs "
+                                           r"integer inputs with one scale each"):
         nk.compile(Attn(), target="onnx_int", example_input=torch.rand(3, 2, 4, 4))
 
 

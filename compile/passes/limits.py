@@ -14,15 +14,14 @@ from compile.integer_neuron import VTH_BITS
 from compile.ir import CompileError
 
 ALL_OPS = frozenset({"input", "dense", "conv", "batchnorm", "pool", "flatten", "add", "neuron", "integrator",
-                     *ir.FLOAT_ONLY})
-INTEGER_OPS = ALL_OPS - set(ir.FLOAT_ONLY)
+                     *ir.TOKEN_OPS})
 
 
 @dataclass(frozen=True)
 class Limits:
     """What a target supports.
 
-    ops: IR ops (default: all but the float-only ``ir.FLOAT_ONLY``); neuron_kinds: ``lif``/``if``/``cuba``/``alif``; integer: the target runs the quantized graph;
+    ops: IR ops (default: all, ``ALL_OPS``); neuron_kinds: ``lif``/``if``/``cuba``/``alif``; integer: the target runs the quantized graph;
     weight_bits: widest integer weight; acc_bits: widest (requantized) accumulator fed to a neuron;
     act_bits: widest signed integer tensor feeding a synapse (int8 containers: 8); vth_bits: threshold
     mantissa bits; max_delay: largest synaptic delay (None: any); resets: integer reset modes;
@@ -30,7 +29,7 @@ class Limits:
     Example: ``Limits(ops=ALL_OPS - {"batchnorm"}, weight_bits=8, max_delay=62, resets=frozenset({"hard"}))``.
     """
 
-    ops: frozenset = INTEGER_OPS
+    ops: frozenset = ALL_OPS
     neuron_kinds: frozenset = frozenset({"lif", "if", "cuba"})
     integer: bool = True
     weight_bits: int = 8

@@ -6,11 +6,13 @@ Definitions (shared/research/quant_onnx.md §5; the integer neuron of :mod:`comp
   input is quantized symmetrically to int8, ``q = clip(round_half_even(float32(x) / float32(s_in)), -127, 127)``
   with ``s_in = max|x_example| / 127`` (0/1 spike inputs: ``s_in = 1``, no rounding; a QAT first layer with
   ``input_levels = L <= 127``: ``s_in = 1 / L``, its own input grid). Max-pool keeps the scale;
-  avg-pool becomes an integer *sum* pool with scale ``s / (kh * kw)``; ``add`` needs equal input scales.
+  avg-pool becomes an integer *sum* pool with scale ``s / (kh * kw)``; ``add`` needs equal input scales; the
+  transformer token ops (layouts, token means, spike x spike products) follow :mod:`compile.passes.quantize_tokens`.
 * **Weights**: symmetric per output channel (``per_channel=False``: per tensor), ``k`` bits, narrow range:
   ``s_w[o] = max|W[o]| / (2**(k-1) - 1)``, ``W_int = round(W / s_w)``. A layer whose every weight has one
   magnitude per channel (binary layers) is stored exactly as 1-bit ``{-1, +1}`` with ``s_w[o] = |W[o]|``.
-  ``decay_input=True`` LIF: ``1/tau`` is folded into the synapse (weights and bias) first.
+  ``decay_input=True`` LIF: ``1/tau`` is folded into the synapse (weights and bias) first; a LIF that reads no
+  synapse directly (a pool, an add, an attention product) takes it in its threshold (input unit ``scale / tau``).
 * **Accumulator**: int32, unit ``acc_scale[o] = s_in * s_w[o]``; bias ``round(b / acc_scale)``. If the
   worst-case ``|acc|`` exceeds ``2**(acc_bits-1) - 1`` it is **requantized** integer-only,
   ``acc' = trunc(acc * M[o] / 2**16)`` with ``M[o] = floor(limit * 2**16 / bound[o])`` (fixed-point multiplier +
@@ -41,8 +43,8 @@ from compile.integer_neuron import (
     decay_from_tau,
 )
 from compile.ir import CompileError
-
-REQUANT_SHIFT = 16
+from compile.passes.quantize_tokens import quantize_token_op, scalar_scale
+from compile.passes.requant import requant_to_fit
 INPUT_QMAX = 127
 
 
@@ -97,12 +99,17 @@ def quantize(graph: ir.Graph, *, weight_bits: int = 8, per_channel: bool = True,
         elif n.op in ir.SYNAPSES:
             _synapse(g, n, scale, maxint, nonneg, weight_bits, per_channel, acc_bits)
         elif n.op == "neuron":
-            _neuron(g, n, scale[n.inputs[0]], vth_shift)
+            a_scale = scale[n.inputs[0]]
+            if _reads_decayed_input(n) and _decay_input_neuron(g, g.node(n.inputs[0])) is not n:
+                a_scale = a_scale / n.tau  # no synapse folded 1/tau: it goes into the threshold instead
+            _neuron(g, n, a_scale, vth_shift)
             scale[n.name], maxint[n.name], nonneg[n.name] = 1.0, 1, True
         elif n.op == "integrator":
             _integrator(g, n, scale, maxint, nonneg, integrator_format)
         elif n.op in ("pool", "flatten", "add"):
             _passthrough(n, scale, maxint, nonneg)
+        elif n.op in ir.TOKEN_OPS:
+            quantize_token_op(g, n, scale, maxint, nonneg, acc_bits)
         else:
             raise CompileError(f"node {n.name!r} ({n.op}): cannot be quantized; run fold_bn first")
     g.scales = scale
@@ -127,25 +134,17 @@ def _input(g: ir.Graph, n: ir.Input, absmax: float | None) -> None:
     n.scale = float(np.float32(absmax / INPUT_QMAX))
 
 
-def _scalar_scale(n: ir.Node, scale: dict, src: str) -> float:
-    s = scale[src]
-    if not isinstance(s, float):
-        raise CompileError(f"node {n.name!r} ({n.op}) reads the accumulator of {src!r}; an accumulator may only "
-                           f"feed a neuron (or be the graph output)")
-    return s
-
-
 def _passthrough(n: ir.Node, scale: dict, maxint: dict, nonneg: dict) -> None:
     """pool / flatten / add. A pool may read a synapse's accumulator (per-channel scale ``> 0``, so max-pooling the
     integers is max-pooling the real values; ``conv -> pool -> neuron`` after a folded ``pool -> batchnorm``)."""
     src = n.inputs[0]
-    s = scale[src] if n.op == "pool" else _scalar_scale(n, scale, src)
+    s = scale[src] if n.op == "pool" else scalar_scale(n, scale, src)
     m, pos = maxint[src], nonneg[src]
     if n.op == "pool" and n.kind == "avg":
         k = n.kernel[0] * n.kernel[1]
         s, m = s / k, m * k
     elif n.op == "add":
-        if any(_scalar_scale(n, scale, x) != s for x in n.inputs):
+        if any(scalar_scale(n, scale, x) != s for x in n.inputs):
             raise CompileError(f"add {n.name!r}: inputs {n.inputs} have different scales "
                                f"{[scale[x] for x in n.inputs]}; only equal scales can be added in integers")
         m, pos = sum(maxint[x] for x in n.inputs), all(nonneg[x] for x in n.inputs)
@@ -154,11 +153,11 @@ def _passthrough(n: ir.Node, scale: dict, maxint: dict, nonneg: dict) -> None:
 
 def _synapse(g, n, scale, maxint, nonneg, weight_bits, per_channel, acc_bits) -> None:
     src = n.inputs[0]
-    s_in, in_max = _scalar_scale(n, scale, src), int(maxint[src])
+    s_in, in_max = scalar_scale(n, scale, src), int(maxint[src])
     w = n.weight.astype(np.float64)
     b = None if n.bias is None else n.bias.astype(np.float64)
     cons = g.consumers(n.name)
-    if len(cons) == 1 and cons[0].op == "neuron" and cons[0].kind == "lif" and cons[0].decay_input:
+    if _decay_input_neuron(g, n) is not None:
         w, b = w / cons[0].tau, None if b is None else b / cons[0].tau
     bits = min(weight_bits, n.weight_bits or weight_bits)
     w_int, s_w, bits = quantize_weights(w, bits, per_channel)
@@ -178,14 +177,26 @@ def _synapse(g, n, scale, maxint, nonneg, weight_bits, per_channel, acc_bits) ->
     if requant is not None:
         acc_scale, bound = acc_scale * 2.0 ** requant.shift, bound >> requant.shift
     elif bound.max() > limit:
-        mult = np.minimum(2 ** REQUANT_SHIFT, np.floor(limit * 2.0 ** REQUANT_SHIFT / np.maximum(bound, 1)))
-        requant = ir.Requant(mult.astype(np.int64), REQUANT_SHIFT)
-        acc_scale = acc_scale * 2.0 ** REQUANT_SHIFT / mult
-        bound = (bound * requant.multiplier) >> REQUANT_SHIFT
+        requant, bound, factor = requant_to_fit(bound, limit)
+        acc_scale = acc_scale * factor
+        mult = requant.multiplier
         g.warnings.append(f"synapse {n.name!r}: accumulator requantized by {float(mult.min()) / 2 ** 16:.3f}.."
                           f"{float(mult.max()) / 2 ** 16:.3f} to fit {acc_bits} bits (LSBs dropped)")
     n.quant = ir.QuantSynapse(bits, w_int, s_w, s_in, b_int, requant, acc_scale, in_max, bound.astype(np.int64))
     scale[n.name], maxint[n.name], nonneg[n.name] = _channel(n, acc_scale), _channel(n, bound), False
+
+
+def _reads_decayed_input(n: ir.Node) -> bool:
+    return n.op == "neuron" and n.kind == "lif" and n.decay_input
+
+
+def _decay_input_neuron(g: ir.Graph, n: ir.Node) -> ir.Neuron | None:
+    """The ``decay_input=True`` LIF whose ``1/tau`` synapse ``n`` folds into its weights (its only consumer), else
+    None; such a LIF reading anything else (a pool, an add, a token op) gets ``1/tau`` in its threshold instead."""
+    cons = g.consumers(n.name)
+    if n.op in ir.SYNAPSES and len(cons) == 1 and _reads_decayed_input(cons[0]):
+        return cons[0]
+    return None
 
 
 def _pool_growth(g: ir.Graph, n: ir.Node) -> int:

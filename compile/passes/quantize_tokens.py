@@ -1,0 +1,75 @@
+"""Quantization rules of the spiking-transformer token ops (``reshape``, ``permute``, ``mean``, ``matmul``, ``mask``).
+
+Tensors are integers with a real scale (``real = scale * int``, :mod:`compile.passes.quantize`). The token ops read
+tensors with one scalar scale (spikes: 1; sums of spikes; counts) and never do float arithmetic at run time:
+
+* ``reshape`` / ``permute``: exact integer data movement; scale and worst case ``|x|`` unchanged.
+* ``mean`` over per-step axes: the integer **sum**; its ``1/count`` goes into the scale (``s / count``), so the next
+  synapse's accumulator unit (and so the next neuron's integer threshold) absorbs it. Worst case ``m * count``.
+* ``matmul`` (``scale * (a @ b)``, Spikformer SSA): the integer product ``a_int @ b_int`` (a count of coincident
+  spikes for 0/1 inputs); real unit ``scale * s_a * s_b``: the fixed float ``scale`` never multiplies a tensor, it
+  ends in the consumer's integer threshold. Worst case ``K * m_a * m_b`` (``K`` the contracted length).
+* ``mask`` (``a * b``, SDSA): integer element-wise product (optionally summed over tokens, axis -2); unit
+  ``s_a * s_b``, worst case ``m_a * m_b`` (times the token count when summed).
+
+A product whose worst case exceeds the accumulator width (``acc_bits``) is requantized integer-only exactly like a
+synapse accumulator (:func:`compile.passes.requant.requant_to_fit`, ``node.requant``), with a warning.
+
+Example (SSA, 16 tokens, head dim 16, spikes in)::
+
+    kv = k^T @ v      -> counts 0..16, scale 1.0
+    y  = q @ kv       -> counts 0..256, scale 0.125; LIF(threshold 0.5, tau 2, decay_input) reads it with
+                         vth = round(0.5 / (0.125 / 2) * 2**6) = 512
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from compile import ir
+from compile.ir import CompileError
+from compile.passes.requant import requant_to_fit
+
+
+def scalar_scale(n: ir.Node, scale: dict, src: str) -> float:
+    """The scalar real unit of ``src`` as read by ``n``; a per-channel accumulator scale is refused (clear error)."""
+    s = scale[src]
+    if not isinstance(s, float) and n.op in ir.PRODUCTS:
+        raise CompileError(f"node {n.name!r} ({n.op}): a product of two activation tensors needs integer inputs with "
+                           f"one scale each (spikes or counts); {src!r} is an accumulator with per-channel scales, so "
+                           f"its product has no integer form (put a neuron before the product)")
+    if not isinstance(s, float):
+        raise CompileError(f"node {n.name!r} ({n.op}) reads the accumulator of {src!r}; an accumulator may only "
+                           f"feed a neuron (or be the graph output)")
+    return s
+
+
+def quantize_token_op(g: ir.Graph, n: ir.Node, scale: dict, maxint: dict, nonneg: dict, acc_bits: int) -> None:
+    """Set ``scale[n.name]`` (float), ``maxint[n.name]`` (worst-case ``|x|``, int) and ``nonneg[n.name]`` for token
+    op ``n`` from its inputs' entries (rules in the module docstring); sets ``n.requant`` on an oversized product."""
+    s = [scalar_scale(n, scale, src) for src in n.inputs]
+    m = [int(np.max(maxint[src])) for src in n.inputs]
+    pos = all(nonneg[src] for src in n.inputs)
+    if n.op in ("reshape", "permute"):
+        scale[n.name], maxint[n.name], nonneg[n.name] = s[0], m[0], pos
+        return
+    if n.op == "mean":
+        shape = g.node(n.inputs[0]).shape
+        count = int(np.prod([shape[a] for a in n.axes]))
+        scale[n.name], maxint[n.name], nonneg[n.name] = s[0] / count, m[0] * count, pos
+        return
+    a, b = (g.node(src).shape for src in n.inputs)
+    if len(a) != len(b):
+        raise CompileError(f"{n.op} {n.name!r}: inputs {n.inputs} have per-step ranks {len(a)} and {len(b)}; integer "
+                           f"targets need equal ranks (broadcast only over size-1 axes)")
+    if n.op == "matmul":
+        unit, bound = n.scale * s[0] * s[1], a[-1] * m[0] * m[1]
+    else:
+        tokens = max(a[-2], b[-2]) if n.sum_tokens else 1
+        unit, bound = s[0] * s[1], tokens * m[0] * m[1]
+    limit = 2 ** (acc_bits - 1) - 1
+    if bound > limit:
+        n.requant, new_bound, factor = requant_to_fit(np.asarray(bound), limit)
+        unit, bound = unit * float(factor), int(new_bound)
+        g.warnings.append(f"{n.op} {n.name!r}: worst-case product requantized by "
+                          f"{int(n.requant.multiplier)}/2**{n.requant.shift} to fit {acc_bits} bits (LSBs dropped)")
+    scale[n.name], maxint[n.name], nonneg[n.name] = float(unit), int(bound), pos
