@@ -7,7 +7,7 @@ needs int64 exactly as in Lava). Per node, over the whole sequence ``[T, B, ...]
 * dense: ``acc[t] = W_int x[t] + b`` (delayed: ``acc[t, o] = sum_j W[o, j] x[t - d[o, j], j] + b[o]``);
   conv: integer cross-correlation (im2col); then optional requantization ``trunc(acc * M / 2**shift)``
   (``floor`` instead of ``trunc`` for a QAT accumulator shift);
-* pool: max, or **sum** (avg pool; its ``1/(kh*kw)`` lives in the scale); flatten; add: integer sum;
+* pool: max, or **sum** (avg pool; its ``1/(kh*kw)`` lives in the scale); flatten; add: integer sum (after each input's ``rescale``, if any);
 * token ops (:mod:`compile.passes.quantize_tokens`): reshape / permute move integers; mean is the integer **sum**;
   matmul / mask are integer products (``a @ b``, ``a * b`` [summed over tokens]), then their optional requantization;
 * neuron: :func:`compile.integer_neuron.integer_cuba_run` (Lava's bit-accurate CUBA-LIF), from rest;
@@ -152,7 +152,7 @@ def run(graph: ir.Graph, x, latency: int = 0, record: bool = False):
             elif n.op == "flatten":
                 out = a.reshape(a.shape[:2] + (-1,))
             elif n.op == "add":
-                out = sum(vals[s] for s in n.inputs)
+                out = sum(_requant(vals[s], rq) for s, rq in zip(n.inputs, n.rescale or (None,) * len(n.inputs)))
             elif n.op in ir.TOKEN_OPS:
                 out = _token_op(n, [vals[s] for s in n.inputs])
             else:

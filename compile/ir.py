@@ -218,8 +218,11 @@ class Mean(Node):
 
 @dataclass
 class Add(Node):
-    """Element-wise sum of all inputs (same shapes)."""
+    """Element-wise sum of all inputs (same shapes). ``rescale`` (set by quantization when the inputs have different
+    scales, e.g. a membrane-level residual stream of synapse accumulators): one :class:`Requant` (or None) per input
+    that brings it to the common integer unit before the sum; ``()``: inputs added as they are."""
 
+    rescale: tuple[Requant | None, ...] = ()
     op = "add"
 
 

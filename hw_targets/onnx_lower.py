@@ -10,7 +10,7 @@ Per time step (the body of the time loop), with B the batch:
 * pools: ``MaxPool`` on int8; avg pool as an integer sum pool (depthwise ``ConvInteger`` with a ones kernel);
   pools of an accumulator (``conv -> pool -> neuron``): ``Pad`` + strided ``Slice`` per kernel tap + ``Max``/``Add``
   in int64;
-  flatten: ``Reshape``; add: int32 ``Add``;
+  flatten: ``Reshape``; add: int32 ``Add`` (inputs of different scales first rescaled like an accumulator);
 * transformer token ops (:mod:`hw_targets.onnx_tokens`): ``Reshape`` / ``Transpose``, ``ReduceSum`` (token mean as
   an integer sum), ``MatMulInteger`` (int8 spikes/counts) or int64 ``MatMul``, int32 ``Mul`` (+ ``ReduceSum``);
 * neurons: :func:`compile.integer_neuron.integer_cuba_step` itself, run on :class:`Sym` tensors (int64 state:
@@ -141,8 +141,9 @@ def emit_step(b: Builder, graph: ir.Graph, x_t: Sym, st: dict) -> tuple[Sym, dic
         elif n.op == "flatten":
             out = Sym(b, b.op("Reshape", [x.name, b.const(np.array([0, -1], np.int64))]), x.dtype, x.bound)
         elif n.op == "add":
-            ins = [vals[s].cast(TP.INT32) for s in n.inputs]
-            bound = None if any(i.bound is None for i in ins) else sum(i.bound for i in ins)
+            rescale = n.rescale or (None,) * len(n.inputs)
+            ins = [emit_requant(vals[s], rq).cast(TP.INT32) for s, rq in zip(n.inputs, rescale)]
+            bound = None if any(i.bound is None or rq for i, rq in zip(ins, rescale)) else sum(i.bound for i in ins)
             out = Sym(b, b.op("Add", [i.name for i in ins]), TP.INT32, bound)
         elif n.op in ir.TOKEN_OPS:
             out = emit_token_op(b, n, [vals[s] for s in n.inputs], [graph.node(s).shape for s in n.inputs])

@@ -1,5 +1,5 @@
-"""Compile coverage: spiking transformers and ALIF on `gpu` (== eager), their refusal by integer targets, and batch
-norm folded through pools (binary_cnn on `onnx_int`, bit-identical to the integer simulator)."""
+"""Compile coverage: spiking transformers and ALIF on `gpu` (== eager), their refusal by loihi2 (ALIF: by every
+integer target), and batch norm folded through pools (binary_cnn on `onnx_int`, bit-identical to the integer simulator)."""
 import numpy as np
 import pytest
 import torch
@@ -90,13 +90,9 @@ def test_alif_on_gpu_equals_eager(seed):
         torch.testing.assert_close(cm.run(x), model(x), rtol=1e-5, atol=1e-6)
 
 
-def test_integer_targets_refuse_float_only_nodes_with_reasons():
+def test_integer_targets_refuse_unsupported_nodes_with_reasons():
+    """loihi2 refuses spike x spike products (onnx_int lowers them: tests/test_onnx_transformer.py); both refuse ALIF."""
     spikes = (torch.rand(4, 1, 1, 8, 8) < 0.5).float()
-    with pytest.raises(CompileError) as err:
-        nk.compile(nk.models.spikformer("tiny", attention="sdsa"), target="onnx_int", example_input=spikes)
-    msg = str(err.value)
-    assert msg.startswith("onnx_int: 5 nodes cannot be compiled")
-    assert "node 'blocks.0.attn.1.q_mask' (mask): a product of two activation tensors (attention) is not lowered" in msg
     with pytest.raises(CompileError) as err:
         nk.compile(nk.models.spikformer("tiny"), target="loihi2", example_input=spikes)
     assert "node 'blocks.0.attn.kv_matmul' (matmul), node 'blocks.0.attn.qkv_matmul' (matmul): a product of two " \

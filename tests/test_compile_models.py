@@ -117,9 +117,14 @@ def test_delay_snn_on_loihi2_and_nir(trained):
     assert type(nk.compile(plain, target="nir", example_input=x).artefact.graph.nodes["1"]).__name__ == "LI"
 
 
-def test_spikformer_tiny_compile_error_lists_every_reason():
+def test_spikformer_tiny_real_input_on_onnx_int_and_loihi2_reasons():
+    """Real-valued frames (int8-quantized input) compile to onnx_int, equal to the integer simulator; loihi2 lists
+    every node it cannot host."""
+    x = torch.rand(4, 2, 1, 8, 8)
+    cm = nk.compile(nk.models.spikformer("tiny").eval(), target="onnx_int", example_input=x)
+    assert np.array_equal(cm.run(x).numpy(), integer_sim.run(cm.graph, x))
     with pytest.raises(CompileError) as err:
-        nk.compile(nk.models.spikformer("tiny"), target="onnx_int", example_input=torch.rand(4, 2, 1, 8, 8))
+        nk.compile(nk.models.spikformer("tiny"), target="loihi2", example_input=(x < 0.5).float())
     msg = str(err.value)
-    assert "node 'blocks.0.attn.kv_matmul' (matmul)" in msg and "product of two activation tensors" in msg
-    assert "node 'transpose' (permute)" in msg and "node 'mean' (mean)" in msg and "not lowered" in msg
+    assert "node 'blocks.0.attn.kv_matmul' (matmul)" in msg and "product of two spike tensors" in msg
+    assert "node 'transpose' (permute)" in msg and "node 'mean' (mean)" in msg

@@ -1,16 +1,17 @@
-"""onnx_int on spiking transformers: Spikformer SSA (reshape / permute / token mean / spike x spike matmul) runs in
-onnxruntime bit-identical to the integer simulator, integer-only; products' scales end in integer thresholds;
-oversized products are requantized integer-only; loihi2 still refuses spike x spike products."""
+"""onnx_int on spiking transformers: Spikformer SSA (reshape / permute / token mean / spike x spike matmul) and SDSA
+(masks, membrane-level residual of accumulators rescaled in integers) run in onnxruntime bit-identical to the integer
+simulator, integer-only; products' scales end in integer thresholds; oversized products are requantized
+integer-only; loihi2 still refuses spike x spike products."""
 import numpy as np
 import onnx
 import pytest
 import torch
+from test_compile_coverage import _randomize_bn
+from test_onnx_int import _float_ops
 from torch import nn
 
 import neurokit as nk
 from compile import CompileError, integer_sim
-from test_compile_coverage import _randomize_bn
-from test_onnx_int import _float_ops
 
 torch.set_num_threads(1)
 
@@ -36,6 +37,19 @@ def test_spikformer_ssa_onnx_bit_identical_to_integer_sim(seed):
         np.testing.assert_array_equal(got, ref)
         for name in ("blocks.0.attn.kv_matmul", "blocks.0.attn.qkv_matmul", "blocks.0.attn.attn_neuron"):
             assert acts[name].sum() > 0, f"{name}: no coincident spikes, the comparison would be vacuous"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_spikformer_sdsa_onnx_bit_identical_to_integer_sim(seed):
+    cm = nk.compile(_spikformer(seed, "sdsa"), target="onnx_int", example_input=_frames(4, 2, seed))
+    assert {"mask", "mean"} <= {n.op for n in cm.graph} and cm.graph.node("add_1").rescale
+    for T, B in [(4, 2), (3, 5)]:
+        x = _frames(T, B, 10 * seed + T)
+        ref, acts = integer_sim.run(cm.graph, x, record=True)
+        np.testing.assert_array_equal(cm.run(x).numpy(), ref)
+        for name in ("blocks.0.attn.1.kv_mask_sum", "blocks.0.attn.1.kv_neuron", "head_neuron"):
+            assert acts[name].sum() > 0, f"{name}: no activity, the comparison would be vacuous"
+    assert _float_ops(cm.artefact.model) == []
 
 
 def test_spikformer_graph_is_integer_only_and_scales_live_in_thresholds():
@@ -109,3 +123,15 @@ def test_loihi2_still_refuses_spike_products():
     with pytest.raises(CompileError, match=r"loihi2: .*node 'blocks.0.attn.kv_matmul' \(matmul\).*a product of two "
                                            r"spike tensors"):
         nk.compile(_spikformer(0), target="loihi2", example_input=_frames(4, 1, 0))
+
+
+def test_maxformer_onnx_bit_identical_to_integer_sim():
+    """Max-Former (membrane-shortcut residuals of accumulators, max-pooled embeddings, SSA in stage 3) comes along."""
+    torch.manual_seed(0)
+    model = _randomize_bn(nk.models.maxformer("tiny"), 0, gamma=(1.0, 3.0), beta=(0.2, 1.0))
+    cm = nk.compile(model, target="onnx_int", example_input=_frames(4, 2, 0))
+    for T, B in [(4, 2), (3, 5)]:
+        x = _frames(T, B, T)
+        ref, acts = integer_sim.run(cm.graph, x, record=True)
+        assert acts["stages.2.1.mixer.attn.attn_neuron"].sum() > 0
+        np.testing.assert_array_equal(cm.run(x).numpy(), ref)

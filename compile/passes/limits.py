@@ -46,8 +46,8 @@ def check_supported(graph: ir.Graph, limits: Limits, target: str, reasons: dict[
     every such node with ``reasons[op or kind]`` (why ``target`` cannot run it), grouped by reason.
 
     Run it first in an integer target's ``prepare``, so the user sees why (not a quantization failure).
-    Example: ``check_supported(g, Limits(), "onnx_int", {"matmul": "not lowered yet"})`` raises
-    ``onnx_int: node 'attn.kv' (matmul): not lowered yet`` for a graph with that node.
+    Example: ``check_supported(g, Limits(ops=ALL_OPS - {"matmul"}), "loihi2", {"matmul": "a spike x spike product"})``
+    raises ``loihi2: node 'attn.kv' (matmul): a spike x spike product`` for a graph with that node.
     """
     by_why: dict[str, list[str]] = {}
     for n in graph.nodes:

@@ -6,7 +6,8 @@ Definitions (shared/research/quant_onnx.md §5; the integer neuron of :mod:`comp
   input is quantized symmetrically to int8, ``q = clip(round_half_even(float32(x) / float32(s_in)), -127, 127)``
   with ``s_in = max|x_example| / 127`` (0/1 spike inputs: ``s_in = 1``, no rounding; a QAT first layer with
   ``input_levels = L <= 127``: ``s_in = 1 / L``, its own input grid). Max-pool keeps the scale;
-  avg-pool becomes an integer *sum* pool with scale ``s / (kh * kw)``; ``add`` needs equal input scales; the
+  avg-pool becomes an integer *sum* pool with scale ``s / (kh * kw)``; ``add`` of equal scales is the integer sum
+  (different scales, e.g. accumulators: rescaled to a common unit first, ``quantize_tokens.rescaled_add``); the
   transformer token ops (layouts, token means, spike x spike products) follow :mod:`compile.passes.quantize_tokens`.
 * **Weights**: symmetric per output channel (``per_channel=False``: per tensor), ``k`` bits, narrow range:
   ``s_w[o] = max|W[o]| / (2**(k-1) - 1)``, ``W_int = round(W / s_w)``. A layer whose every weight has one
@@ -43,8 +44,9 @@ from compile.integer_neuron import (
     decay_from_tau,
 )
 from compile.ir import CompileError
-from compile.passes.quantize_tokens import quantize_token_op, scalar_scale
+from compile.passes.quantize_tokens import quantize_token_op, rescaled_add, scalar_scale
 from compile.passes.requant import requant_to_fit
+
 INPUT_QMAX = 127
 
 
@@ -106,6 +108,8 @@ def quantize(graph: ir.Graph, *, weight_bits: int = 8, per_channel: bool = True,
             scale[n.name], maxint[n.name], nonneg[n.name] = 1.0, 1, True
         elif n.op == "integrator":
             _integrator(g, n, scale, maxint, nonneg, integrator_format)
+        elif n.op == "add" and not all(isinstance(scale[x], float) and scale[x] == scale[n.inputs[0]] for x in n.inputs):
+            rescaled_add(g, n, scale, maxint, nonneg, acc_bits)
         elif n.op in ("pool", "flatten", "add"):
             _passthrough(n, scale, maxint, nonneg)
         elif n.op in ir.TOKEN_OPS:
@@ -144,9 +148,6 @@ def _passthrough(n: ir.Node, scale: dict, maxint: dict, nonneg: dict) -> None:
         k = n.kernel[0] * n.kernel[1]
         s, m = s / k, m * k
     elif n.op == "add":
-        if any(scalar_scale(n, scale, x) != s for x in n.inputs):
-            raise CompileError(f"add {n.name!r}: inputs {n.inputs} have different scales "
-                               f"{[scale[x] for x in n.inputs]}; only equal scales can be added in integers")
         m, pos = sum(maxint[x] for x in n.inputs), all(nonneg[x] for x in n.inputs)
     scale[n.name], maxint[n.name], nonneg[n.name] = s, m, pos
 

@@ -3,7 +3,8 @@
 Tensors are integers with a real scale (``real = scale * int``, :mod:`compile.passes.quantize`). The token ops read
 tensors with one scalar scale (spikes: 1; sums of spikes; counts) and never do float arithmetic at run time:
 
-* ``reshape`` / ``permute``: exact integer data movement; scale and worst case ``|x|`` unchanged.
+* ``reshape`` / ``permute``: exact integer data movement; worst case ``|x|`` unchanged; the scale is unchanged, or,
+  for a synapse accumulator (SDSA's membrane-level stream), its per-channel array moves with the integers.
 * ``mean`` over per-step axes: the integer **sum**; its ``1/count`` goes into the scale (``s / count``), so the next
   synapse's accumulator unit (and so the next neuron's integer threshold) absorbs it. Worst case ``m * count``.
 * ``matmul`` (``scale * (a @ b)``, Spikformer SSA): the integer product ``a_int @ b_int`` (a count of coincident
@@ -14,6 +15,8 @@ tensors with one scalar scale (spikes: 1; sums of spikes; counts) and never do f
 
 A product whose worst case exceeds the accumulator width (``acc_bits``) is requantized integer-only exactly like a
 synapse accumulator (:func:`compile.passes.requant.requant_to_fit`, ``node.requant``), with a warning.
+
+:func:`rescaled_add` adds inputs of different scales (accumulators of a membrane-level residual) in a common unit.
 
 Example (SSA, 16 tokens, head dim 16, spikes in)::
 
@@ -44,14 +47,16 @@ def scalar_scale(n: ir.Node, scale: dict, src: str) -> float:
 
 
 def quantize_token_op(g: ir.Graph, n: ir.Node, scale: dict, maxint: dict, nonneg: dict, acc_bits: int) -> None:
-    """Set ``scale[n.name]`` (float), ``maxint[n.name]`` (worst-case ``|x|``, int) and ``nonneg[n.name]`` for token
+    """Set ``scale[n.name]`` (float; a moved per-element array for a layout op on an accumulator), ``maxint[n.name]`` (worst-case ``|x|``, int) and ``nonneg[n.name]`` for token
     op ``n`` from its inputs' entries (rules in the module docstring); sets ``n.requant`` on an oversized product."""
-    s = [scalar_scale(n, scale, src) for src in n.inputs]
     m = [int(np.max(maxint[src])) for src in n.inputs]
     pos = all(nonneg[src] for src in n.inputs)
     if n.op in ("reshape", "permute"):
-        scale[n.name], maxint[n.name], nonneg[n.name] = s[0], m[0], pos
+        s0 = scale[n.inputs[0]]
+        scale[n.name] = s0 if isinstance(s0, float) else _moved(s0, g.node(n.inputs[0]).shape, n)
+        maxint[n.name], nonneg[n.name] = m[0], pos
         return
+    s = [scalar_scale(n, scale, src) for src in n.inputs]
     if n.op == "mean":
         shape = g.node(n.inputs[0]).shape
         count = int(np.prod([shape[a] for a in n.axes]))
@@ -73,3 +78,48 @@ def quantize_token_op(g: ir.Graph, n: ir.Node, scale: dict, maxint: dict, nonneg
         g.warnings.append(f"{n.op} {n.name!r}: worst-case product requantized by "
                           f"{int(n.requant.multiplier)}/2**{n.requant.shift} to fit {acc_bits} bits (LSBs dropped)")
     scale[n.name], maxint[n.name], nonneg[n.name] = float(unit), int(bound), pos
+
+
+def _padded(a, ndim: int) -> np.ndarray:
+    """A scale (float or array broadcastable to a per-step shape) as a float64 array with ``ndim`` axes."""
+    a = np.asarray(a, dtype=np.float64)
+    return a.reshape((1,) * (ndim - a.ndim) + a.shape)
+
+
+def _compact(a: np.ndarray) -> np.ndarray:
+    """Shrink every axis along which ``a`` is constant to size 1 (a per-channel scale stays ``[C, 1, 1]``)."""
+    for ax in range(a.ndim):
+        if a.shape[ax] > 1 and (a == a.take([0], axis=ax)).all():
+            a = a.take([0], axis=ax)
+    return a
+
+
+def _moved(s: np.ndarray, in_shape: tuple[int, ...], n: ir.Node) -> np.ndarray:
+    """The per-element scale of an accumulator after reshape / permute ``n`` (the scale moves with the integers)."""
+    a = _padded(s, len(in_shape))
+    if n.op == "permute":
+        return _compact(a.transpose(n.perm))
+    return _compact(np.broadcast_to(a, in_shape).reshape(n.shape))
+
+
+def rescaled_add(g: ir.Graph, n: ir.Add, scale: dict, maxint: dict, nonneg: dict, acc_bits: int) -> None:
+    """``add`` of inputs with different scales (SDSA's membrane-level residual stream of accumulators): each input is
+    requantized integer-only to a common unit ``s_c = max_i s_i`` per element (``M_i = round(s_i / s_c * 2**16)``,
+    ``x_i' = trunc(x_i * M_i / 2**16)``), ``s_c`` grown further if the sum's worst case would exceed ``acc_bits``.
+    Sets ``n.rescale`` and the add's (per-element) scale. Example: scales 0.01 and 0.04 -> unit 0.04, the first input
+    multiplied by 16384 / 2**16."""
+    shift, limit = 16, 2 ** (acc_bits - 1) - 1
+    arrs = np.broadcast_arrays(*(_padded(scale[x], len(n.shape)) for x in n.inputs))
+    bounds = [float(np.max(maxint[x])) for x in n.inputs]
+    common = np.maximum.reduce(arrs)
+    common = common * np.maximum(1.0, sum(b * a / common for b, a in zip(bounds, arrs)) / limit)
+    mults = [np.round(a / common * 2 ** shift).astype(np.int64) for a in arrs]
+    if min(int(m.min()) for m in mults) < 1:
+        raise CompileError(f"add {n.name!r}: input scales {[float(np.min(a)) for a in arrs]} differ by more than "
+                           f"2**{shift + 1}; the smallest input would vanish in the integer sum")
+    n.rescale = tuple(None if (m == 2 ** shift).all() else ir.Requant(m, shift) for m in mults)
+    g.warnings.append(f"add {n.name!r}: inputs with different scales rescaled to a common integer unit "
+                      f"(multipliers {min(int(m.min()) for m in mults)}..{2 ** shift}/2**{shift}; LSBs dropped)")
+    bound = sum((int(b) * m) >> shift for b, m in zip(bounds, mults))
+    scale[n.name] = _compact(common)
+    maxint[n.name], nonneg[n.name] = int(bound.max()), all(nonneg[x] for x in n.inputs)
