@@ -19,12 +19,17 @@ from neurokit.atomic import atomic_write  # noqa: F401  (re-exported for the tar
 from compile.capture import capture
 
 
-def _layer_ops(n: ir.Node) -> int:
-    """Synaptic operations per time step and sample (MACs, or accumulates for spike inputs)."""
+def _layer_ops(n: ir.Node, shapes: dict) -> int:
+    """Operations per time step and sample: synaptic MACs/accumulates for synapses and activation products,
+    one update per element for neurons, integrators, pools, adds, means and batch norms; 0 for data movement."""
     if n.op == "dense":
         return int(n.weight.size * np.prod(n.shape[:-1], dtype=np.int64))
     if n.op == "conv":
         return int(np.prod(n.shape) * n.weight[0].size)
+    if n.op == "matmul":                       # [.., M, K] @ [.., K, N]: K products per output element
+        return int(np.prod(n.shape) * shapes[n.inputs[0]][-1])
+    if n.op in ("mask", "mean"):               # one product (or sum term) per input element
+        return int(max(np.prod(shapes[i]) for i in n.inputs))
     if n.op in ("neuron", "integrator", "pool", "add", "batchnorm"):
         return int(np.prod(n.shape))
     return 0
@@ -37,6 +42,7 @@ def report_graph(graph: ir.Graph) -> dict:
     "ops_per_step", "warnings"}``. Example: ``report_graph(g)["params"]``.
     """
     layers, by_bits = [], {}
+    shapes = {n.name: n.shape for n in graph}
     for n in graph:
         params, bits = 0, None
         if n.op in ir.SYNAPSES:
@@ -44,7 +50,7 @@ def report_graph(graph: ir.Graph) -> dict:
             bits = n.quant.bits if n.quant is not None else 32
             wbytes = n.weight.size * bits / 8 + (0 if n.bias is None else n.bias.size * 4)
             by_bits[bits] = by_bits.get(bits, 0) + wbytes
-        layers.append({"name": n.name, "op": n.op, "shape": n.shape, "ops": _layer_ops(n),
+        layers.append({"name": n.name, "op": n.op, "shape": n.shape, "ops": _layer_ops(n, shapes),
                        "params": int(params), "weight_bits": bits})
     return {"layers": layers, "params": sum(layer["params"] for layer in layers),
             "ops_per_step": sum(layer["ops"] for layer in layers),

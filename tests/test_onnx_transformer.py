@@ -135,3 +135,22 @@ def test_maxformer_onnx_bit_identical_to_integer_sim():
         ref, acts = integer_sim.run(cm.graph, x, record=True)
         assert acts["stages.2.1.mixer.attn.attn_neuron"].sum() > 0
         np.testing.assert_array_equal(cm.run(x).numpy(), ref)
+
+
+def test_report_counts_attention_products_and_data_movement():
+    """cm.report(): a SpikeMatMul [.., M, K] @ [.., K, N] costs K products per output element; reshape/permute cost
+    nothing; token means and masks one term per input element."""
+    model = nk.models.spikformer("tiny").eval()
+    x = (torch.rand(2, 2, 1, 8, 8) > 0.5).float()
+    cm = nk.compile(model, target="gpu", example_input=x)
+    shapes = {n.name: n.shape for n in cm.graph}
+    layers = {row["name"]: row for row in cm.report()["layers"]}
+    matmuls = [n for n in cm.graph if n.op == "matmul"]
+    assert matmuls
+    for n in matmuls:
+        assert layers[n.name]["ops"] == int(np.prod(n.shape)) * shapes[n.inputs[0]][-1] > 0
+    for n in cm.graph:
+        if n.op in ("reshape", "permute"):
+            assert layers[n.name]["ops"] == 0
+        if n.op == "mean":
+            assert layers[n.name]["ops"] == int(np.prod(shapes[n.inputs[0]]))
