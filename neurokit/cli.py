@@ -166,7 +166,7 @@ def main(argv: Optional[list] = None) -> int:
     except UsageError as e:
         _err(str(e))
         return 2
-    except (FileNotFoundError, ValueError, TypeError, KeyError) as e:
+    except (OSError, ValueError, TypeError, KeyError) as e:
         if _STATE["debug"]:
             traceback.print_exc()
         _err(f"{type(e).__name__}: {e}")

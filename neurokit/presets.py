@@ -107,8 +107,10 @@ def load_run(folder: str):
 
     run_path = os.path.join(folder, RUN_FILE)
     ckpt = os.path.join(folder, CHECKPOINT_NAME)
-    if not os.path.isdir(folder):
+    if not os.path.exists(folder):
         raise FileNotFoundError(f"run folder {folder!r} does not exist")
+    if not os.path.isdir(folder):
+        raise ValueError(f"{folder!r} is a file; expected a run folder written by `neurokit train`")
     for path in (run_path, ckpt):
         if not os.path.isfile(path):
             raise FileNotFoundError(f"{path!r} is missing (expected a folder written by `neurokit train`)")

@@ -31,6 +31,8 @@ def test_help_lists_every_subcommand_and_each_has_examples():
     (("compile", "/nonexistent-run"), "run folder '/nonexistent-run' does not exist"),
     (("energy", "/nonexistent-run"), "run folder '/nonexistent-run' does not exist"),
     (("bench", "nope"), "unknown benchmark 'nope'"),
+    (("energy", "/etc/hostname"), "is a file; expected a run folder"),
+    (("demo", "--quick", "--out", "/dev/null/demo"), "Not a directory"),
     (("train", "binary_mlp", "--nproc", "0"), "nproc"),
     (("compile", "--bogus-option"), "No such option"),
 ])
