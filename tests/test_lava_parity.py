@@ -6,11 +6,15 @@ hw_targets/loihi2/lava_runner.py). Every layer's spike raster and the last layer
 at every step, for 3 seeds per network, T = 60 (one Lava run per seed; batching is tested in test_loihi2), and
 ``cm.run`` must equal the integer reference ``integer_sim.run(cm.graph, x, latency=1)`` (biases included), so the
 reference itself is checked against Lava. The full delay SNNs (batch norm folded into a bias, LeakyIntegrator
-readout lowered to a leaky never-spiking block) are among them.
+readout lowered to a leaky never-spiking block) are among them, and so are two spiking conv networks on spike frames
+(netx ``conv`` + ``flatten`` blocks; non-square input, kernel, stride, padding, dilation, groups, a folded batch
+norm), which Lava runs on ``(W, H, C)`` ports.
 """
 import numpy as np
 import pytest
 import torch
+from _conv_cases import SHAPES as CONV_SHAPES
+from _conv_cases import conv_example, conv_geometry
 from _delay_cases import N_IN as DEMO_IN
 from _delay_cases import demo_delay_snn
 from torch import nn
@@ -50,9 +54,12 @@ def _binary_net(seed):
     return binary_mlp(12, (16, 12), num_classes=5, v_threshold=0.12).eval()
 
 
-#: name -> (builder(seed), input channels); "delay_snn_demo" is the product demo's configuration
-BUILDERS = {"cuba_dense": (_cuba_net, 12), "delay_snn": (_delay_net, 12), "binary_mlp": (_binary_net, 12),
-            "delay_snn_demo": (demo_delay_snn, DEMO_IN)}
+#: name -> (builder(seed), per-step input shape); "delay_snn_demo" is the product demo's configuration; the conv
+#: networks (tests/_conv_cases.py) take spike frames [T, B, C, H, W]
+BUILDERS = {"cuba_dense": (_cuba_net, (12,)), "delay_snn": (_delay_net, (12,)), "binary_mlp": (_binary_net, (12,)),
+            "delay_snn_demo": (demo_delay_snn, (DEMO_IN,)),
+            "conv_example": (conv_example, CONV_SHAPES["conv_example"]),
+            "conv_geometry": (conv_geometry, CONV_SHAPES["conv_geometry"])}
 
 
 def _corner_nets():
@@ -72,16 +79,16 @@ def runs(tmp_path_factory):
     """Compile, save and simulate every case; run all of them in one Lava subprocess."""
     tmp = tmp_path_factory.mktemp("lava")
     cases, jobs = [], []
-    for name, (build, n_in) in BUILDERS.items():
+    for name, (build, shape) in BUILDERS.items():
         for seed in SEEDS:
             rng = torch.Generator().manual_seed(100 + seed)
-            x = (torch.rand(T, B, n_in, generator=rng) < 0.3).float()
+            x = (torch.rand(T, B, *shape, generator=rng) < 0.3).float()
             cm = compile_model(build(seed), target="loihi2", example_input=x)
             path = tmp / f"{name}_{seed}.net"
             cm.save(path)
             cm.run(x)
             cases.append((name, seed, cm, x, cm.artefact.last_run))
-            jobs.append((path, x.numpy()))
+            jobs.append((path, x.reshape(T, B, -1).numpy()))  # conv frames flattened in (C, H, W) order
     for i, net in enumerate(_corner_nets()):
         x = (np.random.default_rng(i).random((150, 1, 12)) < 0.4).astype(np.uint8)
         path = save_netx(net, tmp / f"corner_{i}.net")

@@ -5,6 +5,7 @@ hand-built networks: tests/test_loihi2.py; the real Lava: tests/test_lava_parity
 import numpy as np
 import pytest
 import torch
+from _conv_cases import conv_example, conv_geometry, frames
 from _delay_cases import demo_delay_snn
 from _delay_cases import spikes as demo_spikes
 from torch import nn
@@ -125,9 +126,6 @@ def test_compile_errors_name_layer_and_reason():
     far[0].delay.data[0, 0] = 70
     with pytest.raises(CompileError, match=r"node '0' \(dense\): delays span 0\.\.70; this target supports 0\.\.62"):
         nk.compile(far, target="loihi2", example_input=x)
-    conv = nn.Sequential(nk.layers.Conv2d(1, 2, 3), nk.LIF())
-    with pytest.raises(CompileError, match=r"loihi2: node '0' \(conv\): netx conv blocks"):
-        nk.compile(conv, target="loihi2", example_input=(torch.rand(4, 1, 1, 5, 5) < 0.5).float())
     soft = nn.Sequential(nn.Linear(10, 3), nk.LIF(v_reset=None))
     with pytest.raises(CompileError, match="soft reset not supported"):
         nk.compile(soft, target="loihi2", example_input=x)
@@ -172,6 +170,46 @@ def test_lowering_rejects_what_lava_cannot_represent():
     with pytest.raises(CompileError, match=r"node '3' \(integrator\): integer integrator format .* = \(6, 32\); "
                                            r"Lava's LIF voltage is \(6, 24\)"):
         lower(quantize(capture(readout, x), per_channel=False))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_conv_networks_equal_integer_reference_and_reload(seed, tmp_path):
+    """Spike frames [T, B, C, H, W] through netx conv blocks: cm.run == integer_sim.run(latency=1); the saved file
+    reloads to the same network and output; the output of a network ending in a conv layer keeps its map shape."""
+    for name, build in (("conv_example", conv_example), ("conv_geometry", conv_geometry)):
+        x = frames(name, seed, T=50, B=2)
+        cm = nk.compile(build(seed), target="loihi2", example_input=x)
+        out, ref = cm.run(x).numpy(), integer_reference(cm.graph, x, latency=1)
+        np.testing.assert_array_equal(out, ref, err_msg=f"{name} seed {seed}")
+        assert all(0 < s.mean() < 0.9 for s in cm.artefact.last_run.spikes[:-1]), name
+        net = cm.artefact.net
+        assert [layer.conv is not None for layer in net.layers] == [True, False] if name == "conv_example" else \
+            [True, True, False]
+        cm.save(tmp_path / "c.net")
+        back = load_netx(tmp_path / "c.net")
+        assert back.sizes == net.sizes and [b.conv for b in back.layers] == [a.conv for a in net.layers]
+        np.testing.assert_array_equal(simulate(back, x.reshape(50, 2, -1)), cm.artefact.last_run.spikes[-1])
+        if name == "conv_geometry":  # folded batch norm: a per-channel conv bias
+            assert net.layers[0].bias is not None and net.layers[0].bias.shape == (4,)
+    head = conv_geometry(seed)[:5]  # ends in the CUBA-LIF conv layer
+    cm = nk.compile(head, target="loihi2", example_input=x)
+    out = cm.run(x).numpy()
+    assert out.shape == (50, 2, 6, 6, 4) and out.any()
+    np.testing.assert_array_equal(out, integer_reference(cm.graph, x, latency=1))
+
+
+def test_conv_refusals_name_node_and_reason():
+    x = frames("conv_example", 0, T=6)
+    for pool in (nk.layers.AvgPool2d(2), nk.layers.MaxPool2d(2)):
+        model = nn.Sequential(nk.layers.Conv2d(1, 4, 3, padding=1, bias=False), nk.LIF(), pool, nk.layers.Flatten(),
+                              nn.Linear(64, 3))
+        with pytest.raises(CompileError, match=r"node '2' \(pool\): lava-dl netx does not implement pool blocks "
+                                               r"\(max or average\); use a strided Conv2d"):
+            nk.compile(model, target="loihi2", example_input=x)
+    readout = nn.Sequential(nk.layers.Conv2d(1, 4, 3, padding=1, bias=False), nk.LIF(),
+                            nk.layers.Conv2d(4, 2, 3, bias=False))
+    with pytest.raises(CompileError, match=r"node '2' \(conv\): a readout must be a dense layer"):
+        nk.compile(readout, target="loihi2", example_input=x)
 
 
 def test_integrator_past_the_largest_threshold_warns():

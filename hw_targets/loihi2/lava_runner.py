@@ -12,7 +12,8 @@ Usage::
     .venv-lava/bin/python hw_targets/loihi2/lava_runner.py jobs.json
 
 ``jobs.json`` is a list of ``{"net": path, "input": path.npy, "output": path.npz}``; the input is
-``uint8 [B, T, n_in]``. The output ``.npz`` holds ``layer<i>`` (``uint8 [B, T, n_i]``, i = 1..L,
+``uint8 [B, T, n_in]``, a conv-first network's ``[C, H, W]`` frames flattened in that order (Lava's ports are
+``(W, H, C)``: inputs are transposed in and conv blocks' spikes / voltages transposed back). The output ``.npz`` holds ``layer<i>`` (``uint8 [B, T, n_i]``, i = 1..L,
 the last one being ``net.out``), ``v_last`` (``int64 [B, T, n_L]``, the
 last layer's voltage after each step), ``seconds`` (wall time of loading + building + running, per sample)
 and ``run_seconds`` (``net.run`` alone).
@@ -23,6 +24,11 @@ import sys
 import time
 
 import numpy as np
+
+
+def _to_flat_chw(a: np.ndarray) -> np.ndarray:
+    """``[T, *lava_shape]`` (Lava's ``(n,)`` or ``(W, H, C)``) -> ``[T, n]`` in PyTorch's ``(C, H, W)`` order."""
+    return (a.transpose(0, 3, 2, 1) if a.ndim == 4 else a).reshape(a.shape[0], -1)
 
 
 def run_sample(net_path: str, spikes: np.ndarray, run_seconds: list):
@@ -38,7 +44,9 @@ def run_sample(net_path: str, spikes: np.ndarray, run_seconds: list):
 
     steps = spikes.shape[0]
     net = Network(net_config=net_path)
-    src = Source(data=spikes.T.astype(np.int32))
+    shape = tuple(net.inp.shape)  # (n,) or (W, H, C)
+    frames = spikes.reshape(steps, *shape[::-1]).transpose(0, *range(len(shape), 0, -1))  # [T, *shape]
+    src = Source(data=np.moveaxis(frames, 0, -1).astype(np.int32))
     src.s_out.connect(net.inp)
     sinks = []
     for layer in net.layers:
@@ -52,8 +60,8 @@ def run_sample(net_path: str, spikes: np.ndarray, run_seconds: list):
         t0 = time.perf_counter()
         net.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
         run_seconds.append(time.perf_counter() - t0)
-        v_trace = np.asarray(mon.get_data()[v.process.name][v.name]).reshape(steps, -1).astype(np.int64)
-        return [s.data.get().T.astype(np.uint8) for s in sinks] + [v_trace]
+        v_trace = np.asarray(mon.get_data()[v.process.name][v.name]).reshape(steps, *v.shape).astype(np.int64)
+        return [_to_flat_chw(np.moveaxis(s.data.get(), -1, 0)).astype(np.uint8) for s in sinks] + [_to_flat_chw(v_trace)]
     finally:
         net.stop()
 

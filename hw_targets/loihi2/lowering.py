@@ -1,7 +1,9 @@
 """Lower the quantized IR to a :class:`LoihiNetwork` (Loihi 2 fixed-point CUBA semantics).
 
-Accepted graph: ``input`` (0/1 spikes) -> [``flatten``] -> (``dense`` -> ``neuron``) x L [-> ``dense``
-[-> ``integrator``]]. Each ``dense`` + ``neuron`` pair becomes one netx ``dense`` block. A final readout
+Accepted graph: ``input`` (0/1 spikes, ``[C, H, W]`` or flat) -> (``conv`` -> ``neuron``) x K -> [``flatten``] ->
+(``dense`` -> ``neuron``) x L [-> ``dense`` [-> ``integrator``]]. Each ``dense`` + ``neuron`` pair becomes one netx
+``dense`` block, each ``conv`` + ``neuron`` pair one netx ``conv`` block (its ``(C, H, W)`` map flattened for a
+following dense block in netx's ``flatten`` order, which is PyTorch's). A final readout
 becomes a CUBA block that never spikes (``iDecay = 4096``: ``u = a_in << 6``, no current memory; ``vThMant``
 at its maximum), read back with a Lava ``Monitor`` on ``v`` (``LoihiNetwork.readout``):
 
@@ -16,7 +18,9 @@ at its maximum), read back with a Lava ``Monitor`` on ``v`` (``LoihiNetwork.read
 =====================  ===========================================================================
 IR (after quantize)    Loihi / netx
 =====================  ===========================================================================
-``quant.weight``       ``weight`` (integers in [-256, 254]; netx derives mantissa/exponent/sign mode)
+``quant.weight``       ``weight`` (integers in [-256, 254]; netx derives mantissa/exponent/sign mode; conv:
+                       used as they are by Lava's ``Conv``)
+``conv`` geometry      ``stride``, ``padding``, ``dilation``, ``groups`` (:class:`ConvGeometry`)
 ``dense.delay``        per-synapse ``delay`` (out, in), 0..62 -> Lava ``DelayDense``
 ``quant.bias``         ``bias`` = bias_mant, only with ``decay_u = 4096`` (Lava adds it to ``v``)
 ``integer.decay_u/v``  ``iDecay`` / ``vDecay`` (Lava ``du = iDecay - 1``, ``dv = vDecay``)
@@ -24,8 +28,8 @@ IR (after quantize)    Loihi / netx
 integrator ``decay``   readout ``vDecay`` (``iDecay = 4096``, ``vThMant = 131071``)
 =====================  ===========================================================================
 
-Loihi cannot host (:class:`CompileError` naming the node): real-valued inputs, conv/pool/add/batch norm
-nodes (netx conv has no delays and pool is unimplemented in netx), requantized accumulators (no
+Loihi cannot host (:class:`CompileError` naming the node): real-valued inputs, pool/add/unfolded batch norm
+nodes (netx raises NotImplementedError for pool blocks), a conv readout, requantized accumulators (no
 multiplier between synapse and neuron), per-neuron thresholds, soft reset (Lava resets ``v`` to 0),
 products of two activation tensors (attention ``Q K^T``: a Loihi synapse multiplies a spike by a
 *stored* weight only), per-step reshapes / permutes / means, and ALIF neurons (adaptive threshold).
@@ -48,6 +52,7 @@ from .network import (
     MAX_VTH_MANT,
     WEIGHT_MAX,
     WEIGHT_MIN,
+    ConvGeometry,
     LoihiLayer,
     LoihiNetwork,
 )
@@ -56,8 +61,7 @@ from .network import (
 LAVA_INTEGRATOR = (ACT_SHIFT, UV_BITS)
 
 UNSUPPORTED = {
-    "conv": "netx conv blocks ignore synaptic delays and this target lowers dense layers only",
-    "pool": "lava-dl netx does not implement pool blocks",
+    "pool": "lava-dl netx does not implement pool blocks (max or average); use a strided Conv2d",
     "add": "residual adds would need two synapse groups into one neuron; netx networks are sequential",
     "batchnorm": "batch norm must be folded into the synapse (fold_bn) before lowering",
     "matmul": "a product of two spike tensors (attention) multiplies two dynamic operands; Loihi synapses "
@@ -77,8 +81,8 @@ def _fail(n: ir.Node, why: str) -> CompileError:
     return CompileError(f"loihi2: node {n.name!r} ({n.op}): {why}")
 
 
-def _synapse(d: ir.Dense, decay_u: int):
-    """(weight, bias or None, delay or None) of a quantized dense node, checked for Loihi."""
+def _synapse(d: ir.Dense | ir.Conv, decay_u: int):
+    """(weight, bias or None, delay or None) of a quantized dense / conv node, checked for Loihi."""
     q = d.quant
     if q is None:
         raise _fail(d, "graph is not quantized; run the quantize pass first")
@@ -96,7 +100,7 @@ def _synapse(d: ir.Dense, decay_u: int):
             raise _fail(d, "a bias with a decaying synaptic current (CUBA): Lava adds the bias to v, not to u")
         bias = np.asarray(q.bias).astype(np.int64)
     delay = None
-    if d.delay is not None:
+    if getattr(d, "delay", None) is not None:
         dl = np.asarray(d.delay)
         if dl.dtype.kind != "i":
             raise _fail(d, "delays are not integers; run round_delays first")
@@ -107,7 +111,7 @@ def _synapse(d: ir.Dense, decay_u: int):
     return w, bias, delay
 
 
-def _layer(d: ir.Dense, nrn: ir.Neuron) -> LoihiLayer:
+def _layer(d: ir.Dense | ir.Conv, nrn: ir.Neuron, in_shape: tuple[int, ...]) -> LoihiLayer:
     p = nrn.integer
     if p is None:
         raise _fail(nrn, "graph is not quantized; run the quantize pass first")
@@ -120,8 +124,11 @@ def _layer(d: ir.Dense, nrn: ir.Neuron) -> LoihiLayer:
                          "per layer (quantize with per_channel=False)")
     if int(vth[0]) > MAX_VTH_MANT:
         raise _fail(nrn, f"threshold {int(vth[0])} exceeds the 17-bit vThMant ({MAX_VTH_MANT})")
+    conv = None
+    if d.op == "conv":
+        conv = ConvGeometry(in_shape, d.stride, d.padding, d.dilation, d.groups)
     try:
-        return LoihiLayer(w, p.decay_u, p.decay_v, int(vth[0]), delay=delay, bias=bias, name=d.name)
+        return LoihiLayer(w, p.decay_u, p.decay_v, int(vth[0]), delay=delay, bias=bias, name=d.name, conv=conv)
     except ValueError as e:
         raise _fail(d, str(e)) from e
 
@@ -151,16 +158,18 @@ def lower(graph: ir.Graph) -> LoihiNetwork:
 
     Args:
         graph: output of the compile passes (fold_bn, round_delays, quantize) for a sequential spiking
-            network of dense layers; its input must be 0/1 spikes.
+            network of conv then dense layers; its input must be 0/1 spikes (``[C, H, W]`` for a conv).
 
     Returns:
-        The network, one layer per ``dense`` + ``neuron`` pair (plus the readout, with its integrator if any),
-        layers named after the dense node.
+        The network, one layer per ``dense`` / ``conv`` + ``neuron`` pair (plus the readout, with its
+        integrator if any), layers named after the synapse node.
 
     Example::
 
         g = quantize(round_delays(fold_bn(capture(model, spikes))), per_channel=False)
         net = lower(g)            # net.sizes == [n_in, hidden, n_out]
+        # model = Sequential(Conv2d(1, 4, 3, padding=1), LIF, Flatten, Linear(256, 10)), spikes [T, B, 1, 8, 8]:
+        # net.sizes == [64, 256, 10], net.layers[0].out_shape == (4, 8, 8)
     """
     nodes = list(graph.nodes)
     inp = graph.input
@@ -170,7 +179,7 @@ def lower(graph: ir.Graph) -> LoihiNetwork:
     alias = {inp.name: inp.name}  # node -> the spiking node it forwards (flatten is free on a flat spike vector)
     current = inp.name  # the node whose spikes feed the next layer
     layers: list[LoihiLayer] = []
-    pending: ir.Dense | None = None
+    pending: ir.Dense | ir.Conv | None = None
     integ: ir.Integrator | None = None
     for n in nodes[1:]:
         if integ is not None:
@@ -179,15 +188,21 @@ def lower(graph: ir.Graph) -> LoihiNetwork:
             if pending is not None:
                 raise _fail(n, "flatten between a synapse and its neuron")
             alias[n.name] = alias[n.inputs[0]]
-        elif n.op == "dense":
+        elif n.op in ("dense", "conv"):
             if pending is not None or alias.get(n.inputs[0]) != current:
                 raise _fail(n, "netx networks are sequential: each synapse must read the previous layer's spikes "
                                "and feed exactly one neuron")
+            src_shape = tuple(graph.node(n.inputs[0]).shape)
+            if n.op == "conv" and (len(src_shape) != 3 or n.inputs[0] != current):
+                raise _fail(n, f"a netx conv block reads a (C, H, W) spike map (the input or a conv layer's "
+                               f"spikes), got shape {src_shape}")
+            if n.op == "dense" and len(src_shape) != 1:
+                raise _fail(n, f"a dense block reads flat spikes; flatten the {src_shape} map first")
             pending = n
         elif n.op == "neuron":
             if pending is None or n.inputs[0] != pending.name:
-                raise _fail(n, "a neuron must read exactly one dense synapse")
-            layers.append(_layer(pending, n))
+                raise _fail(n, "a neuron must read exactly one dense or conv synapse")
+            layers.append(_layer(pending, n, tuple(graph.node(pending.inputs[0]).shape)))
             current, pending = n.name, None
             alias[n.name] = n.name
         elif n.op == "integrator":
@@ -197,6 +212,8 @@ def lower(graph: ir.Graph) -> LoihiNetwork:
         else:
             raise _fail(n, UNSUPPORTED.get(n.op, f"op {n.op!r} has no Loihi equivalent"))
     readout = pending is not None and graph.output == (pending.name if integ is None else integ.name)
+    if readout and pending.op == "conv":
+        raise _fail(pending, "a readout must be a dense layer (flatten the conv map and add a Linear readout)")
     if readout:
         layers.append(_readout(pending, integ))
     elif pending is not None or not layers or alias.get(graph.output) != current:

@@ -12,7 +12,10 @@ Per-core limits (:class:`CoreLimits`) and their sources:
 
 A synapse costs its weight bits (``num_weight_bits`` of the netx/Lava encoding) plus 6 delay bits when
 the layer has synaptic delays (Loihi 2 stores a 6-bit delay per synapse). Layers are split into equal
-slices of neurons; every core of a layer sees the layer's whole fan-in (dense connectivity).
+slices of neurons; every core of a dense layer sees the layer's whole fan-in (dense connectivity). A conv layer
+is sliced in its ``(C, H, W)`` neuron order; each neuron stores its whole receptive field
+(``C_in / groups * kH * kW`` synapses, no weight sharing: a conservative bound) and a core's fan-in is the
+number of input neurons inside its neurons' receptive fields (the slices are refined until that fits).
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
+from torch.nn.grad import conv2d_input
 
 from compile.ir import CompileError
 
-from .network import LoihiNetwork
+from .network import LoihiLayer, LoihiNetwork
 
 DELAY_BITS = 6
 
@@ -104,6 +109,20 @@ class CoreMap:
         return {"per_boundary": per, "total": float(sum(per)), "from_host": per[0] if per else 0.0}
 
 
+def _conv_reach(layer: LoihiLayer, bounds: np.ndarray) -> np.ndarray:
+    """bool ``[n_cores, n_in]``: the input neurons inside the receptive fields of each core's neuron slice."""
+    g = layer.conv
+    n_cores = len(bounds) - 1
+    sel = np.zeros((n_cores, layer.n_out))
+    for k in range(n_cores):
+        sel[k, bounds[k]:bounds[k + 1]] = 1.0
+    grad = torch.from_numpy(sel.reshape(n_cores, *layer.out_shape))
+    w = torch.from_numpy((layer.weight != 0).astype(np.float64))
+    reach = conv2d_input((n_cores, *g.in_shape), w, grad, stride=g.stride, padding=g.padding,
+                         dilation=g.dilation, groups=g.groups)
+    return reach.numpy().reshape(n_cores, -1) > 0
+
+
 def map_cores(net: LoihiNetwork, limits: CoreLimits = CoreLimits()) -> CoreMap:
     """Assign every layer's neurons to cores; raise :class:`CompileError` if the model cannot fit.
 
@@ -127,23 +146,35 @@ def map_cores(net: LoihiNetwork, limits: CoreLimits = CoreLimits()) -> CoreMap:
     for li, layer in enumerate(net.layers):
         name = layer.name or f"layer{li + 1}"
         bits = layer.synapse.num_weight_bits + (DELAY_BITS if layer.delay is not None else 0)
-        if layer.n_in > limits.fan_in_per_core:
+        syn = int(np.prod(layer.weight.shape[1:])) if layer.conv else layer.n_in  # synapses per neuron
+        if layer.conv is None and layer.n_in > limits.fan_in_per_core:
             raise CompileError(f"loihi2: layer {name!r} has fan-in {layer.n_in} > {limits.fan_in_per_core} "
                                "input axons per core; split the layer's inputs")
-        per_neuron = layer.n_in * bits
+        per_neuron = syn * bits
         fit = min(limits.neurons_per_core, limits.synapse_bits_per_core // per_neuron)
         if fit == 0:
             raise CompileError(f"loihi2: layer {name!r}: one neuron needs {per_neuron} synapse bits "
-                               f"({layer.n_in} inputs x {bits} bits) > {limits.synapse_bits_per_core} per core")
+                               f"({syn} inputs x {bits} bits) > {limits.synapse_bits_per_core} per core")
         n_cores = math.ceil(layer.n_out / fit)
-        bounds = np.linspace(0, layer.n_out, n_cores + 1).round().astype(int)
-        core_of = np.empty(layer.n_out, int)
+        while True:
+            bounds = np.linspace(0, layer.n_out, n_cores + 1).round().astype(int)
+            if layer.conv is None:  # (cores, in): every core sees the inputs with a non-zero synapse into it
+                nz = layer.weight != 0
+                reach = np.stack([nz[bounds[k]:bounds[k + 1]].any(0) for k in range(n_cores)])
+                fan_in = np.full(n_cores, layer.n_in)
+            else:
+                reach = _conv_reach(layer, bounds)
+                fan_in = reach.sum(1)
+            if fan_in.max() <= limits.fan_in_per_core:
+                break
+            if n_cores == layer.n_out:
+                raise CompileError(f"loihi2: layer {name!r}: one neuron's receptive field has {int(fan_in.max())} "
+                                   f"inputs > {limits.fan_in_per_core} input axons per core")
+            n_cores = min(2 * n_cores, layer.n_out)
         for k in range(n_cores):
             lo, hi = int(bounds[k]), int(bounds[k + 1])
-            cores.append(Core(len(cores), li, name, lo, hi, layer.n_in, (hi - lo) * per_neuron))
-            core_of[lo:hi] = k
-        nz = layer.weight != 0  # (out, in)
-        dests.append(np.array([len(np.unique(core_of[nz[:, i]])) for i in range(layer.n_in)]))
+            cores.append(Core(len(cores), li, name, lo, hi, int(fan_in[k]), (hi - lo) * per_neuron))
+        dests.append(reach.sum(0))
     budget = limits.cores_per_chip * limits.chips
     if len(cores) > budget:
         raise CompileError(f"loihi2: model too large: needs {len(cores)} neuro-cores, the target has {budget} "

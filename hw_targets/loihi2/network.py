@@ -1,12 +1,12 @@
 """Loihi-2 network description: integer layers exactly as lava-dl netx and Lava compute them.
 
 A :class:`LoihiNetwork` is a feed-forward chain of :class:`LoihiLayer` s. Each layer is one
-netx ``dense`` block: a Lava ``Dense`` (or ``DelayDense`` when it has per-synapse delays)
-synapse feeding a bit-accurate CUBA LIF population. All values are the integers written to the
-netx file (shared/research/loihi_nir.md §1-§2):
+netx ``dense`` block (a Lava ``Dense``, or ``DelayDense`` when it has per-synapse delays) or one netx
+``conv`` block (a Lava ``Conv``, :class:`ConvGeometry`) synapse feeding a bit-accurate CUBA LIF population.
+All values are the integers written to the netx file (shared/research/loihi_nir.md §1-§2):
 
-- ``weight``: integer synaptic weights, shape ``(out, in)``, in ``[-256, 254]`` (netx clips to this
-  range). One spike on synapse ``(o, i)`` adds ``weight[o, i]`` to the activation ``a_in`` that the
+- ``weight``: integer synaptic weights, shape ``(out, in)`` (conv: PyTorch's ``(C_out, C_in / groups, kH, kW)``),
+  in ``[-256, 254]`` (netx clips to this range). One spike on synapse ``(o, i)`` adds ``weight[o, i]`` to the activation ``a_in`` that the
   neuron left-shifts by 6 into its current ``u``.
 - ``i_decay``, ``v_decay`` in ``0..4096`` (netx ``iDecay``/``vDecay``; Lava ``du = iDecay - 1``).
 - ``vth_mant`` in ``0..131071`` (17 bits); the neuron spikes when ``v > vth_mant << 6``.
@@ -16,7 +16,12 @@ netx file (shared/research/loihi_nir.md §1-§2):
 :func:`encode_weights` reproduces what the hardware actually stores: netx's
 ``optimize_weight_bits`` (mantissa, exponent, weight bits) followed by Lava's own sign-mode
 detection, clipping and truncation of the mantissa. The simulator uses that encoding, so rounding
-corners (e.g. an inhibitory matrix clipped to -255) are the hardware's, not an idealisation.
+corners (e.g. an inhibitory matrix clipped to -255) are the hardware's, not an idealisation. A conv
+block's weights go to Lava's ``Conv`` unchanged (netx passes no exponent, ``PyConvModelFixed`` applies none).
+
+Layout: every layer's neurons are numbered in PyTorch's ``(C, H, W)`` order (a dense layer: ``(n,)``), which is
+the order netx's ``flatten`` gives a dense block reading a conv block (``out.transpose([2, 1, 0]).flatten()`` of
+Lava's ``(W, H, C)``).
 """
 
 from __future__ import annotations
@@ -135,17 +140,55 @@ def _check_int(name: str, x, lo: int, hi: int) -> int:
     return v
 
 
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Geometry of a netx ``conv`` block in PyTorch conventions: ``in_shape`` ``(C, H, W)``; ``stride``,
+    ``padding``, ``dilation`` ``(h, w)``; ``groups``. netx/Lava hold the same in ``(W, H, C)`` / ``(x, y)`` order.
+
+    Example:
+        >>> ConvGeometry((1, 8, 8), padding=(1, 1)).out_shape((4, 1, 3, 3))
+        (4, 8, 8)
+    """
+
+    in_shape: tuple[int, int, int]
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+
+    def __post_init__(self) -> None:
+        for key in ("in_shape", "stride", "padding", "dilation"):
+            object.__setattr__(self, key, tuple(int(v) for v in np.ravel(getattr(self, key))))
+        object.__setattr__(self, "groups", int(self.groups))
+
+    def out_shape(self, weight_shape: tuple[int, ...]) -> tuple[int, int, int]:
+        """``(C_out, H_out, W_out)`` for a kernel of ``weight_shape`` ``(C_out, C_in / groups, kH, kW)``."""
+        o, cg, *k = weight_shape
+        if self.in_shape[0] != cg * self.groups or o % self.groups:
+            raise ValueError(f"conv: weight {tuple(weight_shape)} does not fit input {self.in_shape} with "
+                             f"groups={self.groups}")
+        hw = [(n + 2 * p - d * (kk - 1) - 1) // s + 1 for n, p, d, kk, s in
+              zip(self.in_shape[1:], self.padding, self.dilation, k, self.stride)]
+        if min(hw) < 1:
+            raise ValueError(f"conv: output size {hw} for input {self.in_shape}")
+        return (int(o), int(hw[0]), int(hw[1]))
+
+
 @dataclass
 class LoihiLayer:
-    """One netx ``dense`` block: (Delay)Dense synapse + bit-accurate CUBA LIF population.
+    """One netx ``dense`` block ((Delay)Dense synapse) or, with ``conv``, one netx ``conv`` block (Conv
+    synapse), feeding a bit-accurate CUBA LIF population.
 
-    Shapes: ``weight`` and ``delay`` ``(out, in)``, ``bias`` ``(out,)``. Values are validated on
-    construction and a ``ValueError`` names the bad field and the expected range.
+    Shapes: ``weight`` and ``delay`` ``(out, in)``, ``bias`` ``(out,)``; conv: ``weight``
+    ``(C_out, C_in / groups, kH, kW)``, ``bias`` ``(C_out,)`` (per channel), no ``delay`` (netx ignores conv
+    delays). Values are validated on construction and a ``ValueError`` names the bad field and the expected range.
 
     Example:
         >>> layer = LoihiLayer(np.array([[10, -6]]), i_decay=1024, v_decay=128, vth_mant=20)
         >>> layer.n_in, layer.n_out
         (2, 1)
+        >>> LoihiLayer(np.ones((4, 1, 3, 3)), 4096, 0, 5, conv=ConvGeometry((1, 8, 8))).out_shape
+        (4, 6, 6)
     """
 
     weight: np.ndarray
@@ -155,13 +198,22 @@ class LoihiLayer:
     delay: np.ndarray | None = None
     bias: np.ndarray | None = None
     name: str = ""
+    conv: ConvGeometry | None = None
     _enc: SynapseEncoding | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         p = f"layer {self.name!r}: " if self.name else ""
         self.weight = _check_int_array(p + "weight", self.weight, WEIGHT_MIN, WEIGHT_MAX)
-        if self.weight.ndim != 2:
-            raise ValueError(f"{p}weight: expected 2-D (out, in), got shape {self.weight.shape}")
+        if self.weight.ndim != (4 if self.conv else 2):
+            want = "4-D (C_out, C_in / groups, kH, kW)" if self.conv else "2-D (out, in)"
+            raise ValueError(f"{p}weight: expected {want}, got shape {self.weight.shape}")
+        if self.conv is not None:
+            if self.delay is not None:
+                raise ValueError(f"{p}delay: netx conv blocks ignore synaptic delays")
+            try:
+                self.conv.out_shape(self.weight.shape)
+            except ValueError as e:
+                raise ValueError(p + str(e)) from e
         self.i_decay = _check_int(p + "iDecay", self.i_decay, 0, MAX_DECAY)
         self.v_decay = _check_int(p + "vDecay", self.v_decay, 0, MAX_DECAY)
         self.vth_mant = _check_int(p + "vThMant", self.vth_mant, 0, MAX_VTH_MANT)
@@ -172,19 +224,25 @@ class LoihiLayer:
                                  f"{self.weight.shape} (out, in)")
         if self.bias is not None:
             self.bias = _check_int_array(p + "bias", self.bias, BIAS_MIN, BIAS_MAX)
-            if self.bias.shape != (self.n_out,):
-                raise ValueError(f"{p}bias: shape {self.bias.shape}, expected ({self.n_out},)")
+            want = (self.out_shape[0],)
+            if self.bias.shape != want:
+                raise ValueError(f"{p}bias: shape {self.bias.shape}, expected {want}")
             if self.i_decay != MAX_DECAY:
                 raise ValueError(f"{p}bias: needs iDecay = 4096 (got {self.i_decay}); Lava adds the bias to v, "
                                  "which equals a constant synaptic input only without current memory")
 
     @property
+    def out_shape(self) -> tuple[int, ...]:
+        """The population's shape: ``(out,)``, conv ``(C_out, H_out, W_out)``."""
+        return self.conv.out_shape(self.weight.shape) if self.conv else (int(self.weight.shape[0]),)
+
+    @property
     def n_in(self) -> int:
-        return int(self.weight.shape[1])
+        return int(np.prod(self.conv.in_shape)) if self.conv else int(self.weight.shape[1])
 
     @property
     def n_out(self) -> int:
-        return int(self.weight.shape[0])
+        return int(np.prod(self.out_shape))
 
     @property
     def exact_weights(self) -> bool:
@@ -194,9 +252,15 @@ class LoihiLayer:
 
     @property
     def synapse(self) -> SynapseEncoding:
-        """The hardware encoding of ``weight`` (computed once)."""
+        """The hardware encoding of ``weight`` (computed once). A conv block's weights are Lava ``Conv``'s
+        as they are: exponent 0, 8 weight bits (``Conv``'s default)."""
         if self._enc is None:
-            self._enc = encode_weights(self.weight)
+            if self.conv is not None:
+                if not np.any(self.weight):
+                    raise ValueError("weight: all-zero kernel")
+                self._enc = SynapseEncoding(self.weight, 0, 8, _lava_sign_mode(self.weight))
+            else:
+                self._enc = encode_weights(self.weight)
         return self._enc
 
 
@@ -211,6 +275,10 @@ def is_readout(layer: LoihiLayer) -> bool:
 @dataclass
 class LoihiNetwork:
     """A feed-forward chain of Loihi layers fed by ``n_in`` input spike channels.
+
+    A conv layer reads the input (``n_in = C * H * W`` of its ``conv.in_shape``) or the previous conv layer's
+    ``(C, H, W)`` map; a dense layer after a conv layer reads its spikes flattened in ``(C, H, W)`` order (netx
+    ``flatten``).
 
     ``readout=True``: the last layer is a non-spiking readout (``iDecay = 4096``, ``vThMant`` at its maximum) whose
     voltage is the output: with ``vDecay = 4096`` it holds ``(acc + bias) << 6`` (a plain accumulator), with
@@ -233,12 +301,21 @@ class LoihiNetwork:
         last = self.layers[-1]
         if self.readout and not is_readout(last):
             raise ValueError("LoihiNetwork: a readout layer needs iDecay = 4096 and vThMant = 131071")
-        n = int(self.n_in)
+        n, shape = int(self.n_in), None
         for i, layer in enumerate(self.layers):
             if layer.n_in != n:
                 raise ValueError(f"layer {i} ({layer.name or 'dense'}): weight has {layer.n_in} "
                                  f"inputs but the previous layer has {n} outputs")
-            n = layer.n_out
+            if layer.conv is not None and i and layer.conv.in_shape != shape:
+                raise ValueError(f"layer {i} ({layer.name or 'conv'}): a conv block reads the input or a conv "
+                                 f"block's map; input shape {layer.conv.in_shape}, previous layer {shape}")
+            n, shape = layer.n_out, layer.out_shape
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        """The input's shape: ``(C, H, W)`` when the first layer is a conv, else ``(n_in,)``."""
+        first = self.layers[0].conv
+        return tuple(first.in_shape) if first is not None else (int(self.n_in),)
 
     @property
     def sizes(self) -> list[int]:

@@ -3,8 +3,8 @@
 Layout written (shared/research/loihi_nir.md §1; every entry is an HDF5 *dataset*, no attributes)::
 
     layer/0/type          |S10 (1,)   b"input"
-    layer/0/shape         int64 (1,)  [n_in]
-    layer/<i>/type        |S10 (1,)   b"dense"                      i = 1..L
+    layer/0/shape         int64 (1,)  [n_in]    (a conv-first network: int64 (3,) [C, H, W])
+    layer/<i>/type        |S10 (1,)   b"dense"
     layer/<i>/shape       int64 (1,)  [out]
     layer/<i>/inFeatures  int64 ()    in
     layer/<i>/outFeatures int64 ()    out
@@ -17,8 +17,22 @@ Layout written (shared/research/loihi_nir.md §1; every entry is an HDF5 *datase
     layer/<i>/neuron/vThMant     int64 ()     0..131071
     layer/<i>/neuron/refDelay    int64 ()     1 (slayer's fixed value; unused by netx)
     layer/<i>/neuron/gradedSpike bool ()      False
+    layer/<i>/type        |S10 (1,)   b"conv"            (a conv block; same bias / neuron datasets as dense)
+    layer/<i>/shape       int64 (3,)  [C_out, H_out, W_out]
+    layer/<i>/inChannels, outChannels, groups   int64 ()
+    layer/<i>/kernelSize, stride, padding, dilation   int64 (2,)   (h, w) order
+    layer/<i>/weight      float32 (C_out, C_in / groups, kH, kW)   PyTorch's kernel, integers in [-256, 254]
+    layer/<i>/bias        float32 (C_out,)    per-channel bias_mant (only if the layer has a bias)
+    layer/<i>/type        |S10 (1,)   b"flatten"         between a conv block and the dense block after it
+    layer/<i>/shape       int64 (3,)  [C*H*W, 1, 1]
     simulation/Ts         int64 ()    1
     simulation/tSample    int64 ()    sample length (only if known)
+
+The conv block is what slayer's ``AbstractConv.export_hdf5`` writes and netx's ``create_conv`` reads: netx flips
+the kernel and transposes it to Lava's ``(C_out, kW, kH, C_in)``, reverses shape / stride / padding / dilation to
+``(W, H, C)`` / ``(x, y)`` and builds a Lava ``Conv`` with the weights as they are (exponent 0); after a
+``flatten`` it connects the conv block's ``(W, H, C)`` output as ``transpose([2, 1, 0]).flatten()``, i.e. in
+PyTorch's ``(C, H, W)`` order.
 
 netx builds the first ``dense`` block's synapse as the network input port (``Network.inp``), so an
 input layer without ``neuron`` only declares the input shape. Weights are the integers themselves (odd
@@ -37,7 +51,7 @@ import numpy as np
 
 from neurokit.atomic import atomic_path
 
-from .network import LoihiLayer, LoihiNetwork, is_readout
+from .network import ConvGeometry, LoihiLayer, LoihiNetwork, is_readout
 
 _NEURON_KEYS = ("iDecay", "vDecay", "vThMant")
 
@@ -68,9 +82,16 @@ def save_netx(net: LoihiNetwork, path: str | Path, t_sample: int | None = None) 
             layers = f.create_group("layer")
             g = layers.create_group("0")
             g.create_dataset("type", (1,), "S10", [b"input"])
-            g.create_dataset("shape", data=np.array([net.n_in], dtype=np.int64))
-            for i, layer in enumerate(net.layers, start=1):
-                _write_dense(layers.create_group(str(i)), layer)
+            g.create_dataset("shape", data=np.array(net.in_shape, dtype=np.int64))
+            i = 1
+            for prev, layer in zip([None] + net.layers[:-1], net.layers):
+                if layer.conv is None and prev is not None and prev.conv is not None:
+                    f_ = layers.create_group(str(i))
+                    f_.create_dataset("type", (1,), "S10", [b"flatten"])
+                    f_.create_dataset("shape", data=np.array([prev.n_out, 1, 1], dtype=np.int64))
+                    i += 1
+                (_write_conv if layer.conv else _write_dense)(layers.create_group(str(i)), layer)
+                i += 1
             sim = f.create_group("simulation")
             sim.create_dataset("Ts", data=np.int64(1))
             if t_sample is not None:
@@ -87,6 +108,25 @@ def _write_dense(g: h5py.Group, layer: LoihiLayer) -> None:
     g.create_dataset("weight", data=layer.weight.astype(np.float32))
     if layer.delay is not None:
         g.create_dataset("delay", data=layer.delay.astype(np.float32))
+    _write_neuron(g, layer)
+
+
+def _write_conv(g: h5py.Group, layer: LoihiLayer) -> None:
+    layer.synapse  # noqa: B018  (raises early on an all-zero kernel)
+    c = layer.conv
+    g.create_dataset("type", (1,), "S10", [b"conv"])
+    g.create_dataset("shape", data=np.array(layer.out_shape, dtype=np.int64))
+    g.create_dataset("inChannels", data=np.int64(c.in_shape[0]))
+    g.create_dataset("outChannels", data=np.int64(layer.out_shape[0]))
+    g.create_dataset("kernelSize", data=np.array(layer.weight.shape[2:], dtype=np.int64))
+    for key in ("stride", "padding", "dilation"):
+        g.create_dataset(key, data=np.array(getattr(c, key), dtype=np.int64))
+    g.create_dataset("groups", data=np.int64(c.groups))
+    g.create_dataset("weight", data=layer.weight.astype(np.float32))
+    _write_neuron(g, layer)
+
+
+def _write_neuron(g: h5py.Group, layer: LoihiLayer) -> None:
     if layer.bias is not None:
         g.create_dataset("bias", data=layer.bias.astype(np.float32))
     n = g.create_group("neuron")
@@ -112,7 +152,7 @@ def _get(g: h5py.Group, key: str, where: str) -> np.ndarray:
 
 
 def load_netx(path: str | Path) -> LoihiNetwork:
-    """Read a netx ``.net`` file of ``input`` + ``dense`` CUBA blocks back into a LoihiNetwork.
+    """Read a netx ``.net`` file of ``input``, ``conv``, ``flatten`` and ``dense`` CUBA blocks into a LoihiNetwork.
 
     Raises :class:`NetxFormatError` naming the file, layer and field for unreadable/truncated files,
     missing datasets, unsupported block or neuron types, and out-of-range values (e.g. a delay of
@@ -152,6 +192,7 @@ def _read(f: h5py.File, name: str) -> LoihiNetwork:
     if keys != [str(i) for i in range(len(keys))] or not keys:
         raise NetxFormatError(f"{name}: layer groups must be named 0..n-1, found {list(lg.keys())}")
     n_in: int | None = None
+    shape: tuple[int, ...] | None = None  # the previous block's (C, H, W) map; None once flat
     layers = []
     for k in keys:
         g, where = lg[k], f"{name}: layer/{k}"
@@ -161,11 +202,24 @@ def _read(f: h5py.File, name: str) -> LoihiNetwork:
         if kind == "input":
             if k != "0" or "neuron" in g:
                 raise NetxFormatError(f"{where}: only a neuron-less input block at layer 0 is supported")
-            n_in = int(np.prod(_get(g, "shape", where)))
-            continue
-        if kind != "dense":
-            raise NetxFormatError(f"{where}: block type {kind!r} is not supported (expected 'dense')")
-        layers.append(_read_dense(g, where))
+            s = tuple(int(v) for v in _get(g, "shape", where).reshape(-1))
+            n_in, shape = int(np.prod(s)), (s if len(s) == 3 else None)
+        elif kind == "flatten":
+            shape = None
+        elif kind == "conv":
+            if shape is None:
+                raise NetxFormatError(f"{where}: a conv block needs a (C, H, W) input (the input block or a conv "
+                                      "block, no flatten in between)")
+            layers.append(_read_conv(g, where, shape))
+            shape = layers[-1].out_shape
+        elif kind == "dense":
+            if shape is not None and layers:
+                raise NetxFormatError(f"{where}: a dense block after a conv block needs a flatten block")
+            layers.append(_read_dense(g, where))
+            shape = None
+        else:
+            raise NetxFormatError(f"{where}: block type {kind!r} is not supported (expected 'dense', 'conv' or "
+                                  "'flatten')")
     if not layers:
         raise NetxFormatError(f"{name}: no dense layers")
     if n_in is None:
@@ -181,6 +235,34 @@ def _read_dense(g: h5py.Group, where: str) -> LoihiLayer:
     shape = _get(g, "shape", where)
     if w.ndim == 1:
         w = w.reshape(int(np.prod(shape)), -1)
+    delay = _get(g, "delay", where) if "delay" in g else None
+    if delay is not None and delay.shape != w.shape:
+        if delay.ndim == 1 and delay.size == w.shape[0]:  # slayer's per-neuron axonal delay
+            delay = np.repeat(delay.reshape(-1, 1), w.shape[1], axis=1)
+        else:
+            raise NetxFormatError(f"{where}/delay: shape {delay.shape}, expected {w.shape} (out, in)")
+    return _layer(g, where, w, delay=delay)
+
+
+def _read_conv(g: h5py.Group, where: str, in_shape: tuple[int, ...]) -> LoihiLayer:
+    w = _get(g, "weight", where)
+    if w.ndim != 4:
+        raise NetxFormatError(f"{where}/weight: expected (C_out, C_in / groups, kH, kW), got shape {w.shape}")
+    geo = {k: _get(g, k, where) for k in ("stride", "padding", "dilation", "groups")}
+    try:
+        conv = ConvGeometry(in_shape, **{k: np.broadcast_to(v, (2,)) for k, v in geo.items() if k != "groups"},
+                            groups=int(geo["groups"].reshape(())))
+    except ValueError as e:
+        raise NetxFormatError(f"{where}: {e}") from e
+    layer = _layer(g, where, w, conv=conv)
+    shape = tuple(int(v) for v in _get(g, "shape", where).reshape(-1))
+    if shape != layer.out_shape:
+        raise NetxFormatError(f"{where}/shape: {list(shape)}, but the convolution gives {list(layer.out_shape)}")
+    return layer
+
+
+def _layer(g: h5py.Group, where: str, w: np.ndarray, **kw) -> LoihiLayer:
+    """The block's CUBA neuron + bias around synapse ``w`` (``kw``: ``delay`` or ``conv``)."""
     if "neuron" not in g:
         raise NetxFormatError(f"{where}: missing group 'neuron'")
     ng = g["neuron"]
@@ -191,15 +273,9 @@ def _read_dense(g: h5py.Group, where: str) -> LoihiLayer:
     for k, v in vals.items():
         if v.size != 1:
             raise NetxFormatError(f"{where}/neuron/{k}: expected a scalar, got shape {v.shape}")
-    delay = _get(g, "delay", where) if "delay" in g else None
-    if delay is not None and delay.shape != w.shape:
-        if delay.ndim == 1 and delay.size == w.shape[0]:  # slayer's per-neuron axonal delay
-            delay = np.repeat(delay.reshape(-1, 1), w.shape[1], axis=1)
-        else:
-            raise NetxFormatError(f"{where}/delay: shape {delay.shape}, expected {w.shape} (out, in)")
     bias = _get(g, "bias", where) if "bias" in g else None
     try:
         return LoihiLayer(w, int(vals["iDecay"].reshape(())), int(vals["vDecay"].reshape(())),
-                          int(vals["vThMant"].reshape(())), delay=delay, bias=bias)
+                          int(vals["vThMant"].reshape(())), bias=bias, **kw)
     except ValueError as e:
         raise NetxFormatError(f"{where}/{e}") from e

@@ -15,6 +15,11 @@ Lava's Dense applies the weight exponent per delay bucket (``DelayDense``) or to
 (``Dense``), with NumPy's flooring ``>>``; that is reproduced exactly. A layer bias (netx ``bias``,
 added by Lava to ``v`` as ``bias << 6``) is only allowed with ``iDecay = 4096``, where it equals adding
 ``bias`` to ``a_in``; the run checks that the current ``u`` cannot wrap, where that identity would fail.
+
+A conv layer (netx ``conv`` block, Lava ``Conv`` / ``PyConvModelFixed``) uses its stored weights as they are
+(no exponent), wraps the accumulation to 24 bits (``signed_clamp(x, bits=24)``) and has the same one-step
+latency (it sends the previous step's buffer). Its bias is per channel. Activations stay in PyTorch's
+``(C, H, W)`` order, flattened, which is netx's ``flatten`` order for a dense block after a conv block.
 """
 
 from __future__ import annotations
@@ -22,12 +27,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from compile.integer_neuron import MAX_UV, IntNeuronParams, integer_cuba_step
 
 from .network import LoihiLayer, LoihiNetwork
 
 _A_MAX = MAX_UV >> 6  # |a_in| below this keeps a_in << 6 inside the 24-bit current (no wrap)
+_CONV_BITS = 24  # PyConvModelFixed: a_out = signed_clamp(conv, bits=24)
 
 
 def _as_spikes(spikes, n_in: int) -> np.ndarray:
@@ -55,6 +63,10 @@ def synaptic_input(layer: LoihiLayer, s: np.ndarray) -> np.ndarray:
         >>> synaptic_input(layer, np.ones((3, 1, 2)))[:, 0, 0].tolist()
         [0, 2, 2]
     """
+    if layer.conv is not None:
+        a = np.zeros(s.shape[:2] + (layer.n_out,), np.int64)
+        a[1:] = _conv_acc(layer, s[:-1])
+        return a
     enc = layer.synapse
     T = s.shape[0]
     m = enc.mantissa.astype(np.float64)
@@ -69,6 +81,19 @@ def synaptic_input(layer: LoihiLayer, s: np.ndarray) -> np.ndarray:
         acc = acc << enc.weight_exp if enc.weight_exp > 0 else acc >> -enc.weight_exp
         a[1 + k:] += acc
     return a
+
+
+def _conv_acc(layer: LoihiLayer, s: np.ndarray) -> np.ndarray:
+    """Lava ``Conv`` accumulation of spikes ``s [T, B, C*H*W]`` -> int64 ``[T, B, n_out]`` (24-bit wrap)."""
+    g = layer.conv
+    if not s.size:
+        return np.zeros(s.shape[:2] + (layer.n_out,), np.int64)
+    x = torch.from_numpy(np.ascontiguousarray(s, np.float64).reshape(-1, *g.in_shape))
+    w = torch.from_numpy(layer.weight.astype(np.float64))
+    y = F.conv2d(x, w, stride=g.stride, padding=g.padding, dilation=g.dilation, groups=g.groups)
+    acc = np.rint(y.numpy()).astype(np.int64).reshape(s.shape[0], s.shape[1], -1)  # exact: |acc| << 2**53
+    half = 1 << (_CONV_BITS - 1)
+    return (acc + half) % (2 * half) - half
 
 
 def _neuron(layer: LoihiLayer) -> IntNeuronParams:
@@ -89,7 +114,7 @@ def run_layer(layer: LoihiLayer, s: np.ndarray, trace_v: bool = False):
     """
     a = synaptic_input(layer, s)
     if layer.bias is not None:
-        a = a + layer.bias
+        a = a + (np.repeat(layer.bias, layer.n_out // layer.bias.size) if layer.conv else layer.bias)
         if np.abs(a).max(initial=0) >= _A_MAX:
             raise OverflowError(f"layer {layer.name!r}: |a_in + bias| reaches {np.abs(a).max()} >= {_A_MAX}; "
                                 "the 24-bit current would wrap and a bias cannot be folded exactly")
@@ -123,7 +148,8 @@ def simulate(net: LoihiNetwork, spikes, record: bool = False) -> np.ndarray | Si
 
     Args:
         net: the network.
-        spikes: 0/1 input spikes ``[T, B, n_in]`` (NumPy array or torch tensor).
+        spikes: 0/1 input spikes ``[T, B, n_in]`` (NumPy array or torch tensor); a conv-first network's
+            ``[T, B, C, H, W]`` flattened in ``(C, H, W)`` order.
         record: also return every layer's spikes.
 
     Returns:

@@ -7,7 +7,7 @@ readouts in Lava's voltage format: input ``<< 6``, 24-bit saturation), check lim
 
 Example::
 
-    cm = nk.compile(model, target="loihi2", example_input=spikes)    # spikes [T, B, n_in] in {0, 1}
+    cm = nk.compile(model, target="loihi2", example_input=spikes)    # spikes [T, B, n_in] / [T, B, C, H, W], 0/1
     out = cm.run(spikes)          # int64 [T, B, n_out] spikes / readout accumulator / integrator trace
     out == integer_sim.run(cm.graph, spikes, latency=1)   # bit for bit (Lava's timing, biases included)
     cm.save("model.net")          # lava-dl netx HDF5
@@ -38,7 +38,7 @@ from .network import MAX_DELAY, LoihiNetwork
 from .netx import save_netx
 from .simulator import SimRecord, simulate
 
-SUPPORTS = Limits(ops=frozenset({"input", "dense", "neuron", "flatten", "integrator"}), neuron_kinds=frozenset({"lif", "if", "cuba"}),
+SUPPORTS = Limits(ops=frozenset({"input", "dense", "conv", "neuron", "flatten", "integrator"}), neuron_kinds=frozenset({"lif", "if", "cuba"}),
                   integer=True, weight_bits=8, acc_bits=16, act_bits=8, vth_bits=VTH_BITS, max_delay=MAX_DELAY,
                   resets=frozenset({"hard"}))
 
@@ -84,7 +84,7 @@ class Loihi2Program:
         return len(self.net.layers)
 
     def run(self, x: torch.Tensor) -> torch.Tensor:
-        """Bit-accurate run. ``x [T, B, *input_shape]`` 0/1 -> int64 ``[T, B, n_out]``: output spikes, for a plain
+        """Bit-accurate run. ``x [T, B, *input_shape]`` 0/1 -> int64 ``[T, B, *output_shape]``: output spikes, for a plain
         readout the accumulator ``v >> 6``, for an integrator readout its trace ``v`` (real value
         ``graph.scales[graph.output] * out``). Equals ``integer_sim.run(graph, x, latency=1)``; a ``RuntimeWarning``
         says when an integrator trace passed Lava's largest threshold (the block spiked and reset, unlike the
@@ -93,7 +93,8 @@ class Loihi2Program:
         rec = simulate(self.net, flat, record=True)
         self.last_run, self._last_input = rec, flat
         if not self.net.readout:
-            return torch.from_numpy(rec.spikes[-1].astype(np.int64))
+            shape = flat.shape[:2] + self.net.layers[-1].out_shape  # a conv layer's spikes as [T, B, C, H, W]
+            return torch.from_numpy(rec.spikes[-1].astype(np.int64).reshape(shape))
         if rec.spikes[-1].any():
             warnings.warn(f"loihi2: readout {self.net.layers[-1].name!r} exceeded vThMant << 6 = "
                           f"{self.net.layers[-1].vth_mant << 6} and reset; its trace differs from the integer reference",
