@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 import neurokit as nk
-from compile.fidelity import quant_cnn
+from neurokit.models import quant_cnn
 
 
 def models(T: int):

@@ -53,12 +53,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from compile.integer_neuron import IntIntegratorParams, IntNeuronParams
+from neurokit.errors import CompileError
 
 Shape = tuple[int, ...]
 
 
-class CompileError(Exception):
-    """The model (or IR) cannot be compiled; the message names the module path and the op."""
 
 
 @dataclass

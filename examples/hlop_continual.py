@@ -37,7 +37,7 @@ def main():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from neurokit.plotting import atomic_savefig
+    from neurokit.atomic import atomic_savefig
 
     fig, axes = plt.subplots(len(BENCHMARKS), 3, figsize=(11, 7.2))
     summary = []

@@ -23,7 +23,7 @@ TARGETS: dict[str, object] = {
     "gpu": "hw_targets.gpu:GPUTarget",
     "onnx_int": "hw_targets.onnx_int:OnnxIntTarget",
     "loihi2": "hw_targets.loihi2:Loihi2Target",
-    "nir": "hw_targets.nir_target:NIRTarget",
+    "nir": "hw_targets.nir.export:NIRTarget",
 }
 
 

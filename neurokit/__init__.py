@@ -5,11 +5,10 @@ a Loihi-2-style fixed-point target and NIR; estimate energy per inference.
     >>> lif = nk.LIF(tau=2.0)
     >>> spikes = lif(torch.rand(8, 2, 16))    # [T, B, N]
 """
-from compile.ir import CompileError  # light module: no import cycle with the compile package
 
 from . import continual, data, encode, layers, models, neurons, surrogate, training
 from .neurons import ALIF, IF, LIF, PLIF, CubaLIF
-from .nir_import import from_nir
+from .errors import CompileError
 from .training import train
 
 __version__ = "0.1.0"
@@ -41,3 +40,15 @@ def compile(model, target="gpu", example_input=None, **options):  # noqa: A001 (
     """
     from compile.compiled import compile_model
     return compile_model(model, target, example_input, **options)
+
+
+def from_nir(graph, dt=None, **kwargs):
+    """Import a NIR graph (``nir.NIRGraph`` or a ``.nir`` path) as a neurokit model; see
+    :func:`hw_targets.nir.from_nir` (imported lazily).
+
+    Example::
+
+        >>> model = nk.from_nir("net.nir")        # nn.Sequential or GraphModel; x [T, B, ...] -> outputs
+    """
+    from hw_targets.nir import from_nir as _from_nir
+    return _from_nir(graph, dt=dt, **kwargs)

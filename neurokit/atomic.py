@@ -14,7 +14,7 @@ import os
 import tempfile
 from typing import Callable, Iterator
 
-__all__ = ["atomic_path", "atomic_write", "atomic_write_text"]
+__all__ = ["atomic_path", "atomic_savefig", "atomic_write", "atomic_write_text"]
 
 
 def _umask() -> int:
@@ -53,3 +53,10 @@ def atomic_write(path: "str | os.PathLike", write: Callable) -> None:
 def atomic_write_text(path: "str | os.PathLike", text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def atomic_savefig(fig, path: str, **kwargs) -> str:
+    """Save a matplotlib figure to ``path`` via a temporary file and ``os.replace`` (never half-written)."""
+    fmt = kwargs.pop("format", os.path.splitext(os.fspath(path))[1].lstrip(".") or "png")
+    atomic_write(path, lambda f: fig.savefig(f, format=fmt, **kwargs))
+    return os.fspath(path)

@@ -12,7 +12,7 @@ from torch import nn
 import neurokit as nk
 from compile import CompileError
 from compile.capture import capture
-from compile.fidelity import quant_cnn
+from neurokit.models import quant_cnn
 from hw_targets.gpu import TorchProgram
 from neurokit.layers.quant import QuantLIF, QuantLinear
 

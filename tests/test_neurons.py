@@ -135,7 +135,7 @@ def test_encoders():
 
 
 def test_surrogate_figure_is_written(tmp_path):
-    from neurokit.plotting import plot_surrogates
+    from neurokit.cli.plotting import plot_surrogates
 
     out = plot_surrogates(tmp_path / "s.png")
     with open(out, "rb") as f:

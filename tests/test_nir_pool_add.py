@@ -15,7 +15,7 @@ from torch import nn
 
 import neurokit as nk
 from neurokit.layers.delays import DelayedLinear
-from neurokit.nir_graph import GraphModel
+from hw_targets.nir.graph import GraphModel
 
 
 def _spikes(seed, shape, p=0.5):

@@ -84,7 +84,7 @@ def quant_snn_case(s, T, B):
 
 
 def quant_cnn_case(s, T, B):
-    from compile.fidelity import quant_cnn
+    from neurokit.models import quant_cnn
 
     return quant_cnn(weight_bits=(8, 4)[s % 2], membrane_bits=(16, 8)[s % 2]), (torch.rand(T, B, 1, 8, 8) < 0.5).float()
 

@@ -21,10 +21,10 @@ from torch import nn
 from .counting import (
     EnergyError,
     EventCounts,
-    _Counter,
+    EventCounter,
     delayed_ops,
-    _record_neuron,
-    _record_synapse,
+    record_neuron,
+    record_synapse,
     spiking_steps,
     synapse_ops,
 )
@@ -111,7 +111,7 @@ def compiled_counts(cm, x: torch.Tensor) -> tuple[EventCounts, dict]:
     latency = 1 if getattr(cm, "target", None) == "loihi2" else 0        # Lava's one-step synaptic latency
     _, vals = integer_sim.run(g, x, latency=latency, record=True)
     T, B = int(x.shape[0]), int(x.shape[1])
-    ctr = _Counter(T, B, stepwise=False)
+    ctr = EventCounter(T, B, stepwise=False)
     info: dict = {"weight_bits": {}, "act_bits": INT_ACT_BITS, "state_bits": LAVA_STATE_BITS}
     for n in g.nodes:
         if n.op in ir.SYNAPSES:
@@ -122,12 +122,12 @@ def compiled_counts(cm, x: torch.Tensor) -> tuple[EventCounts, dict]:
             lc.weight_words, lc.weight_bits = int(layer.weight.numel()), int(bits)
             info["weight_bits"][n.name] = int(bits)
             ops = delayed_ops(layer, xs) if rank == "delay" else synapse_ops(layer, xs, rank)
-            _record_synapse(ctr, lc, xs, ops, spiking_steps(xs))
+            record_synapse(ctr, lc, xs, ops, spiking_steps(xs))
             lc.act_bits = INT_ACT_BITS
         elif n.op == "neuron":
             lc = ctr.get(n.name, "neuron", f"neuron:{n.kind}")
             lc.state_vars = 2                                   # Lava CUBA compartment: u and v
-            _record_neuron(ctr, lc, torch.as_tensor(vals[n.inputs[0]]), torch.as_tensor(vals[n.name]))
+            record_neuron(ctr, lc, torch.as_tensor(vals[n.inputs[0]]), torch.as_tensor(vals[n.name]))
             lc.state_bits, lc.act_bits = LAVA_STATE_BITS, 1
     report = getattr(cm, "report", None)
     if callable(report):

@@ -163,8 +163,8 @@ def _bits(t: torch.Tensor) -> int:
 def _neuron_classes() -> tuple:
     classes: list = []
     try:
-        from neurokit.neurons.modules import _Neuron
-        classes.append(_Neuron)
+        from neurokit.neurons import Neuron
+        classes.append(Neuron)
     except ImportError:     # neurokit core not importable: only snnTorch neurons are recognised
         pass
     try:
@@ -191,7 +191,7 @@ def _delayed_class():
         return None
 
 
-class _Counter:
+class EventCounter:
     """Holds the per-layer counts and converts hooked tensors to ``[steps, ...]`` views."""
 
     def __init__(self, steps: int, batch: int, stepwise: bool):
@@ -238,7 +238,7 @@ class _Counter:
             arr += vals
 
 
-def _record_synapse(ctr: _Counter, lc: LayerCounts, xs: torch.Tensor, ops, spiking: torch.Tensor) -> None:
+def record_synapse(ctr: EventCounter, lc: LayerCounts, xs: torch.Tensor, ops, spiking: torch.Tensor) -> None:
     """Add one call's counts; ``xs [S, B, ...]`` is the input whose firing rate the paper convention uses."""
     eff, dense, flops, out_numel = ops
     S = xs.shape[0]
@@ -260,7 +260,7 @@ def _record_synapse(ctr: _Counter, lc: LayerCounts, xs: torch.Tensor, ops, spiki
         lc.repeated_input = (not ctr.stepwise) and S > 1 and all(torch.equal(xs[0], xs[s]) for s in range(1, S))
 
 
-def _record_neuron(ctr: _Counter, lc: LayerCounts, xs: torch.Tensor, ys: torch.Tensor) -> None:
+def record_neuron(ctr: EventCounter, lc: LayerCounts, xs: torch.Tensor, ys: torch.Tensor) -> None:
     S = ys.shape[0]
     ctr.add(lc, "updates", torch.full((S,), float(ys[0].numel())))
     ctr.add(lc, "active", (xs != 0).reshape(S, -1).sum(1))
@@ -290,7 +290,7 @@ def _binary_as_torch(mod: nn.Module):
     return view
 
 
-def _install(model: nn.Module, ctr: _Counter) -> list:
+def _install(model: nn.Module, ctr: EventCounter) -> list:
     """Register counting hooks on every countable module; returns the hook handles."""
     neurons, products, delayed = _neuron_classes(), _product_classes(), _delayed_class()
     handles = []
@@ -308,7 +308,7 @@ def _install(model: nn.Module, ctr: _Counter) -> list:
 
             def hook(m, inp, out, lc=lc, rank=rank, name=name, ops_layer=ops_layer):
                 xs = ctr.by_step(inp[0], rank, name)
-                _record_synapse(ctr, lc, xs, synapse_ops(ops_layer, xs, rank), spiking_steps(xs))
+                record_synapse(ctr, lc, xs, synapse_ops(ops_layer, xs, rank), spiking_steps(xs))
         elif delayed is not None and isinstance(mod, delayed):
             lc = ctr.get(name, "synapse", op)
             lc.weight_words, lc.weight_bits = mod.weight.numel(), _bits(mod.weight)
@@ -317,14 +317,14 @@ def _install(model: nn.Module, ctr: _Counter) -> list:
                 if ctr.stepwise:
                     raise EnergyError(f"{name}: DelayedLinear needs the whole sequence; run time-major")
                 xs = ctr.by_step(inp[0], None, name)
-                _record_synapse(ctr, lc, xs, delayed_ops(m, xs), spiking_steps(xs))
+                record_synapse(ctr, lc, xs, delayed_ops(m, xs), spiking_steps(xs))
         elif products and isinstance(mod, products):
             lc = ctr.get(name, "product", op)
 
             def hook(m, inp, out, lc=lc, name=name):
                 a, b = (ctr.by_step(t, None, name) for t in inp[:2])
                 spiking, operand = rate_operand(a, b)
-                _record_synapse(ctr, lc, operand, product_ops(m, a, b), spiking)
+                record_synapse(ctr, lc, operand, product_ops(m, a, b), spiking)
         elif (neurons and isinstance(mod, neurons)) or isinstance(mod, (nn.ReLU, nn.Sigmoid)):
             is_neuron = bool(neurons) and isinstance(mod, neurons)
             lc = ctr.get(name, "neuron" if is_neuron else "activation", op)
@@ -332,7 +332,7 @@ def _install(model: nn.Module, ctr: _Counter) -> list:
 
             def hook(m, inp, out, lc=lc, name=name):
                 y = out[0] if isinstance(out, tuple) else out
-                _record_neuron(ctr, lc, ctr.by_step(inp[0], None, name), ctr.by_step(y, None, name))
+                record_neuron(ctr, lc, ctr.by_step(inp[0], None, name), ctr.by_step(y, None, name))
         else:
             continue
         handles.append(mod.register_forward_hook(hook))
@@ -375,7 +375,7 @@ def count_events(model: nn.Module, x: torch.Tensor, stepwise: bool = False,
         raise EnergyError(f"x must be a time-major tensor [T, B, ...], got "
                           f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
     T, B = int(x.shape[0]), int(x.shape[1])
-    ctr = _Counter(T, B, stepwise)
+    ctr = EventCounter(T, B, stepwise)
     handles = _install(model, ctr)
     try:
         with torch.no_grad():

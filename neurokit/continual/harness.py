@@ -89,7 +89,7 @@ class ContinualResult:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from ..plotting import atomic_savefig
+        from ..atomic import atomic_savefig
 
         own = ax is None
         if own:

@@ -1,5 +1,5 @@
 """Model builders: spiking transformers, delay-learning SNNs, ... (time-major ``[T, B, ...]`` in and out)."""
-from .binary import binary_cnn, binary_mlp, quant_mlp, quant_snn
+from .binary import binary_cnn, binary_mlp, quant_cnn, quant_mlp, quant_snn
 from .delay_snn import DelaySNN, delay_snn
 from .hlop import HLOPMLP, hlop_mlp
 from ..layers.delays import round_delays
@@ -7,5 +7,5 @@ from .maxformer import MaxFormer, maxformer
 from .spikformer import Spikformer, spikformer
 
 __all__ = ["DelaySNN", "delay_snn", "round_delays", "Spikformer", "spikformer", "MaxFormer", "maxformer",
-           "binary_mlp", "binary_cnn", "quant_mlp", "quant_snn",
+           "binary_mlp", "binary_cnn", "quant_cnn", "quant_mlp", "quant_snn",
            "HLOPMLP", "hlop_mlp"]

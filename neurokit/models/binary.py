@@ -23,7 +23,7 @@ from typing import Optional, Sequence
 from torch import nn
 
 from ..layers.binary import BinaryConv2d, BinaryLinear, check_estimator
-from ..layers.quant import IntegerSpikingLayer, QuantLIF, QuantLinear, check_bits
+from ..layers.quant import IntegerSpikingLayer, QuantConv2d, QuantLIF, QuantLinear, check_bits
 from ..layers.time_major import BatchNorm1d, BatchNorm2d, Flatten, MaxPool2d
 from ..neurons import LIF
 
@@ -186,3 +186,16 @@ def quant_snn(in_features: int = 64, hidden: Sequence[int] = (128,), num_classes
                                                        membrane_bits=membrane_bits, surrogate=surrogate)))
     layers.append(QuantLinear(sizes[-1], num_classes, weight_bits=weight_bits))
     return nn.Sequential(*layers)
+
+
+def quant_cnn(weight_bits: int = 8, membrane_bits: int = 16) -> nn.Sequential:
+    """Quantized CNN-SNN for 8x8 digits: two (QuantConv2d + QuantLIF) blocks with max-pools, QuantLinear readout.
+
+    Shapes: ``x [T, B, 1, 8, 8]`` -> ``[T, B, 10]``. Example: ``quant_cnn()(torch.rand(4, 2, 1, 8, 8))``.
+    """
+    def block(c_in, c_out):
+        return IntegerSpikingLayer(QuantConv2d(c_in, c_out, 3, padding=1, weight_bits=weight_bits),
+                                   QuantLIF(tau=2.0, membrane_bits=membrane_bits))
+
+    return nn.Sequential(block(1, 8), MaxPool2d(2), block(8, 16), MaxPool2d(2),
+                         Flatten(), QuantLinear(16 * 2 * 2, 10, weight_bits=weight_bits))

@@ -24,7 +24,7 @@ from torch import nn
 from ..layers.attention import SpikingSelfAttention
 from ..layers.time_major import BatchNorm2d, Conv2d, MaxPool2d
 from .common import neuron_factory, static_to_time_major
-from .spikformer import _image_to_tokens
+from .spikformer import image_to_tokens
 
 MAXFORMER_PRESETS = {
     "cifar10": dict(num_classes=10, in_channels=3, img_size=32, dim=384, depths=(1, 1, 2), heads=8,
@@ -92,7 +92,7 @@ class ImageSelfAttention(nn.Module):
         self.attn = SpikingSelfAttention(dim, heads, neuron, output_spikes=False)
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
-        tokens = self.attn(_image_to_tokens(self.neuron(u)))          # [T, B, H*W, C]
+        tokens = self.attn(image_to_tokens(self.neuron(u)))          # [T, B, H*W, C]
         return tokens.transpose(-1, -2).reshape(u.shape)
 
 

@@ -52,7 +52,7 @@ def _conv_bn(c_in: int, c_out: int, kernel: int = 3) -> list[nn.Module]:
     return [Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False), BatchNorm2d(c_out)]
 
 
-def _image_to_tokens(x: torch.Tensor) -> torch.Tensor:
+def image_to_tokens(x: torch.Tensor) -> torch.Tensor:
     return x.flatten(3).transpose(-1, -2)                      # [T, B, C, H, W] -> [T, B, H*W, C]
 
 
@@ -96,7 +96,7 @@ class SpikingPatchSplitting(nn.Module):
         if x.shape[-1] % self.patch_size or x.shape[-2] % self.patch_size:
             raise ValueError(f"image size {tuple(x.shape[-2:])} must be divisible by patch_size {self.patch_size}")
         feat = self.stages(x)
-        return _image_to_tokens(feat + self.rpe(feat))
+        return image_to_tokens(feat + self.rpe(feat))
 
 
 class TokenMLP(nn.Module):

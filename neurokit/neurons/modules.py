@@ -25,7 +25,7 @@ from .. import surrogate as _surrogate
 from . import functional as F
 from .checks import check_backend, check_input, check_positive, check_tau, check_threshold
 
-__all__ = ["LIF", "IF", "CubaLIF", "ALIF", "PLIF"]
+__all__ = ["Neuron", "LIF", "IF", "CubaLIF", "ALIF", "PLIF"]
 
 
 def _fused(family: str, module: nn.Module, x: torch.Tensor, params):
@@ -42,7 +42,17 @@ def _fused(family: str, module: nn.Module, x: torch.Tensor, params):
                                store_v_seq=module.store_v_seq)
 
 
-class _Neuron(nn.Module):
+class Neuron(nn.Module):
+    """Base class of every spiking neuron module (``LIF``, ``IF``, ``CubaLIF``, ``ALIF``, ``PLIF``): time-major
+    ``x [T, B, ...] -> spikes [T, B, ...]``, state at rest on every call. Subclasses set ``family`` and implement the
+    step; ``isinstance(m, nk.neurons.Neuron)`` is how other packages (energy counting, compile) recognise a neuron.
+
+    Example::
+
+        >>> isinstance(nk.LIF(tau=2.0), nk.neurons.Neuron)
+        True
+    """
+
     family = ""
 
     def __init__(self, v_threshold, v_reset, surrogate, detach_reset, backend, store_v_seq, surrogate_params=None):
@@ -76,7 +86,7 @@ class _Neuron(nn.Module):
                 f"detach_reset={self.detach_reset}, backend={self.backend!r}")
 
 
-class LIF(_Neuron):
+class LIF(Neuron):
     """Leaky integrate-and-fire neuron (SpikingJelly ``LIFNode`` semantics, multi-step).
 
     Args:
@@ -139,7 +149,7 @@ class IF(LIF):
         return F.if_reference(x, params, self.surrogate)
 
     def extra_repr(self) -> str:
-        return _Neuron.extra_repr(self)
+        return Neuron.extra_repr(self)
 
 
 class PLIF(LIF):
@@ -155,7 +165,7 @@ class PLIF(LIF):
                  decay_input: bool = True, surrogate: str = "atan", detach_reset: bool = False,
                  backend: str = "auto", store_v_seq: bool = False, surrogate_params: Optional[dict] = None):
         init_tau = check_positive(init_tau, "init_tau", minimum=1.0)
-        _Neuron.__init__(self, v_threshold, v_reset, surrogate, detach_reset, backend, store_v_seq,
+        Neuron.__init__(self, v_threshold, v_reset, surrogate, detach_reset, backend, store_v_seq,
                          surrogate_params)
         self.decay_input = bool(decay_input)
         self.reset_after_decay = False
@@ -170,7 +180,7 @@ class PLIF(LIF):
                            self.detach_reset, False)
 
 
-class CubaLIF(_Neuron):
+class CubaLIF(Neuron):
     """Current-based LIF: ``i = i (1 - 1/tau_syn) + x``; ``h = v - (v - v_reset)/tau_mem + i``.
 
     This is Loihi's CUBA neuron in float (``du = 1/tau_syn``, ``dv = 1/tau_mem``, hard reset to 0) and snnTorch's
@@ -202,7 +212,7 @@ class CubaLIF(_Neuron):
         return f"tau_syn={self.tau_syn}, tau_mem={self.tau_mem}, " + super().extra_repr()
 
 
-class ALIF(_Neuron):
+class ALIF(Neuron):
     """Adaptive-threshold LIF (LSNN-style): threshold ``v_threshold + beta * b`` with
     ``b = b (1 - 1/tau_adapt) + s_prev / tau_adapt``. ``tau``, ``tau_adapt >= 1``; ``beta >= 0``.
     Shapes: ``x [T, B, ...]`` -> spikes ``[T, B, ...]``.

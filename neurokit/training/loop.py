@@ -35,7 +35,7 @@ from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .distributed import (DistContext, ResumableDistributedSampler, all_reduce_sum, check_global_batch,
                           convert_sync_batchnorm, revert_sync_batchnorm, setup_distributed,
                           teardown_distributed)
-from .metrics import SpikeRecorder, _cast_input, evaluate, get_loss, predictions
+from .metrics import SpikeRecorder, cast_input, evaluate, get_loss, predictions
 from .progress import EpochProgress
 
 __all__ = ["train", "cosine_lr", "step_seed", "call_anneal_hooks"]
@@ -246,7 +246,7 @@ def _run(model, train_data, epochs, ctx: DistContext, *, test_data, lr, weight_d
             for group in optimizer.param_groups:
                 group["lr"] = cosine_lr(group["base_lr"], global_step, total_steps)
             torch.manual_seed(step_seed(seed, global_step, ctx.rank))
-            x, y = _cast_input(x, core, ctx.device), y.to(ctx.device)
+            x, y = cast_input(x, core, ctx.device), y.to(ctx.device)
             autocast = (torch.autocast(ctx.device.type, dtype=amp_dtype) if amp_dtype is not None else nullcontext())
             with SpikeRecorder(core) as rec, autocast:
                 out = net(x)

@@ -27,7 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..data.base import collate_time_major
-from ..neurons.modules import _Neuron
+from ..neurons.modules import Neuron
 from .distributed import DistContext, ShardSampler, all_reduce_sum, setup_distributed
 
 __all__ = ["get_loss", "LOSSES", "predictions", "SpikeRecorder", "evaluate"]
@@ -132,7 +132,7 @@ class SpikeRecorder:
         self.elements = self.elements.to(spikes.device) + spikes.numel()
 
     def __enter__(self) -> "SpikeRecorder":
-        self._handles = [m.register_forward_hook(self._hook) for m in self.model.modules() if isinstance(m, _Neuron)]
+        self._handles = [m.register_forward_hook(self._hook) for m in self.model.modules() if isinstance(m, Neuron)]
         return self
 
     def __exit__(self, *exc) -> None:
@@ -141,7 +141,7 @@ class SpikeRecorder:
         self._handles = []
 
 
-def _cast_input(x: torch.Tensor, model: nn.Module, device: torch.device) -> torch.Tensor:
+def cast_input(x: torch.Tensor, model: nn.Module, device: torch.device) -> torch.Tensor:
     x = x.to(device, non_blocking=True)
     param = next(model.parameters(), None)
     if param is not None and x.is_floating_point() and param.is_floating_point():
@@ -173,7 +173,7 @@ def evaluate(model: nn.Module, data, *, batch_size: int = 64, loss: Union[str, L
     sums = torch.zeros(5, dtype=torch.float64, device=ctx.device)      # loss*b, correct, b, spikes, elements
     with SpikeRecorder(model) as rec:
         for x, y in loader:
-            x, y = _cast_input(x, model, ctx.device), y.to(ctx.device)
+            x, y = cast_input(x, model, ctx.device), y.to(ctx.device)
             out = model(x)
             batch_loss = loss_fn(out, y)
             sums[0] += batch_loss.double() * y.shape[0]

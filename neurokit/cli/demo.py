@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .atomic import atomic_write_text
+from ..atomic import atomic_write_text
 
 TARGETS = ("gpu", "onnx_int", "loihi2", "nir")
 _EXT = {"onnx_int": "model.onnx", "loihi2": "model.net", "nir": "model.nir"}
@@ -60,7 +60,7 @@ def _plot_history(history, path, title):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .plotting import atomic_savefig
+    from ..atomic import atomic_savefig
 
     epochs = range(1, len(history) + 1)
     fig, ax = plt.subplots(1, 2, figsize=(8, 3))

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .layers.delays import DelayedLinear
+from neurokit.layers.delays import DelayedLinear
 
 
 @dataclass

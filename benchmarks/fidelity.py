@@ -6,7 +6,7 @@ simulator and onnxruntime (which must agree bit for bit).
 
 Command (prints one JSON line per model)::
 
-    OMP_NUM_THREADS=1 .venv/bin/python -m compile.fidelity --models quant_snn quant_cnn --epochs 4
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/fidelity.py --models quant_snn quant_cnn --epochs 4
 
 Example::
 
@@ -26,23 +26,8 @@ import neurokit as nk
 from compile import integer_sim
 
 
-def quant_cnn(weight_bits: int = 8, membrane_bits: int = 16) -> nn.Sequential:
-    """Quantized CNN-SNN for 8x8 digits: two (QuantConv2d + QuantLIF) blocks with max-pools, QuantLinear readout.
-
-    Shapes: ``x [T, B, 1, 8, 8]`` -> ``[T, B, 10]``. Example: ``quant_cnn()(torch.rand(4, 2, 1, 8, 8))``.
-    """
-    from neurokit.layers.quant import IntegerSpikingLayer, QuantConv2d, QuantLIF, QuantLinear
-
-    def block(c_in, c_out):
-        return IntegerSpikingLayer(QuantConv2d(c_in, c_out, 3, padding=1, weight_bits=weight_bits),
-                                   QuantLIF(tau=2.0, membrane_bits=membrane_bits))
-
-    return nn.Sequential(block(1, 8), nk.layers.MaxPool2d(2), block(8, 16), nk.layers.MaxPool2d(2),
-                         nk.layers.Flatten(), QuantLinear(16 * 2 * 2, 10, weight_bits=weight_bits))
-
-
 def _build(name: str) -> nn.Module:
-    from neurokit.models.binary import binary_mlp, quant_snn
+    from neurokit.models import binary_mlp, quant_cnn, quant_snn
 
     if name == "quant_snn":
         return quant_snn(64, (96,), 10, weight_bits=8, membrane_bits=16, input_bits=None)
@@ -92,7 +77,7 @@ def fidelity(models, epochs: int = 4, T: int = 8, seed: int = 0) -> list[dict]:
 
 
 def main(argv=None) -> None:
-    """CLI: ``python -m compile.fidelity --models quant_snn quant_cnn binary_mlp --epochs 4``."""
+    """CLI: ``python benchmarks/fidelity.py --models quant_snn quant_cnn binary_mlp --epochs 4``."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", default=["quant_snn", "quant_cnn", "binary_mlp"])
     p.add_argument("--epochs", type=int, default=4)

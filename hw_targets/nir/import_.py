@@ -40,14 +40,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from .layers.delays import DelayedLinear
-from .layers.readout import LeakyIntegrator
-from .layers.time_major import AvgPool2d, Conv2d, Flatten
-from .neurons import IF, LIF, CubaLIF
-from .nir_delays import DelayedSynapse, collapse_delays
-from .nir_graph import GraphModel, topo_order
+from neurokit.layers.delays import DelayedLinear
+from neurokit.layers.readout import LeakyIntegrator
+from neurokit.layers.time_major import AvgPool2d, Conv2d, Flatten
+from neurokit.neurons import IF, LIF, CubaLIF
+from .delays import DelayedSynapse, collapse_delays
+from .graph import GraphModel, topo_order
 
-DEFAULT_DT = 1e-4
+from .conventions import DEFAULT_DT
 #: Fields each node type must carry in a ``.nir`` file (``nir`` 1.0 serialization).
 REQUIRED = {"Input": ("shape",), "Output": ("shape",), "Affine": ("weight", "bias"), "Linear": ("weight",),
             "Conv2d": ("weight", "stride", "padding", "dilation", "groups", "bias"),

@@ -5,15 +5,8 @@ import os
 
 import torch
 
-from . import surrogate as _surrogate
-from .atomic import atomic_write
-
-
-def atomic_savefig(fig, path: str, **kwargs) -> str:
-    """Save a matplotlib figure to ``path`` via a temporary file and ``os.replace`` (never half-written)."""
-    fmt = kwargs.pop("format", os.path.splitext(os.fspath(path))[1].lstrip(".") or "png")
-    atomic_write(path, lambda f: fig.savefig(f, format=fmt, **kwargs))
-    return os.fspath(path)
+from .. import surrogate as _surrogate
+from ..atomic import atomic_savefig
 
 
 def plot_surrogates(path: str) -> str:

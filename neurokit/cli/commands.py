@@ -96,7 +96,7 @@ def example_input(record: dict, batch: int = 8):
     """A real input batch ``[T, B, ...]`` from the run's test set (for capture and energy)."""
     import torch
 
-    from .data import collate_time_major
+    from ..data import collate_time_major
     from .presets import build_data
 
     args = dict(record.get("data_args", {}))
@@ -149,7 +149,7 @@ BENCHMARKS = {"time_loop": "benchmarks/time_loop.py", "loihi_sim": "benchmarks/l
 
 def run_bench(names: list, extra: list) -> int:
     """Run benchmark scripts from ``benchmarks/`` (``all`` = every one) with the same interpreter."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     names = list(BENCHMARKS) if not names or names == ["all"] else names
     for name in names:
         if name not in BENCHMARKS:

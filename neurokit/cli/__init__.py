@@ -64,7 +64,7 @@ def train(preset: Optional[str] = typer.Argument(None, help="Model preset: delay
       neurokit train binary_mlp --config train.toml --out runs/bin --resume
       neurokit train quant_snn --nproc 2 --batch-size 64 --out runs/q      # data-parallel (torchrun, gloo/NCCL)
     """
-    from .cli_commands import run_train
+    from .commands import run_train
 
     if nproc is not None:
         import neurokit as nk
@@ -88,7 +88,7 @@ def compile_cmd(run: str = typer.Argument(..., help="Run folder written by `neur
       neurokit compile runs/delay --target loihi2
       neurokit compile runs/bin --target onnx_int --out bin.onnx
     """
-    from .cli_commands import run_compile
+    from .commands import run_compile
 
     run_compile(run, target, out)
 
@@ -106,7 +106,7 @@ def energy(model: str = typer.Argument(..., help="Run folder written by `neuroki
       neurokit energy demo
       neurokit energy runs/delay --target loihi2 --target cmos45 --plot energy/
     """
-    from .cli_commands import run_energy
+    from .commands import run_energy
 
     run_energy(model, list(target) if target else None, plot, per_layer)
 
@@ -120,7 +120,7 @@ def bench(ctx: typer.Context,
       neurokit bench time_loop -- --quick
       neurokit bench all
     """
-    from .cli_commands import run_bench
+    from .commands import run_bench
 
     tokens = [*(names or []), *ctx.args]
     cut = next((i for i, t in enumerate(tokens) if t.startswith("-")), len(tokens))
@@ -146,7 +146,7 @@ def _strip_dist_args(argv: list) -> list:
 
 
 def _preset_batch(preset, config) -> int:
-    from .cli_commands import read_config
+    from .commands import read_config
     from .presets import PRESETS
 
     cfg = read_config(config)
@@ -194,6 +194,3 @@ def main(argv: Optional[list] = None) -> int:
 def _err(message: str) -> None:
     print(f"neurokit: error: {message}", file=sys.stderr)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -47,7 +47,7 @@ from compile import ir
 from compile.passes import Limits, check_limits, fold_bn, round_delays
 from neurokit.atomic import atomic_path
 
-DT = 1e-4
+from .conventions import DEFAULT_DT as DT
 DELAY_DECOMPOSITION = "per-synapse delays decomposed by delay value"
 SUPPORTS = Limits(ops=frozenset({"input", "dense", "conv", "pool", "flatten", "add", "neuron", "integrator"}),
                   integer=False, max_delay=None)
@@ -249,7 +249,7 @@ class NIRArtefact:
 
     def run(self, x: torch.Tensor) -> torch.Tensor:
         """Outputs of the NIR graph as neurokit runs it: ``x [T, B, ...]`` -> ``[T, B, ...]`` (float)."""
-        from neurokit.nir_import import from_nir
+        from .import_ import from_nir
 
         if self._module is None:
             self._module = from_nir(self.graph).eval()

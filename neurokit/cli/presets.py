@@ -17,9 +17,9 @@ from typing import Callable, Dict, Tuple
 
 from torch import nn
 
-from . import data as _data
-from .atomic import atomic_write_text
-from . import models as _models
+from .. import data as _data
+from ..atomic import atomic_write_text
+from .. import models as _models
 
 __all__ = ["PRESETS", "DATASETS", "Preset", "build_model", "build_data", "write_run", "load_run", "RUN_FILE"]
 
@@ -103,7 +103,7 @@ def write_run(folder: str, record: dict) -> str:
 def load_run(folder: str):
     """Rebuild a trained model from a run folder. Returns ``(model, record)``; raises ``ValueError`` when the folder,
     ``run.json`` or the checkpoint is missing or corrupt."""
-    from .training import CHECKPOINT_NAME, load_checkpoint
+    from ..training import CHECKPOINT_NAME, load_checkpoint
 
     run_path = os.path.join(folder, RUN_FILE)
     ckpt = os.path.join(folder, CHECKPOINT_NAME)
