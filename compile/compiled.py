@@ -15,24 +15,38 @@ import numpy as np
 import torch
 
 from compile import ir
+from compile.dispatch import Rules
 from neurokit.atomic import atomic_write  # noqa: F401  (re-exported for the targets)
 from compile.capture import capture
+from compile.target import PassContext, as_target, parse_any, run_passes
 
 
-def _layer_ops(n: ir.Node, shapes: dict) -> int:
-    """Operations per time step and sample: synaptic MACs/accumulates for synapses and activation products,
-    one update per element for neurons, integrators, pools, adds, means and batch norms; 0 for data movement."""
-    if n.op == "dense":
-        return int(n.weight.size * np.prod(n.shape[:-1], dtype=np.int64))
-    if n.op == "conv":
-        return int(np.prod(n.shape) * n.weight[0].size)
-    if n.op == "matmul":                       # [.., M, K] @ [.., K, N]: K products per output element
-        return int(np.prod(n.shape) * shapes[n.inputs[0]][-1])
-    if n.op in ("mask", "mean"):               # one product (or sum term) per input element
-        return int(max(np.prod(shapes[i]) for i in n.inputs))
-    if n.op in ("neuron", "integrator", "pool", "add", "batchnorm"):
-        return int(np.prod(n.shape))
+def _elements(n: ir.Node, shapes: dict) -> int:
+    del shapes
+    return int(np.prod(n.shape))
+
+
+def _movement(n: ir.Node, shapes: dict) -> int:
+    del n, shapes
     return 0
+
+
+def _per_input_element(n: ir.Node, shapes: dict) -> int:
+    return int(max(np.prod(shapes[i]) for i in n.inputs))
+
+
+#: Operations per time step and sample of each IR node type: synaptic MACs/accumulates for synapses and activation
+#: products, one update per element for neurons, integrators, pools, adds and batch norms, one product or sum term
+#: per input element for masks and means; 0 for data movement (input, flatten, reshape, permute).
+OPS_RULES = Rules("report", {
+    ir.Dense: lambda n, _shapes: int(n.weight.size * np.prod(n.shape[:-1], dtype=np.int64)),
+    ir.Conv: lambda n, _shapes: int(np.prod(n.shape) * n.weight[0].size),
+    ir.MatMul: lambda n, shapes: int(np.prod(n.shape) * shapes[n.inputs[0]][-1]),  # K products per output
+    ir.Mask: _per_input_element,
+    ir.Mean: _per_input_element,
+    **{t: _elements for t in (ir.Neuron, ir.Integrator, ir.Pool, ir.Add, ir.BatchNorm)},
+    **{t: _movement for t in (ir.Input, ir.Flatten, ir.Reshape, ir.Permute)},
+})
 
 
 def report_graph(graph: ir.Graph) -> dict:
@@ -50,7 +64,7 @@ def report_graph(graph: ir.Graph) -> dict:
             bits = n.quant.bits if n.quant is not None else 32
             wbytes = n.weight.size * bits / 8 + (0 if n.bias is None else n.bias.size * 4)
             by_bits[bits] = by_bits.get(bits, 0) + wbytes
-        layers.append({"name": n.name, "op": n.op, "shape": n.shape, "ops": _layer_ops(n, shapes),
+        layers.append({"name": n.name, "op": n.op, "shape": n.shape, "ops": OPS_RULES.rule(n)(n, shapes),
                        "params": int(params), "weight_bits": bits})
     return {"layers": layers, "params": sum(layer["params"] for layer in layers),
             "ops_per_step": sum(layer["ops"] for layer in layers),
@@ -91,14 +105,19 @@ def compile_model(model: torch.nn.Module, target: str = "gpu", example_input: to
                   **options) -> CompiledModel:
     """Capture ``model`` on ``example_input [T, B, ...]``, run the target's passes and lower it.
 
-    ``target``: a registered name (``hw_targets.registry.TARGETS``); ``options`` go to the target's ``prepare``
-    (e.g. ``weight_bits=4`` for integer targets). Raises ``ValueError`` for an unknown target or a bad
-    example input and ``CompileError`` for what the IR/target cannot express. Example in the module docstring.
+    ``target``: a registered name (``hw_targets.registry.TARGETS``); ``options`` are parsed once into the target's
+    ``Options`` dataclass (e.g. ``weight_bits=4`` for integer targets; unknown or bad options: ``ValueError`` /
+    ``TypeError`` naming the option and the target). Then ``target.passes`` run in order and
+    ``target.lower(graph, options)`` builds the artefact (protocol: :mod:`compile.target`). Raises ``ValueError``
+    for an unknown target or a bad example input and ``CompileError`` for what the IR/target cannot express.
+    Example in the module docstring.
     """
     from hw_targets.registry import get_target
 
-    tgt = get_target(target)
+    tgt = as_target(get_target(target))
     if example_input is None:
         raise ValueError("compile: example_input [T, B, ...] is required (it fixes shapes and input scale)")
-    graph = tgt.prepare(capture(model, example_input), example_input, **options)
-    return CompiledModel(graph, target, tgt.lower(graph))
+    graph = capture(model, example_input)
+    opts = parse_any(tgt, options, example_input)
+    graph = run_passes(tgt, graph, PassContext(example_input, opts))
+    return CompiledModel(graph, target, tgt.lower(graph, opts))

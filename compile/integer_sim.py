@@ -33,6 +33,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from compile import ir
+from compile.dispatch import Rules
 from compile.integer_neuron import integer_cuba_run, integer_leaky_run, trunc_shift
 from compile.passes.quantize import INPUT_QMAX
 
@@ -109,19 +110,51 @@ def _requant(acc: np.ndarray, rq: ir.Requant | None, conv: bool = False) -> np.n
     return acc >> rq.shift if rq.floor else trunc_shift(acc, rq.shift)
 
 
-def _token_op(n: ir.Node, ins: list[np.ndarray]) -> np.ndarray:
-    """reshape / permute (data movement), mean (integer sum), matmul / mask (integer products) on ``[T, B, ...]``."""
-    a = ins[0]
-    if n.op == "reshape":
-        return a.reshape(a.shape[:2] + tuple(n.shape))
-    if n.op == "permute":
-        return a.transpose((0, 1) + tuple(p + 2 for p in n.perm))
-    if n.op == "mean":
-        return a.sum(axis=tuple(x + 2 for x in n.axes), keepdims=n.keepdim)
-    out = np.matmul(a, ins[1]) if n.op == "matmul" else a * ins[1]
+def _add(n: ir.Add, env: _Env) -> np.ndarray:
+    rescale = n.rescale or (None,) * len(n.inputs)
+    return sum(_requant(a, rq) for a, rq in zip(env.ins(n), rescale))
+
+
+def _product(n: ir.MatMul | ir.Mask, env: _Env) -> np.ndarray:
+    """matmul / mask: integer products of two activation tensors (mask: summed over tokens), then requantization."""
+    a, b = env.ins(n)
+    out = np.matmul(a, b) if n.op == "matmul" else a * b
     if n.op == "mask" and n.sum_tokens:
         out = out.sum(axis=-2, keepdims=True)
     return _requant(out, n.requant)
+
+
+class _Env:
+    """What a rule reads: the values computed so far, the float input ``x`` and the synaptic ``latency``."""
+
+    def __init__(self, x, latency: int):
+        self.x, self.latency, self.vals = x, latency, {}
+
+    def ins(self, n: ir.Node) -> list[np.ndarray]:
+        return [self.vals[s] for s in n.inputs]
+
+    def a(self, n: ir.Node) -> np.ndarray:
+        return self.vals[n.inputs[0]]
+
+
+#: The integer semantics of each IR node type (module docstring).
+RULES = Rules("integer_sim", {
+    ir.Input: lambda n, env: quantize_input(n, env.x),
+    ir.Dense: lambda n, env: _synapse(n, env.a(n), env.latency),
+    ir.Conv: lambda n, env: _synapse(n, env.a(n), env.latency),
+    ir.Pool: lambda n, env: _pool(n, env.a(n)),
+    ir.Flatten: lambda n, env: env.a(n).reshape(env.a(n).shape[:2] + (-1,)),
+    ir.Reshape: lambda n, env: env.a(n).reshape(env.a(n).shape[:2] + tuple(n.shape)),
+    ir.Permute: lambda n, env: env.a(n).transpose((0, 1) + tuple(p + 2 for p in n.perm)),
+    ir.Mean: lambda n, env: env.a(n).sum(axis=tuple(x + 2 for x in n.axes), keepdims=n.keepdim),  # integer sum
+    ir.Add: _add,
+    ir.MatMul: _product,
+    ir.Mask: _product,
+    ir.Neuron: lambda n, env: integer_cuba_run(env.a(n), n.integer),
+    ir.Integrator: lambda n, env: integer_leaky_run(env.a(n), n.integer),
+}, refusals={
+    ir.BatchNorm: "a quantized graph holds no batch norm (fold_bn folds it into the preceding synapse)",
+})
 
 
 def run(graph: ir.Graph, x, latency: int = 0, record: bool = False):
@@ -135,27 +168,8 @@ def run(graph: ir.Graph, x, latency: int = 0, record: bool = False):
         raise ValueError("integer_sim.run needs a quantized graph (run compile.passes.quantize first)")
     if latency not in (0, 1):
         raise ValueError(f"latency must be 0 or 1, got {latency}")
-    vals: dict[str, np.ndarray] = {}
+    env = _Env(x, latency)
     for n in graph.nodes:
-        if n.op == "input":
-            out = quantize_input(n, x)
-        else:
-            a = vals[n.inputs[0]]
-            if n.op in ir.SYNAPSES:
-                out = _synapse(n, a, latency)
-            elif n.op == "neuron":
-                out = integer_cuba_run(a, n.integer)
-            elif n.op == "integrator":
-                out = integer_leaky_run(a, n.integer)
-            elif n.op == "pool":
-                out = _pool(n, a)
-            elif n.op == "flatten":
-                out = a.reshape(a.shape[:2] + (-1,))
-            elif n.op == "add":
-                out = sum(_requant(vals[s], rq) for s, rq in zip(n.inputs, n.rescale or (None,) * len(n.inputs)))
-            elif n.op in ir.TOKEN_OPS:
-                out = _token_op(n, [vals[s] for s in n.inputs])
-            else:
-                raise ValueError(f"integer_sim: node {n.name!r} has op {n.op!r}, which a quantized graph cannot hold")
-        vals[n.name] = out
+        env.vals[n.name] = RULES.rule(n)(n, env)
+    vals = env.vals
     return (vals[graph.output], vals) if record else vals[graph.output]

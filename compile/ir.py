@@ -58,8 +58,6 @@ from neurokit.errors import CompileError
 Shape = tuple[int, ...]
 
 
-
-
 @dataclass
 class Requant:
     """Integer-only rescaling of an int32 accumulator: ``acc' = trunc(acc * multiplier / 2**shift)``.
@@ -292,6 +290,12 @@ class Integrator(Node):
     integer: IntIntegratorParams | None = None
     op = "integrator"
 
+
+#: Every IR node class, in the order of the table above (interpreters dispatch on these types: ``compile.dispatch``).
+NODE_TYPES: tuple[type[Node], ...] = (Input, Dense, Conv, BatchNorm, Pool, Flatten, Reshape, Permute, Mean, Add, MatMul,
+                                      Mask, Neuron, Integrator)
+#: ``node.op`` string -> node class (``NODE_BY_OP["dense"] is Dense``).
+NODE_BY_OP: dict[str, type[Node]] = {t.op: t for t in NODE_TYPES}
 
 SYNAPSES = ("dense", "conv")
 TOKEN_OPS = ("reshape", "permute", "mean", "matmul", "mask")  # spiking-transformer ops (compile.passes.quantize_tokens)

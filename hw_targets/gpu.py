@@ -28,6 +28,7 @@ Example::
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -35,15 +36,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from compile import ir
+from compile.dispatch import Rules
 from compile.ir import CompileError
 from compile.passes import Limits, check_limits, round_delays
-from compile.passes.limits import ALL_OPS
+from compile.target import graph_pass, ops_of
 from neurokit.layers.attention import SpikeMask, SpikeMatMul
 from neurokit.layers.delays import delayed_linear_reference
 from neurokit.layers.quant import QuantLIF
 from neurokit.layers.readout import LeakyIntegrator
 
-SUPPORTS = Limits(ops=ALL_OPS, neuron_kinds=frozenset({"lif", "if", "cuba", "alif"}), integer=False,
+SUPPORTS = Limits(ops=ops_of(ir.NODE_TYPES), neuron_kinds=frozenset({"lif", "if", "cuba", "alif"}), integer=False,
                   max_delay=None)
 
 
@@ -102,62 +104,98 @@ class TorchProgram(nn.Module):
         self.units = {n.name: torch.as_tensor(n.unit, dtype=torch.float64, device=device)
                       for n in graph if n.op == "neuron" and n.uv_bits is not None}
 
-    def _node(self, n: ir.Node, a: torch.Tensor, vals: dict) -> torch.Tensor:
-        p = self.tensors[n.name]
+    def _node(self, n: ir.Node, vals: dict) -> torch.Tensor:
+        a = vals[n.inputs[0]] if n.inputs else vals["input"]
         levels = getattr(n, "input_levels", None)
         if levels:  # the QAT layer's input quantization (round half to even, as torch.round)
             a = torch.clamp(torch.round(a * levels), 0, levels) / levels
-        if n.op == "dense" and n.delay is not None:
-            return delayed_linear_reference(a, p["weight"], torch.as_tensor(n.delay, device=a.device), p.get("bias"))
-        if n.op in ir.SYNAPSES:
-            return self._synapse(n, a, p)
-        if n.op == "batchnorm":
-            fn = lambda z: F.batch_norm(z, p["mean"], p["var"], p["gamma"], p["beta"], False, 0.0, n.eps)
-            if n.axis == 0:
-                return _fold(fn, a)
-            return fn(a.reshape(-1, a.shape[-1])).reshape(a.shape)  # tokens: channels last (TokenBatchNorm)
-        if n.op == "pool":
-            pool = F.max_pool2d if n.kind == "max" else F.avg_pool2d
-            return _fold(lambda z: pool(z, n.kernel, n.stride, n.padding), a)
-        if n.op == "flatten":
-            return a.reshape(a.shape[0], a.shape[1], -1)
-        if n.op == "reshape":
-            return a.reshape(*a.shape[:2], *n.shape)
-        if n.op == "permute":
-            return a.permute(0, 1, *(i + 2 for i in n.perm))
-        if n.op == "mean":
-            return a.mean(dim=tuple(i + 2 for i in n.axes), keepdim=n.keepdim)
-        if n.op == "matmul":  # the eager attention products themselves
-            return SpikeMatMul(n.scale)(a, vals[n.inputs[1]])
-        if n.op == "mask":
-            return SpikeMask(n.sum_tokens)(a, vals[n.inputs[1]])
-        if n.op == "add":
-            return sum(vals[s] for s in n.inputs)
-        if n.op == "integrator":  # the eager readout module itself
-            return LeakyIntegrator(n.tau)(a)
-        neuron = self.neurons[n.name.replace(".", "_")]
-        return neuron(a, self.units[n.name]) if n.name in self.units else neuron(a)
-
-    @staticmethod
-    def _synapse(n: ir.Node, a: torch.Tensor, p: dict) -> torch.Tensor:
-        alpha = p.get("alpha")  # binary layer: +-1 product, then the per-channel scale, then the bias (eager order)
-        bias = p.get("bias") if alpha is None else None
-        if n.op == "dense":
-            y = F.linear(a, p["weight"], bias)
-        else:
-            y = _fold(lambda z: F.conv2d(z, p["weight"], bias, n.stride, n.padding, n.dilation, n.groups), a)
-        if alpha is None:
-            return y
-        channel = (-1,) if n.op == "dense" else (-1, 1, 1)
-        y = y * alpha.view(channel)
-        return y if "bias" not in p else y + p["bias"].view(channel)
+        return RULES.rule(n)(self, n, a, vals)
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         vals = {"input": x.to(self.device, torch.float32)}
-        for n in self.graph.nodes[1:]:
-            vals[n.name] = self._node(n, vals[n.inputs[0]], vals)
+        for n in self.graph.nodes:
+            vals[n.name] = self._node(n, vals)
         return vals[self.graph.output]
+
+
+def _synapse(prog: TorchProgram, n: ir.Node, a: torch.Tensor, vals: dict) -> torch.Tensor:
+    del vals
+    p = prog.tensors[n.name]
+    if n.op == "dense" and n.delay is not None:
+        return delayed_linear_reference(a, p["weight"], torch.as_tensor(n.delay, device=a.device), p.get("bias"))
+    alpha = p.get("alpha")  # binary layer: +-1 product, then the per-channel scale, then the bias (eager order)
+    bias = p.get("bias") if alpha is None else None
+    if n.op == "dense":
+        y = F.linear(a, p["weight"], bias)
+    else:
+        y = _fold(lambda z: F.conv2d(z, p["weight"], bias, n.stride, n.padding, n.dilation, n.groups), a)
+    if alpha is None:
+        return y
+    channel = (-1,) if n.op == "dense" else (-1, 1, 1)
+    y = y * alpha.view(channel)
+    return y if "bias" not in p else y + p["bias"].view(channel)
+
+
+def _batchnorm(prog: TorchProgram, n: ir.BatchNorm, a: torch.Tensor, vals: dict) -> torch.Tensor:
+    del vals
+    p = prog.tensors[n.name]
+    fn = lambda z: F.batch_norm(z, p["mean"], p["var"], p["gamma"], p["beta"], False, 0.0, n.eps)
+    if n.axis == 0:
+        return _fold(fn, a)
+    return fn(a.reshape(-1, a.shape[-1])).reshape(a.shape)  # tokens: channels last (TokenBatchNorm)
+
+
+def _pool(prog: TorchProgram, n: ir.Pool, a: torch.Tensor, vals: dict) -> torch.Tensor:
+    del prog, vals
+    pool = F.max_pool2d if n.kind == "max" else F.avg_pool2d
+    return _fold(lambda z: pool(z, n.kernel, n.stride, n.padding), a)
+
+
+def _neuron(prog: TorchProgram, n: ir.Neuron, a: torch.Tensor, vals: dict) -> torch.Tensor:
+    del vals
+    neuron = prog.neurons[n.name.replace(".", "_")]
+    return neuron(a, prog.units[n.name]) if n.name in prog.units else neuron(a)
+
+
+def _elementwise(fn):
+    """A rule that needs only the node and its first input."""
+    def rule(prog: TorchProgram, n: ir.Node, a: torch.Tensor, vals: dict) -> torch.Tensor:
+        del prog, vals
+        return fn(n, a)
+    return rule
+
+
+def _binary(fn):
+    """A rule on the node's two inputs ``(a, b)`` (the attention products)."""
+    def rule(prog: TorchProgram, n: ir.Node, a: torch.Tensor, vals: dict) -> torch.Tensor:
+        del prog
+        return fn(n, a, vals[n.inputs[1]])
+    return rule
+
+
+def _add(prog: TorchProgram, n: ir.Add, a: torch.Tensor, vals: dict) -> torch.Tensor:
+    del prog, a
+    return sum(vals[s] for s in n.inputs)
+
+
+#: How the torch program runs each IR node (every node type has a rule).
+RULES = Rules("gpu", {
+    ir.Input: _elementwise(lambda _n, a: a),
+    ir.Dense: _synapse,
+    ir.Conv: _synapse,
+    ir.BatchNorm: _batchnorm,
+    ir.Pool: _pool,
+    ir.Flatten: _elementwise(lambda _n, a: a.reshape(a.shape[0], a.shape[1], -1)),
+    ir.Reshape: _elementwise(lambda n, a: a.reshape(*a.shape[:2], *n.shape)),
+    ir.Permute: _elementwise(lambda n, a: a.permute(0, 1, *(i + 2 for i in n.perm))),
+    ir.Mean: _elementwise(lambda n, a: a.mean(dim=tuple(i + 2 for i in n.axes), keepdim=n.keepdim)),
+    ir.Add: _add,
+    ir.MatMul: _binary(lambda n, a, b: SpikeMatMul(n.scale)(a, b)),  # the eager attention products themselves
+    ir.Mask: _binary(lambda n, a, b: SpikeMask(n.sum_tokens)(a, b)),
+    ir.Neuron: _neuron,
+    ir.Integrator: _elementwise(lambda n, a: LeakyIntegrator(n.tau)(a)),  # the eager readout module itself
+})
 
 
 class GPUArtefact:
@@ -178,17 +216,22 @@ class GPUArtefact:
         return {"device": str(self.program.device)}
 
 
+@dataclass(frozen=True)
+class GPUOptions:
+    """The ``gpu`` target takes no options."""
+
+
 class GPUTarget:
     """Eager-equivalent torch target (see module docstring). Passes: round delays, check limits."""
 
     name = "gpu"
+    Options = GPUOptions
+    node_types = frozenset(RULES.node_types)
+    refusals: dict[str, str] = {}
     supports = SUPPORTS
+    passes = (graph_pass(round_delays), graph_pass(lambda g: check_limits(g, SUPPORTS)))
 
-    def prepare(self, graph: ir.Graph, example_input: torch.Tensor, **options) -> ir.Graph:
-        if options:
-            raise ValueError(f"target 'gpu' takes no options, got {sorted(options)}")
-        return check_limits(round_delays(graph), self.supports)
-
-    def lower(self, graph: ir.Graph) -> GPUArtefact:
+    def lower(self, graph: ir.Graph, options: GPUOptions) -> GPUArtefact:
+        del options
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         return GPUArtefact(TorchProgram(graph, device))

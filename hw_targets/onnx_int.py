@@ -30,8 +30,10 @@ Example::
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import onnx
@@ -47,6 +49,7 @@ from compile.passes import (
     quantize,
     round_delays,
 )
+from compile.target import PassContext, graph_pass
 from hw_targets.onnx_lower import lower
 
 SUPPORTS = Limits(weight_bits=8, acc_bits=16, act_bits=8, vth_bits=23, max_delay=255)
@@ -106,34 +109,57 @@ def _all_nodes(graph: onnx.GraphProto):
                 yield from _all_nodes(attr.g)
 
 
+@dataclass(frozen=True)
+class OnnxIntOptions:
+    """Options of ``onnx_int``: ``weight_bits`` (1..8), ``per_channel`` (per-output-channel weight scales),
+    ``time_loop`` (``"loop"`` | ``"unrolled"``), ``steps`` (T of an unrolled model; default the example's T)."""
+
+    weight_bits: int = 8
+    per_channel: bool = True
+    time_loop: str = "loop"
+    steps: int | None = None
+
+    def __post_init__(self) -> None:
+        wb = self.weight_bits
+        if isinstance(wb, bool) or not isinstance(wb, int) or not 1 <= wb <= SUPPORTS.weight_bits:
+            raise ValueError(f"onnx_int: weight_bits must be in [1, {SUPPORTS.weight_bits}], got {wb!r}")
+        if not isinstance(self.per_channel, bool):
+            raise TypeError(f"onnx_int: per_channel must be a bool, got {self.per_channel!r}")
+        if self.time_loop not in ("loop", "unrolled"):
+            raise ValueError(f"onnx_int: time_loop must be 'loop' or 'unrolled', got {self.time_loop!r}")
+        st = self.steps
+        if st is not None and (isinstance(st, bool) or not isinstance(st, int) or st < 1):
+            raise ValueError(f"onnx_int: steps must be an int >= 1 (T of the unrolled model), got {st!r}")
+
+    def resolve(self, example_input: torch.Tensor) -> OnnxIntOptions:
+        """These options with ``steps`` defaulting to the example input's T."""
+        return self if self.steps is not None else dataclasses.replace(self, steps=int(example_input.shape[0]))
+
+
+def _quantize(graph: ir.Graph, ctx: PassContext) -> ir.Graph:
+    """The ``quantize`` pass with this target's accumulator width and threshold shift."""
+    opts = ctx.options
+    return quantize(graph, weight_bits=opts.weight_bits, per_channel=opts.per_channel, acc_bits=SUPPORTS.acc_bits,
+                    input_absmax=float(ctx.example_input.detach().abs().max()), vth_shift=VTH_SHIFT)
+
+
 class OnnxIntTarget:
-    """The ``onnx_int`` target (module docstring). Options: ``weight_bits`` (1..8), ``per_channel``,
-    ``time_loop`` ("loop" | "unrolled")."""
+    """The ``onnx_int`` target (module docstring); options: :class:`OnnxIntOptions`."""
 
     name = "onnx_int"
+    Options = OnnxIntOptions
+    node_types = frozenset(ir.NODE_TYPES)
+    refusals = UNSUPPORTED
     supports = SUPPORTS
+    passes = (graph_pass(lambda g: check_supported(g, SUPPORTS, "onnx_int", UNSUPPORTED)), graph_pass(fold_bn),
+              graph_pass(round_delays), _quantize, graph_pass(lambda g: check_limits(g, SUPPORTS)))
 
-    def __init__(self) -> None:
-        self.time_loop, self.steps = "loop", None
-
-    def prepare(self, graph: ir.Graph, example_input: torch.Tensor, weight_bits: int = 8, per_channel: bool = True,
-                time_loop: str = "loop") -> ir.Graph:
-        if not 1 <= weight_bits <= self.supports.weight_bits:
-            raise ValueError(f"onnx_int: weight_bits must be in [1, {self.supports.weight_bits}], got {weight_bits}")
-        if time_loop not in ("loop", "unrolled"):
-            raise ValueError(f"onnx_int: time_loop must be 'loop' or 'unrolled', got {time_loop!r}")
-        self.time_loop, self.steps = time_loop, int(example_input.shape[0])
-        g = round_delays(fold_bn(check_supported(graph, self.supports, self.name, UNSUPPORTED)))
-        g = quantize(g, weight_bits=weight_bits, per_channel=per_channel, acc_bits=self.supports.acc_bits,
-                     input_absmax=float(example_input.detach().abs().max()), vth_shift=VTH_SHIFT)
-        return check_limits(g, self.supports)
-
-    def lower(self, graph: ir.Graph) -> OnnxProgram:
-        model = lower(graph, self.time_loop, self.steps)
+    def lower(self, graph: ir.Graph, options: OnnxIntOptions) -> OnnxProgram:
+        model = lower(graph, options.time_loop, options.steps)
         meta = {"neurokit.input_shape": json.dumps(list(graph.input.shape)),
                 "neurokit.input_spikes": "true" if graph.input.spikes else "false",
                 "neurokit.output_scale": json.dumps(np.asarray(graph.scales[graph.output], float).ravel().tolist()),
-                "neurokit.time_loop": self.time_loop}
+                "neurokit.time_loop": options.time_loop}
         onnx.helper.set_model_props(model, meta)
         onnx.checker.check_model(model, full_check=True)
         return OnnxProgram(model)

@@ -29,10 +29,11 @@ from onnx import TensorProto as TP
 from onnx import helper
 
 from compile import ir
+from compile.dispatch import Rules
 from compile.integer_neuron import integer_cuba_step, integer_leaky_step
 from compile.ir import CompileError
 from hw_targets.onnx_sym import Builder, Sym, emit_requant
-from hw_targets.onnx_tokens import emit_token_op
+from hw_targets.onnx_tokens import TOKEN_RULES
 
 OPSET = 17
 _NP = {TP.INT8: np.int8, TP.INT32: np.int32, TP.INT64: np.int64}
@@ -122,36 +123,73 @@ def _pool(b: Builder, n: ir.Pool, x: Sym) -> Sym:
     return Sym(b, out, TP.INT32, None if x.bound is None else x.bound * k)
 
 
+class _Step:
+    """One time step being emitted: the builder, the graph, loop-carried state ``st`` (in) and ``new`` (out),
+    and the :class:`Sym` of every node emitted so far (``vals``)."""
+
+    def __init__(self, b: Builder, graph: ir.Graph, st: dict):
+        self.b, self.graph, self.st, self.new, self.vals = b, graph, st, {}, {}
+
+    def a(self, n: ir.Node) -> Sym:
+        return self.vals[n.inputs[0]]
+
+
+def _emit_synapse(n: ir.Dense | ir.Conv, e: _Step) -> Sym:
+    return _synapse(e.b, n, e.a(n), e.st, e.new)
+
+
+def _emit_neuron(n: ir.Neuron, e: _Step) -> Sym:
+    """:func:`compile.integer_neuron.integer_cuba_step` itself, on symbolic int64 state."""
+    u, v, s = integer_cuba_step(e.st[f"{n.name}/u"], e.st[f"{n.name}/v"], e.a(n).cast(TP.INT64), n.integer)
+    e.new[f"{n.name}/u"], e.new[f"{n.name}/v"] = u, v
+    return Sym(e.b, e.b.op("Cast", [s.name], to=TP.INT8), TP.INT8, 1)
+
+
+def _emit_integrator(n: ir.Integrator, e: _Step) -> Sym:
+    out = e.new[f"{n.name}/v"] = integer_leaky_step(e.st[f"{n.name}/v"], e.a(n).cast(TP.INT64), n.integer)
+    return out
+
+
+def _emit_flatten(n: ir.Flatten, e: _Step) -> Sym:
+    x = e.a(n)
+    return Sym(e.b, e.b.op("Reshape", [x.name, e.b.const(np.array([0, -1], np.int64))]), x.dtype, x.bound)
+
+
+def _emit_add(n: ir.Add, e: _Step) -> Sym:
+    rescale = n.rescale or (None,) * len(n.inputs)
+    ins = [emit_requant(e.vals[s], rq).cast(TP.INT32) for s, rq in zip(n.inputs, rescale)]
+    bound = None if any(i.bound is None or rq for i, rq in zip(ins, rescale)) else sum(i.bound for i in ins)
+    return Sym(e.b, e.b.op("Add", [i.name for i in ins]), TP.INT32, bound)
+
+
+def _emit_token(n: ir.Node, e: _Step) -> Sym:
+    return TOKEN_RULES[type(n)](e.b, n, [e.vals[s] for s in n.inputs], [e.graph.node(s).shape for s in n.inputs])
+
+
+#: How each IR node type becomes ONNX nodes within one time step (module docstring).
+RULES = Rules("onnx_int lowering", {
+    ir.Input: lambda n, e: e.vals[n.name],   # the step's quantized input, set by emit_step
+    ir.Dense: _emit_synapse,
+    ir.Conv: _emit_synapse,
+    ir.Pool: lambda n, e: _pool(e.b, n, e.a(n)),
+    ir.Flatten: _emit_flatten,
+    ir.Add: _emit_add,
+    **{t: _emit_token for t in TOKEN_RULES},
+    ir.Neuron: _emit_neuron,
+    ir.Integrator: _emit_integrator,
+}, refusals={
+    ir.BatchNorm: "a batch norm must be folded into the preceding synapse (fold_bn) before integer lowering",
+})
+
+
 def emit_step(b: Builder, graph: ir.Graph, x_t: Sym, st: dict) -> tuple[Sym, dict]:
     """Emit one time step into ``b.nodes``: ``x_t`` int8 ``[B, ...]`` -> (output, new loop-carried state)."""
-    vals: dict[str, Sym] = {"input": x_t}
-    new: dict[str, Sym] = {}
-    for n in graph.nodes[1:]:
-        x = vals[n.inputs[0]]
-        if n.op in ir.SYNAPSES:
-            out = _synapse(b, n, x, st, new)
-        elif n.op == "neuron":
-            u, v, s = integer_cuba_step(st[f"{n.name}/u"], st[f"{n.name}/v"], x.cast(TP.INT64), n.integer)
-            new[f"{n.name}/u"], new[f"{n.name}/v"] = u, v
-            out = Sym(b, b.op("Cast", [s.name], to=TP.INT8), TP.INT8, 1)
-        elif n.op == "integrator":
-            out = new[f"{n.name}/v"] = integer_leaky_step(st[f"{n.name}/v"], x.cast(TP.INT64), n.integer)
-        elif n.op == "pool":
-            out = _pool(b, n, x)
-        elif n.op == "flatten":
-            out = Sym(b, b.op("Reshape", [x.name, b.const(np.array([0, -1], np.int64))]), x.dtype, x.bound)
-        elif n.op == "add":
-            rescale = n.rescale or (None,) * len(n.inputs)
-            ins = [emit_requant(vals[s], rq).cast(TP.INT32) for s, rq in zip(n.inputs, rescale)]
-            bound = None if any(i.bound is None or rq for i, rq in zip(ins, rescale)) else sum(i.bound for i in ins)
-            out = Sym(b, b.op("Add", [i.name for i in ins]), TP.INT32, bound)
-        elif n.op in ir.TOKEN_OPS:
-            out = emit_token_op(b, n, [vals[s] for s in n.inputs], [graph.node(s).shape for s in n.inputs])
-        else:
-            raise CompileError(f"node {n.name!r} ({n.op}) cannot be lowered to integer ONNX")
-        vals[n.name] = out
-    y = vals[graph.output]
-    return (y if y.dtype == TP.INT8 else y.cast(TP.INT32)), new
+    e = _Step(b, graph, st)
+    e.vals[graph.input.name] = x_t
+    for n in graph.nodes:
+        e.vals[n.name] = RULES.rule(n)(n, e)
+    y = e.vals[graph.output]
+    return (y if y.dtype == TP.INT8 else y.cast(TP.INT32)), e.new
 
 
 def _quantized_input(b: Builder, graph: ir.Graph) -> Sym:

@@ -1,19 +1,27 @@
-"""Target registry: a target name -> a target object (what it supports, how it prepares and lowers the IR).
+"""Target registry: a target name -> a target object (what it declares, how it lowers the IR).
 
-A target is any object with
+A target follows the protocol of :mod:`compile.target`:
 
 * ``name``: str;
-* ``supports``: :class:`compile.passes.Limits` (ops, neuron kinds, bit widths, delays, reset modes);
-* ``prepare(graph, example_input, **options) -> graph``: the passes it needs (fold, round, quantize ...), ending
-  with :func:`compile.passes.check_limits`;
-* ``lower(graph, **options) -> artefact``: the artefact has ``run(x) -> torch.Tensor``, ``save(path)`` and
+* ``Options``: a frozen dataclass of its options (checked in ``__post_init__``, an error naming the option and the
+  target), parsed once per compile call; unknown names are refused;
+* ``passes``: the ordered tuple of passes ``pass_(graph, ctx) -> graph`` (fold, round, quantize ..., ending with
+  :func:`compile.passes.check_limits`), run by ``compile_model``;
+* ``node_types``: the IR node classes it accepts, ``refusals``: ``op or neuron kind -> reason`` for the rest, and
+  ``supports``: :class:`compile.passes.Limits` (bit widths, delays, resets; ``ops`` from ``node_types``);
+* ``lower(graph, options) -> artefact``: the artefact has ``run(x) -> torch.Tensor``, ``save(path)`` and
   ``report() -> dict`` (target-specific extras).
 
+A target keeps no state between compile calls (everything a lowering needs is in ``options``). An object with only
+``prepare(graph, example_input, **options)`` and ``lower(graph)`` is accepted as well (:func:`compile.target.as_target`).
+
 Adding a target = one module defining it + one entry in ``TARGETS`` (``name -> "module:attribute"``, imported
-lazily on first use) or a call to :func:`register`. Example::
+lazily on first use) or a call to :func:`register`; its lowering's rule table (:class:`compile.dispatch.Rules`)
+goes into ``hw_targets.interpreters.INTERPRETERS``. Example::
 
     register("mytarget", MyTarget())          # or TARGETS["mytarget"] = "hw_targets.mytarget:MyTarget"
     get_target("onnx_int").supports.weight_bits     # 8
+    get_target("onnx_int").Options(weight_bits=4)   # OnnxIntOptions(weight_bits=4, per_channel=True, ...)
 """
 from __future__ import annotations
 

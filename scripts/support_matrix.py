@@ -1,4 +1,6 @@
-"""Print the model-family x target support matrix by compiling each family and verifying the result (Markdown).
+"""Print the model-family x target support matrix by compiling each family and verifying the result (Markdown),
+then the IR node type x target table that the targets declare (``node_types`` / ``refusals``, the same table
+``compile_model`` checks).
 
     .venv/bin/python scripts/support_matrix.py
 """
@@ -70,11 +72,31 @@ def support_matrix() -> list[tuple[str, list[str]]]:
     return rows
 
 
+def node_type_matrix() -> list[tuple[str, list[str]]]:
+    """Rows ``(op, cells)`` per IR node class (``compile.ir.NODE_TYPES``): ``"yes"`` where the target's
+    ``node_types`` has it, else ``"no: <the target's stated reason>"``."""
+    from compile import ir
+    from hw_targets.registry import get_target
+
+    targets = [get_target(t) for t in TARGETS]
+    rows = []
+    for node_type in ir.NODE_TYPES:
+        cells = ["yes" if node_type in t.node_types else
+                 f"no: {t.refusals.get(node_type.op, 'not declared by the target')}".replace("|", "/")
+                 for t in targets]
+        rows.append((node_type.op, cells))
+    return rows
+
+
 def main() -> None:
     print("| model family | " + " | ".join(f"`{t}`" for t in TARGETS) + " |")
     print("|---|" + "---|" * len(TARGETS))
     for name, cells in support_matrix():
         print(f"| {name} | " + " | ".join(cells) + " |")
+    print("\n| IR node type | " + " | ".join(f"`{t}`" for t in TARGETS) + " |")
+    print("|---|" + "---|" * len(TARGETS))
+    for op, cells in node_type_matrix():
+        print(f"| `{op}` | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

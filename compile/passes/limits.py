@@ -13,8 +13,7 @@ from compile import ir
 from compile.integer_neuron import VTH_BITS
 from compile.ir import CompileError
 
-ALL_OPS = frozenset({"input", "dense", "conv", "batchnorm", "pool", "flatten", "add", "neuron", "integrator",
-                     *ir.TOKEN_OPS})
+ALL_OPS = frozenset(t.op for t in ir.NODE_TYPES)  # the ``op`` of every IR node class
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ def check_supported(graph: ir.Graph, limits: Limits, target: str, reasons: dict[
     """Return ``graph`` if ``limits`` has every node's op and neuron kind; else one :class:`CompileError` naming
     every such node with ``reasons[op or kind]`` (why ``target`` cannot run it), grouped by reason.
 
-    Run it first in an integer target's ``prepare``, so the user sees why (not a quantization failure).
+    Run it first among an integer target's ``passes``, so the user sees why (not a quantization failure).
     Example: ``check_supported(g, Limits(ops=ALL_OPS - {"matmul"}), "loihi2", {"matmul": "a spike x spike product"})``
     raises ``loihi2: node 'attn.kv' (matmul): a spike x spike product`` for a graph with that node.
     """

@@ -31,9 +31,12 @@ are appended to ``graph.warnings``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from compile import ir
+from compile.dispatch import Rules
 from compile.integer_neuron import (
     ACT_SHIFT,
     DECAY_UNITY,
@@ -90,34 +93,81 @@ def quantize(graph: ir.Graph, *, weight_bits: int = 8, per_channel: bool = True,
         gq = quantize(round_delays(fold_bn(capture(model, x))), input_absmax=float(x.abs().max()))
         gq.node("1").integer.vth       # per-neuron integer thresholds
     """
-    g = graph.copy()
-    scale: dict[str, object] = {}
-    maxint: dict[str, object] = {}
-    nonneg: dict[str, bool] = {}
-    for n in g.nodes:
-        if n.op == "input":
-            _input(g, n, input_absmax)
-            scale[n.name], maxint[n.name], nonneg[n.name] = n.scale, 1 if n.spikes else INPUT_QMAX, n.spikes
-        elif n.op in ir.SYNAPSES:
-            _synapse(g, n, scale, maxint, nonneg, weight_bits, per_channel, acc_bits)
-        elif n.op == "neuron":
-            a_scale = scale[n.inputs[0]]
-            if _reads_decayed_input(n) and _decay_input_neuron(g, g.node(n.inputs[0])) is not n:
-                a_scale = a_scale / n.tau  # no synapse folded 1/tau: it goes into the threshold instead
-            _neuron(g, n, a_scale, vth_shift)
-            scale[n.name], maxint[n.name], nonneg[n.name] = 1.0, 1, True
-        elif n.op == "integrator":
-            _integrator(g, n, scale, maxint, nonneg, integrator_format)
-        elif n.op == "add" and not all(isinstance(scale[x], float) and scale[x] == scale[n.inputs[0]] for x in n.inputs):
-            rescaled_add(g, n, scale, maxint, nonneg, acc_bits)
-        elif n.op in ("pool", "flatten", "add"):
-            _passthrough(n, scale, maxint, nonneg)
-        elif n.op in ir.TOKEN_OPS:
-            quantize_token_op(g, n, scale, maxint, nonneg, acc_bits)
-        else:
-            raise CompileError(f"node {n.name!r} ({n.op}): cannot be quantized; run fold_bn first")
-    g.scales = scale
-    return g
+    st = _State(graph.copy(), weight_bits, per_channel, acc_bits, input_absmax, vth_shift, integrator_format)
+    for n in st.g.nodes:
+        RULES.rule(n)(n, st)
+    st.g.scales = st.scale
+    return st.g
+
+
+@dataclass
+class _State:
+    """The graph being quantized, the pass options, and per node so far: ``scale`` (real value of one integer unit),
+    ``maxint`` (largest ``|int|``) and ``nonneg`` (never negative)."""
+
+    g: ir.Graph
+    weight_bits: int
+    per_channel: bool
+    acc_bits: int
+    input_absmax: float | None
+    vth_shift: int
+    integrator_format: tuple[int, int] | None
+    scale: dict = field(default_factory=dict)
+    maxint: dict = field(default_factory=dict)
+    nonneg: dict = field(default_factory=dict)
+
+
+def _quantize_input(n: ir.Input, st: _State) -> None:
+    _input(st.g, n, st.input_absmax)
+    st.scale[n.name], st.maxint[n.name], st.nonneg[n.name] = n.scale, 1 if n.spikes else INPUT_QMAX, n.spikes
+
+
+def _quantize_neuron(n: ir.Neuron, st: _State) -> None:
+    a_scale = st.scale[n.inputs[0]]
+    if _reads_decayed_input(n) and _decay_input_neuron(st.g, st.g.node(n.inputs[0])) is not n:
+        a_scale = a_scale / n.tau  # no synapse folded 1/tau: it goes into the threshold instead
+    _neuron(st.g, n, a_scale, st.vth_shift)
+    st.scale[n.name], st.maxint[n.name], st.nonneg[n.name] = 1.0, 1, True
+
+
+def _quantize_add(n: ir.Add, st: _State) -> None:
+    scale = st.scale
+    if all(isinstance(scale[x], float) and scale[x] == scale[n.inputs[0]] for x in n.inputs):
+        _passthrough(n, scale, st.maxint, st.nonneg)
+    else:
+        rescaled_add(st.g, n, scale, st.maxint, st.nonneg, st.acc_bits)
+
+
+def _quantize_synapse(n: ir.Dense | ir.Conv, st: _State) -> None:
+    _synapse(st.g, n, st.scale, st.maxint, st.nonneg, st.weight_bits, st.per_channel, st.acc_bits)
+
+
+def _quantize_token(n: ir.Node, st: _State) -> None:
+    quantize_token_op(st.g, n, st.scale, st.maxint, st.nonneg, st.acc_bits)
+
+
+def _quantize_layout(n: ir.Node, st: _State) -> None:
+    _passthrough(n, st.scale, st.maxint, st.nonneg)
+
+
+#: How the pass quantizes each IR node type (module docstring).
+RULES = Rules("quantize", {
+    ir.Input: _quantize_input,
+    ir.Dense: _quantize_synapse,
+    ir.Conv: _quantize_synapse,
+    ir.Pool: _quantize_layout,
+    ir.Flatten: _quantize_layout,
+    ir.Add: _quantize_add,
+    ir.Reshape: _quantize_token,
+    ir.Permute: _quantize_token,
+    ir.Mean: _quantize_token,
+    ir.MatMul: _quantize_token,
+    ir.Mask: _quantize_token,
+    ir.Neuron: _quantize_neuron,
+    ir.Integrator: lambda n, st: _integrator(st.g, n, st.scale, st.maxint, st.nonneg, st.integrator_format),
+}, refusals={
+    ir.BatchNorm: "cannot be quantized; run fold_bn first (it folds a batch norm into the preceding synapse)",
+})
 
 
 def _input(g: ir.Graph, n: ir.Input, absmax: float | None) -> None:

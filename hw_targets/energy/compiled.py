@@ -12,11 +12,15 @@ Example::
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
 import torch
 from torch import nn
+
+from compile import ir
+from compile.dispatch import Rules
 
 from .counting import (
     EnergyError,
@@ -35,11 +39,6 @@ LAVA_STATE_BITS = 24      # Lava LIF u, v: int32 with precision 24 (loihi_nir.md
 INT_ACT_BITS = 8          # integer activations between nodes (compile quantize pass)
 
 
-def _ir():
-    from compile import ir
-    return ir
-
-
 def graph_of(obj):
     """The IR graph of a compiled model (``obj.graph``) or ``obj`` itself if it is a graph; else None.
 
@@ -48,10 +47,6 @@ def graph_of(obj):
         >>> graph_of(cm) is cm.graph
         True
     """
-    try:
-        ir = _ir()
-    except ImportError:
-        return None
     if isinstance(obj, ir.Graph):
         return obj
     g = getattr(obj, "graph", None)
@@ -88,6 +83,47 @@ def _as_layer(n) -> tuple[object, object]:
     return lin, None
 
 
+@dataclass
+class _Tally:
+    """Where a counting rule records: the counter, the recorded integer tensors, the bit-width info."""
+
+    ctr: EventCounter
+    vals: dict
+    info: dict
+
+
+def _count_synapse(n, t: _Tally) -> None:
+    xs = torch.as_tensor(t.vals[n.inputs[0]], dtype=torch.float64)
+    layer, rank = _as_layer(n)
+    lc = t.ctr.get(n.name, "synapse", n.op)
+    bits = n.quant.bits if n.quant is not None else 32
+    lc.weight_words, lc.weight_bits = int(layer.weight.numel()), int(bits)
+    t.info["weight_bits"][n.name] = int(bits)
+    ops = delayed_ops(layer, xs) if rank == "delay" else synapse_ops(layer, xs, rank)
+    record_synapse(t.ctr, lc, xs, ops, spiking_steps(xs))
+    lc.act_bits = INT_ACT_BITS
+
+
+def _count_neuron(n, t: _Tally) -> None:
+    lc = t.ctr.get(n.name, "neuron", f"neuron:{n.kind}")
+    lc.state_vars = 2                                   # Lava CUBA compartment: u and v
+    record_neuron(t.ctr, lc, torch.as_tensor(t.vals[n.inputs[0]]), torch.as_tensor(t.vals[n.name]))
+    lc.state_bits, lc.act_bits = LAVA_STATE_BITS, 1
+
+
+def _no_events(n, t: _Tally) -> None:
+    del n, t
+
+
+#: Which events each IR node type of a quantized graph produces: synapses and neurons are counted; the input, data
+#: movement, pools, adds, token ops and integrators are not counted as events (integer moves and sums, as eager).
+COUNT_RULES = Rules("energy (compiled)", {
+    ir.Dense: _count_synapse, ir.Conv: _count_synapse, ir.Neuron: _count_neuron,
+    **{t: _no_events for t in (ir.Input, ir.Pool, ir.Flatten, ir.Add, ir.Reshape, ir.Permute, ir.Mean, ir.MatMul,
+                               ir.Mask, ir.Integrator)},
+}, refusals={ir.BatchNorm: "a quantized graph holds no batch norm (fold_bn folds it into the preceding synapse)"})
+
+
 def compiled_counts(cm, x: torch.Tensor) -> tuple[EventCounts, dict]:
     """Run the compiled model's quantized graph on ``x [T, B, ...]`` in integers and count its events.
 
@@ -104,7 +140,7 @@ def compiled_counts(cm, x: torch.Tensor) -> tuple[EventCounts, dict]:
         {'fc1': 8, 'fc2': 8}
     """
     from compile import integer_sim
-    ir, g = _ir(), graph_of(cm)
+    g = graph_of(cm)
     if not g.quantized:
         raise EnergyError("compiled model's graph is not quantized; energy of a compiled model is measured on "
                           "its integer run (use an integer target, or pass the eager model)")
@@ -114,21 +150,7 @@ def compiled_counts(cm, x: torch.Tensor) -> tuple[EventCounts, dict]:
     ctr = EventCounter(T, B, stepwise=False)
     info: dict = {"weight_bits": {}, "act_bits": INT_ACT_BITS, "state_bits": LAVA_STATE_BITS}
     for n in g.nodes:
-        if n.op in ir.SYNAPSES:
-            xs = torch.as_tensor(vals[n.inputs[0]], dtype=torch.float64)
-            layer, rank = _as_layer(n)
-            lc = ctr.get(n.name, "synapse", n.op)
-            bits = n.quant.bits if n.quant is not None else 32
-            lc.weight_words, lc.weight_bits = int(layer.weight.numel()), int(bits)
-            info["weight_bits"][n.name] = int(bits)
-            ops = delayed_ops(layer, xs) if rank == "delay" else synapse_ops(layer, xs, rank)
-            record_synapse(ctr, lc, xs, ops, spiking_steps(xs))
-            lc.act_bits = INT_ACT_BITS
-        elif n.op == "neuron":
-            lc = ctr.get(n.name, "neuron", f"neuron:{n.kind}")
-            lc.state_vars = 2                                   # Lava CUBA compartment: u and v
-            record_neuron(ctr, lc, torch.as_tensor(vals[n.inputs[0]]), torch.as_tensor(vals[n.name]))
-            lc.state_bits, lc.act_bits = LAVA_STATE_BITS, 1
+        COUNT_RULES.rule(n)(n, _Tally(ctr, vals, info))
     report = getattr(cm, "report", None)
     if callable(report):
         rep = report()

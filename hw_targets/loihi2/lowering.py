@@ -44,6 +44,7 @@ from __future__ import annotations
 import numpy as np
 
 from compile import ir
+from compile.dispatch import Rules
 from compile.integer_neuron import ACT_SHIFT, DECAY_UNITY, UV_BITS
 from compile.ir import CompileError
 
@@ -153,6 +154,63 @@ def _readout(d: ir.Dense, integ: ir.Integrator | None) -> LoihiLayer:
         raise _fail(d, str(e)) from e
 
 
+class _Chain:
+    """The sequential network being built: ``current`` (the node whose spikes feed the next layer), ``alias`` (node ->
+    the spiking node it forwards; flatten is free on a flat spike vector), the synapse waiting for its neuron
+    (``pending``), the integrator readout (``integ``) and the layers so far."""
+
+    def __init__(self, graph: ir.Graph):
+        self.graph, self.current, self.alias = graph, graph.input.name, {graph.input.name: graph.input.name}
+        self.layers: list[LoihiLayer] = []
+        self.pending: ir.Dense | ir.Conv | None = None
+        self.integ: ir.Integrator | None = None
+
+
+def _input(n: ir.Input, c: _Chain) -> None:
+    if not n.spikes:
+        raise _fail(n, "Loihi inputs are binary spikes; encode real-valued inputs (nk.encode.*) before the model")
+    del c
+
+
+def _flatten(n: ir.Flatten, c: _Chain) -> None:
+    if c.pending is not None:
+        raise _fail(n, "flatten between a synapse and its neuron")
+    c.alias[n.name] = c.alias[n.inputs[0]]
+
+
+def _synapse_node(n: ir.Dense | ir.Conv, c: _Chain) -> None:
+    if c.pending is not None or c.alias.get(n.inputs[0]) != c.current:
+        raise _fail(n, "netx networks are sequential: each synapse must read the previous layer's spikes "
+                       "and feed exactly one neuron")
+    src_shape = tuple(c.graph.node(n.inputs[0]).shape)
+    if n.op == "conv" and (len(src_shape) != 3 or n.inputs[0] != c.current):
+        raise _fail(n, f"a netx conv block reads a (C, H, W) spike map (the input or a conv layer's "
+                       f"spikes), got shape {src_shape}")
+    if n.op == "dense" and len(src_shape) != 1:
+        raise _fail(n, f"a dense block reads flat spikes; flatten the {src_shape} map first")
+    c.pending = n
+
+
+def _neuron(n: ir.Neuron, c: _Chain) -> None:
+    if c.pending is None or n.inputs[0] != c.pending.name:
+        raise _fail(n, "a neuron must read exactly one dense or conv synapse")
+    c.layers.append(_layer(c.pending, n, tuple(c.graph.node(c.pending.inputs[0]).shape)))
+    c.current, c.pending = n.name, None
+    c.alias[n.name] = n.name
+
+
+def _integrator(n: ir.Integrator, c: _Chain) -> None:
+    if c.pending is None or n.inputs[0] != c.pending.name:
+        raise _fail(n, "an integrator readout must read the last dense synapse's accumulator")
+    c.integ = n
+
+
+#: How each IR node type joins the Loihi network; the refused types carry ``UNSUPPORTED``'s reason.
+RULES = Rules("loihi2", {ir.Input: _input, ir.Flatten: _flatten, ir.Dense: _synapse_node, ir.Conv: _synapse_node,
+                         ir.Neuron: _neuron, ir.Integrator: _integrator},
+              refusals={ir.NODE_BY_OP[op]: why for op, why in UNSUPPORTED.items() if op in ir.NODE_BY_OP})
+
+
 def lower(graph: ir.Graph) -> LoihiNetwork:
     """Turn a quantized IR graph into a :class:`LoihiNetwork`.
 
@@ -171,52 +229,19 @@ def lower(graph: ir.Graph) -> LoihiNetwork:
         # model = Sequential(Conv2d(1, 4, 3, padding=1), LIF, Flatten, Linear(256, 10)), spikes [T, B, 1, 8, 8]:
         # net.sizes == [64, 256, 10], net.layers[0].out_shape == (4, 8, 8)
     """
-    nodes = list(graph.nodes)
-    inp = graph.input
-    if not inp.spikes:
-        raise _fail(inp, "Loihi inputs are binary spikes; encode real-valued inputs (nk.encode.*) before the model")
-    n_in = int(np.prod(inp.shape)) if inp.shape else 1
-    alias = {inp.name: inp.name}  # node -> the spiking node it forwards (flatten is free on a flat spike vector)
-    current = inp.name  # the node whose spikes feed the next layer
-    layers: list[LoihiLayer] = []
-    pending: ir.Dense | ir.Conv | None = None
-    integ: ir.Integrator | None = None
-    for n in nodes[1:]:
-        if integ is not None:
-            raise _fail(n, f"follows the integrator readout {integ.name!r}; a readout must be the last node")
-        if n.op == "flatten":
-            if pending is not None:
-                raise _fail(n, "flatten between a synapse and its neuron")
-            alias[n.name] = alias[n.inputs[0]]
-        elif n.op in ("dense", "conv"):
-            if pending is not None or alias.get(n.inputs[0]) != current:
-                raise _fail(n, "netx networks are sequential: each synapse must read the previous layer's spikes "
-                               "and feed exactly one neuron")
-            src_shape = tuple(graph.node(n.inputs[0]).shape)
-            if n.op == "conv" and (len(src_shape) != 3 or n.inputs[0] != current):
-                raise _fail(n, f"a netx conv block reads a (C, H, W) spike map (the input or a conv layer's "
-                               f"spikes), got shape {src_shape}")
-            if n.op == "dense" and len(src_shape) != 1:
-                raise _fail(n, f"a dense block reads flat spikes; flatten the {src_shape} map first")
-            pending = n
-        elif n.op == "neuron":
-            if pending is None or n.inputs[0] != pending.name:
-                raise _fail(n, "a neuron must read exactly one dense or conv synapse")
-            layers.append(_layer(pending, n, tuple(graph.node(pending.inputs[0]).shape)))
-            current, pending = n.name, None
-            alias[n.name] = n.name
-        elif n.op == "integrator":
-            if pending is None or n.inputs[0] != pending.name:
-                raise _fail(n, "an integrator readout must read the last dense synapse's accumulator")
-            integ = n
-        else:
-            raise _fail(n, UNSUPPORTED.get(n.op, f"op {n.op!r} has no Loihi equivalent"))
+    c = _Chain(graph)
+    for n in graph.nodes:
+        if c.integ is not None:
+            raise _fail(n, f"follows the integrator readout {c.integ.name!r}; a readout must be the last node")
+        RULES.rule(n)(n, c)
+    pending, integ, layers = c.pending, c.integ, c.layers
     readout = pending is not None and graph.output == (pending.name if integ is None else integ.name)
     if readout and pending.op == "conv":
         raise _fail(pending, "a readout must be a dense layer (flatten the conv map and add a Linear readout)")
     if readout:
         layers.append(_readout(pending, integ))
-    elif pending is not None or not layers or alias.get(graph.output) != current:
+    elif pending is not None or not layers or c.alias.get(graph.output) != c.current:
         raise CompileError(f"loihi2: the graph output {graph.output!r} must be the last neuron layer's spikes or "
                            "the last synapse's accumulator (a readout), optionally through an integrator")
-    return LoihiNetwork(n_in, layers, readout=readout)
+    inp = graph.input
+    return LoihiNetwork(int(np.prod(inp.shape)) if inp.shape else 1, layers, readout=readout)

@@ -1,7 +1,7 @@
 """Target ``loihi2``: Loihi 2 fixed-point CUBA semantics (Lava bit-accurate), netx export, core mapping.
 
-Passes (``prepare``): round delays, fold batch norm, Loihi structure check (op-specific reasons), quantize
-(per-tensor 8-bit weights so each layer has one threshold, 16-bit accumulators: Lava's ``a_in``, integrator
+Passes (``Loihi2Target.passes``, in order): round delays, fold batch norm, Loihi structure check (op-specific
+reasons), quantize (per-tensor 8-bit weights so each layer has one threshold, 16-bit accumulators: Lava's ``a_in``, integrator
 readouts in Lava's voltage format: input ``<< 6``, 24-bit saturation), check limits.
 ``lower`` builds the :class:`LoihiNetwork`, maps it onto neuro-cores and returns a :class:`Loihi2Program`.
 
@@ -17,12 +17,14 @@ Example::
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from compile import ir
 from compile.integer_neuron import VTH_BITS
+from compile.target import PassContext, graph_pass, ops_of
 from compile.passes import (
     Limits,
     check_limits,
@@ -38,7 +40,10 @@ from .network import MAX_DELAY, LoihiNetwork
 from .netx import save_netx
 from .simulator import SimRecord, simulate
 
-SUPPORTS = Limits(ops=frozenset({"input", "dense", "conv", "neuron", "flatten", "integrator"}), neuron_kinds=frozenset({"lif", "if", "cuba"}),
+#: IR node classes a Loihi network is built from (others are refused with ``UNSUPPORTED``'s reason); a batch norm
+#: is accepted where ``fold_bn`` folds it into the preceding synapse.
+NODE_TYPES = frozenset({ir.Input, ir.Dense, ir.Conv, ir.BatchNorm, ir.Neuron, ir.Flatten, ir.Integrator})
+SUPPORTS = Limits(ops=ops_of(NODE_TYPES), neuron_kinds=frozenset({"lif", "if", "cuba"}),
                   integer=True, weight_bits=8, acc_bits=16, act_bits=8, vth_bits=VTH_BITS, max_delay=MAX_DELAY,
                   resets=frozenset({"hard"}))
 
@@ -127,23 +132,37 @@ class Loihi2Program:
         return rep
 
 
+@dataclass(frozen=True)
+class Loihi2Options:
+    """Options of ``loihi2``: ``weight_bits`` (1..8, Loihi weights are 8-bit), ``core_limits`` (:class:`CoreLimits`)."""
+
+    weight_bits: int = 8
+    core_limits: CoreLimits = field(default_factory=CoreLimits)
+
+    def __post_init__(self) -> None:
+        wb = self.weight_bits
+        if isinstance(wb, bool) or not isinstance(wb, int) or not 1 <= wb <= 8:
+            raise ValueError(f"target 'loihi2': weight_bits must be in 1..8 (Loihi weights are 8-bit), got {wb!r}")
+        if not isinstance(self.core_limits, CoreLimits):
+            raise TypeError(f"target 'loihi2': core_limits must be a CoreLimits, got {type(self.core_limits).__name__}")
+
+
+def _quantize(graph: ir.Graph, ctx: PassContext) -> ir.Graph:
+    """Per-tensor quantization (one threshold per layer), 16-bit accumulators, Lava's integrator format."""
+    return quantize(graph, weight_bits=ctx.options.weight_bits, per_channel=False, acc_bits=SUPPORTS.acc_bits,
+                    integrator_format=LAVA_INTEGRATOR)
+
+
 class Loihi2Target:
-    """Loihi 2 target (module docstring). Options: ``weight_bits`` (<= 8), ``core_limits`` (:class:`CoreLimits`)."""
+    """Loihi 2 target (module docstring); options: :class:`Loihi2Options`."""
 
     name = "loihi2"
+    Options = Loihi2Options
+    node_types = NODE_TYPES
+    refusals = UNSUPPORTED
     supports = SUPPORTS
+    passes = (graph_pass(round_delays), graph_pass(fold_bn), graph_pass(_precheck), graph_pass(_loihi_weights),
+              _quantize, graph_pass(lambda g: check_limits(g, SUPPORTS)))
 
-    def prepare(self, graph: ir.Graph, example_input: torch.Tensor, weight_bits: int = 8, **options) -> ir.Graph:
-        unknown = set(options) - {"core_limits"}
-        if unknown:
-            raise ValueError(f"target 'loihi2' options: weight_bits, core_limits; got {sorted(unknown)}")
-        if not 1 <= weight_bits <= 8:
-            raise ValueError(f"target 'loihi2': weight_bits must be in 1..8 (Loihi weights are 8-bit), got {weight_bits}")
-        self._limits = options.get("core_limits", CoreLimits())
-        g = _loihi_weights(_precheck(fold_bn(round_delays(graph))))
-        g = quantize(g, weight_bits=weight_bits, per_channel=False, acc_bits=SUPPORTS.acc_bits,
-                     integrator_format=LAVA_INTEGRATOR)
-        return check_limits(g, self.supports)
-
-    def lower(self, graph: ir.Graph) -> Loihi2Program:
-        return Loihi2Program(graph, lower(graph), getattr(self, "_limits", CoreLimits()))
+    def lower(self, graph: ir.Graph, options: Loihi2Options) -> Loihi2Program:
+        return Loihi2Program(graph, lower(graph), options.core_limits)

@@ -14,8 +14,8 @@ NIR is continuous-time; neurokit is discrete-time with unit steps. The export us
     add (residual):      no node; each input's NIR node gets an edge into every consumer of the add (NIR sums the
                          edges into a node), e.g. ``lif2(fc2(s1) + s0)``: edges ``fc2 -> lif2`` and ``lif1 -> lif2``
 
-Max-pool, reshape / permute / mean / matmul / mask, an unfolded batch norm and ALIF have no NIR node: ``prepare``
-raises one ``CompileError`` naming each such node with the reason (:func:`refusal`).
+Max-pool, reshape / permute / mean / matmul / mask, an unfolded batch norm and ALIF have no NIR node: the target's
+passes raise one ``CompileError`` naming each such node with the reason (:func:`refusal`).
 
 Every neuron node's ``metadata`` records what NIR itself leaves open: ``dt``, ``discretization``
 (``"forward_euler"``), ``reset`` (``"zero"`` = hard reset to ``v_reset``, ``"subtract"`` = minus the threshold),
@@ -39,18 +39,26 @@ Example::
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import nir
 import numpy as np
 import torch
 
 from compile import ir
+from compile.dispatch import Rules
 from compile.passes import Limits, check_limits, fold_bn, round_delays
+from compile.target import graph_pass, ops_of
 from neurokit.atomic import atomic_path
 
 from .conventions import DEFAULT_DT as DT
 DELAY_DECOMPOSITION = "per-synapse delays decomposed by delay value"
-SUPPORTS = Limits(ops=frozenset({"input", "dense", "conv", "pool", "flatten", "add", "neuron", "integrator"}),
-                  integer=False, max_delay=None)
+#: IR node classes with a NIR export (max-pool and ALIF are refused within them, see :func:`refusal`); a batch norm
+#: is accepted where ``fold_bn`` folds it into the preceding synapse.
+NODE_TYPES = frozenset({ir.Input, ir.Dense, ir.Conv, ir.BatchNorm, ir.Pool, ir.Flatten, ir.Add, ir.Neuron,
+                        ir.Integrator})
+SUPPORTS = Limits(ops=ops_of(NODE_TYPES), integer=False, max_delay=None)
 #: Why NIR (``nir`` 1.0) cannot express an IR op / neuron kind; see :func:`refusal`.
 NO_NIR = {
     "reshape": "NIR has no reshape node (only Flatten), so token layouts ([C, H, W] -> [N, C]) have no NIR form",
@@ -182,11 +190,86 @@ def _name(name: str) -> str:
     return name.replace(".", "_")  # NIR edges use "a.b" to address nodes inside sub-graphs
 
 
+class _Export:
+    """The NIR graph being built: ``nodes``, ``edges``, and ``names`` (IR node -> the NIR nodes whose summed outputs
+    are its output); ``delayed`` once a delayed dense was decomposed."""
+
+    def __init__(self, graph: ir.Graph, dt: float):
+        self.graph, self.dt, self.shapes = graph, dt, {n.name: tuple(n.shape) for n in graph}
+        self.nodes: dict[str, nir.NIRNode] = {}
+        self.edges: list[tuple[str, str]] = []
+        self.names: dict[str, list[str]] = {}
+        self.delayed = False
+
+    def key(self, n: ir.Node) -> str:
+        key = _name(n.name)
+        return f"node_{key}" if key in ("input", "output") or key in self.nodes else key
+
+    def place(self, n: ir.Node, node: nir.NIRNode) -> None:
+        """Add ``node`` for IR node ``n`` with an edge from each of its inputs' NIR nodes."""
+        key = self.key(n)
+        self.nodes[key], self.names[n.name] = node, [key]
+        self.edges += [(src, key) for s in n.inputs for src in self.names[s]]
+
+
+def _export_input(n: ir.Input, ex: _Export) -> None:
+    ex.nodes["input"] = nir.Input(input_type={"input": np.array(n.shape)})
+    ex.names[n.name] = ["input"]
+
+
+def _export_dense(n: ir.Dense, ex: _Export) -> None:
+    if n.delay is None or not np.any(n.delay):
+        ex.place(n, _synapse(n, ex.shapes))
+        return
+    key = ex.key(n)
+    branch_nodes, inner, heads, ex.names[n.name] = _delay_branches(n, key, ex.dt)
+    clash = sorted(set(branch_nodes) & (set(ex.nodes) | {"input", "output"}))
+    if clash:
+        raise ir.CompileError(f"nir: node {n.name!r}: delay branch names {clash} are already taken")
+    ex.nodes.update(branch_nodes)
+    ex.edges += inner + [(src, head) for s in n.inputs for src in ex.names[s] for head in heads]
+    ex.delayed = True
+
+
+def _export_pool(n: ir.Pool, ex: _Export) -> None:
+    why = refusal(n)
+    if why is not None:
+        raise ir.CompileError(f"nir: node {n.name!r} ({n.op}): {why}")
+    ex.place(n, nir.AvgPool2d(kernel_size=np.array(n.kernel), stride=np.array(n.stride),  # types inferred by nir
+                              padding=np.array(n.padding)))
+
+
+def _export_add(n: ir.Add, ex: _Export) -> None:
+    ex.names[n.name] = _add_sources(n, ex.names)  # no NIR node: its consumers get one edge from each input
+
+
+def _export_neuron(n: ir.Neuron, ex: _Export) -> None:
+    why = refusal(n)
+    if why is not None:
+        raise ir.CompileError(f"nir: node {n.name!r} ({n.op}): {why}")
+    ex.place(n, _neuron(n, ex.dt))
+
+
+#: How each IR node type becomes NIR nodes and edges; the refused types carry ``NO_NIR``'s reason.
+RULES = Rules("nir", {
+    ir.Input: _export_input,
+    ir.Dense: _export_dense,
+    ir.Conv: lambda n, ex: ex.place(n, _synapse(n, ex.shapes)),
+    ir.Pool: _export_pool,
+    ir.Flatten: lambda n, ex: ex.place(n, nir.Flatten(input_type={"input": np.array(ex.shapes[n.inputs[0]])},
+                                                      start_dim=0, end_dim=-1)),
+    ir.Add: _export_add,
+    ir.Neuron: _export_neuron,
+    ir.Integrator: lambda n, ex: ex.place(n, _integrator(n, ex.dt)),
+}, refusals={ir.NODE_BY_OP[op]: f"op {op!r} is not supported by NIR: {why}" for op, why in NO_NIR.items()
+             if op in ir.NODE_BY_OP})
+
+
 def graph_to_nir(graph: ir.Graph, dt: float = DT) -> nir.NIRGraph:
     """Convert a float IR graph (with fan-out and residual adds) to a type-checked ``nir.NIRGraph``.
 
     Args:
-        graph: IR after ``fold_bn`` and ``round_delays`` (``nir`` target's ``prepare``).
+        graph: IR after ``fold_bn`` and ``round_delays`` (the ``nir`` target's passes).
         dt: seconds per step written into the time constants and metadata.
 
     Returns:
@@ -199,45 +282,13 @@ def graph_to_nir(graph: ir.Graph, dt: float = DT) -> nir.NIRGraph:
         g = graph_to_nir(fold_bn(capture(model, x)))
         sorted(g.nodes)          # ['0', '1', 'input', 'output']
     """
-    shapes = {n.name: tuple(n.shape) for n in graph}
-    nodes: dict[str, nir.NIRNode] = {"input": nir.Input(input_type={"input": np.array(graph.input.shape)})}
-    edges: list[tuple[str, str]] = []
-    names = {graph.input.name: ["input"]}  # IR node -> the NIR nodes whose (summed) outputs are its output
-    delayed = False
-    for n in graph.nodes[1:]:
-        if n.op == "add":
-            names[n.name] = _add_sources(n, names)
-            continue
-        key = _name(n.name)
-        if key in ("input", "output") or key in nodes:
-            key = f"node_{key}"
-        names[n.name], heads = [key], [key]
-        if n.op == "dense" and n.delay is not None and np.any(n.delay):
-            branch_nodes, inner, heads, names[n.name] = _delay_branches(n, key, dt)
-            clash = sorted(set(branch_nodes) & (set(nodes) | {"input", "output"}))
-            if clash:
-                raise ir.CompileError(f"nir: node {n.name!r}: delay branch names {clash} are already taken")
-            nodes.update(branch_nodes)
-            edges += inner
-            delayed = True
-        elif n.op in ir.SYNAPSES:
-            nodes[key] = _synapse(n, shapes)
-        elif n.op == "neuron":
-            nodes[key] = _neuron(n, dt)
-        elif n.op == "integrator":
-            nodes[key] = _integrator(n, dt)
-        elif n.op == "flatten":
-            nodes[key] = nir.Flatten(input_type={"input": np.array(shapes[n.inputs[0]])}, start_dim=0, end_dim=-1)
-        elif n.op == "pool" and refusal(n) is None:  # types inferred by nir from the input edge
-            nodes[key] = nir.AvgPool2d(kernel_size=np.array(n.kernel), stride=np.array(n.stride),
-                                       padding=np.array(n.padding))
-        else:
-            raise ir.CompileError(f"nir: node {n.name!r} ({n.op}): {refusal(n) or 'no NIR export'}")
-        edges += [(src, head) for s in n.inputs for src in names[s] for head in heads]
-    nodes["output"] = nir.Output(output_type={"output": np.array(shapes[graph.output])})
-    edges += [(src, "output") for src in names[graph.output]]
-    meta = {"dt": dt, "source": "neurokit", **({"delays": DELAY_DECOMPOSITION} if delayed else {})}
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta, type_check=True)
+    ex = _Export(graph, dt)
+    for n in graph.nodes:
+        RULES.rule(n)(n, ex)
+    ex.nodes["output"] = nir.Output(output_type={"output": np.array(ex.shapes[graph.output])})
+    ex.edges += [(src, "output") for src in ex.names[graph.output]]
+    meta = {"dt": dt, "source": "neurokit", **({"delays": DELAY_DECOMPOSITION} if ex.delayed else {})}
+    return nir.NIRGraph(nodes=ex.nodes, edges=ex.edges, metadata=meta, type_check=True)
 
 
 class NIRArtefact:
@@ -268,19 +319,29 @@ class NIRArtefact:
         return {"nir_nodes": kinds, "nir_edges": len(self.graph.edges), "dt": self.graph.metadata.get("dt", DT)}
 
 
+@dataclass(frozen=True)
+class NIROptions:
+    """Option of ``nir``: ``dt``, seconds per step written into time constants and metadata (default 1e-4)."""
+
+    dt: float = DT
+
+    def __post_init__(self) -> None:
+        if isinstance(self.dt, bool) or not isinstance(self.dt, (int, float)) or not math.isfinite(self.dt) \
+                or not self.dt > 0:
+            raise ValueError(f"target 'nir': dt must be > 0 seconds, got {self.dt!r}")
+        object.__setattr__(self, "dt", float(self.dt))
+
+
 class NIRTarget:
-    """NIR export target (module docstring). Option: ``dt`` (seconds per step, default 1e-4)."""
+    """NIR export target (module docstring); option: :class:`NIROptions`."""
 
     name = "nir"
+    Options = NIROptions
+    node_types = NODE_TYPES
+    refusals = NO_NIR
     supports = SUPPORTS
+    passes = (graph_pass(round_delays), graph_pass(fold_bn), graph_pass(check_nir),
+              graph_pass(lambda g: check_limits(g, SUPPORTS)))
 
-    def prepare(self, graph: ir.Graph, example_input: torch.Tensor, dt: float = DT, **options) -> ir.Graph:
-        if options:
-            raise ValueError(f"target 'nir' options: dt; got {sorted(options)}")
-        if not dt > 0:
-            raise ValueError(f"target 'nir': dt must be > 0 seconds, got {dt}")
-        self._dt = float(dt)
-        return check_limits(check_nir(fold_bn(round_delays(graph))), self.supports)
-
-    def lower(self, graph: ir.Graph) -> NIRArtefact:
-        return NIRArtefact(graph_to_nir(graph, getattr(self, "_dt", DT)))
+    def lower(self, graph: ir.Graph, options: NIROptions) -> NIRArtefact:
+        return NIRArtefact(graph_to_nir(graph, options.dt))
