@@ -1,8 +1,10 @@
 """Fused CPU time loop (Numba): forward and backward of every neuron family in one pass over ``[T, N]``.
 
-The loops run time-outer, neuron-inner over contiguous fp32 ``[T, N]`` arrays, so the inner loop is a straight
-SIMD-friendly sweep with the per-neuron state in small ``[N]`` buffers; there is no Python work per step or per
-element. All arithmetic is fp32 in the reference's operation order (:mod:`neurokit.kernels.spec`), so spikes are
+The neurons are split into chunks of ``CHUNK`` consecutive columns that run in parallel (Numba ``prange``, at most
+``torch.get_num_threads()`` threads, set per call). Inside a chunk the loop is time-outer, neuron-inner over
+contiguous fp32 ``[T, N]`` arrays, so the inner loop is a straight SIMD-friendly sweep with the chunk's state in
+L1-sized slices of the ``[N]`` buffers; there is no Python work per step or per element. Neurons are independent,
+so the result does not depend on the thread count or the chunking (bit-identical; tested). All arithmetic is fp32 in the reference's operation order (:mod:`neurokit.kernels.spec`), so spikes are
 bit-identical to :func:`neurokit.neurons.functional.lif_reference` and friends. bf16/fp16 inputs are converted to
 fp32 once by the caller (:mod:`neurokit.kernels.autograd`).
 
@@ -26,7 +28,9 @@ import numpy as np
 
 from .spec import ALIF, CUBA, DECAY_INPUT, DETACH, HARD_RESET, RAD, SG_ID, KernelSpec
 
-__all__ = ["forward_arrays", "backward_arrays"]
+__all__ = ["forward_arrays", "backward_arrays", "set_threads", "CHUNK"]
+
+CHUNK = 1024  # neurons per parallel task: 4 KiB per state slice, several tasks per thread at N >= 16K
 
 _ONE = np.float32(1.0)
 _ZERO = np.float32(0.0)
@@ -65,19 +69,23 @@ def _surrogate(z, sid, p0, p1, p2):
 def _forward_kernel(di, hard, rad, cuba, alif, store_v):
     """Compile the forward loop with the switches frozen as constants (dead branches vanish, the loop vectorizes)."""
 
-    @numba.njit(nogil=True)
+    @numba.njit(nogil=True, parallel=True)
     def kernel(x, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc):
-        _forward_body(x, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc, di, hard, rad, cuba, alif, store_v)
+        N = x.shape[1]
+        for c in numba.prange((N + CHUNK - 1) // CHUNK):
+            _forward_body(x, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc, c * CHUNK, min(N, (c + 1) * CHUNK),
+                          di, hard, rad, cuba, alif, store_v)
 
     return kernel
 
 
 @numba.njit(inline="always")
-def _forward_body(x, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc, di, hard, rad, cuba, alif, store_v):
-    T, N = x.shape
+def _forward_body(x, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc, lo, hi, di, hard, rad, cuba, alif,
+                  store_v):
+    T = x.shape[0]
     vth, vr, syn, rho, omr, beta = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5]
     for t in range(T):
-        for n in range(N):
+        for n in range(lo, hi):
             vv = v[n]
             if cuba:
                 u = aux[n] * syn + x[t, n]
@@ -115,22 +123,24 @@ def _forward_body(x, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc, di, har
 def _backward_kernel(di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid):
     """Compile the reverse loop with the switches and the surrogate id frozen as constants."""
 
-    @numba.njit(nogil=True)
+    @numba.njit(nogil=True, parallel=True)
     def kernel(g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, sc):
-        _backward_body(g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, sc,
-                       di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid)
+        N = h_s.shape[1]
+        for c in numba.prange((N + CHUNK - 1) // CHUNK):
+            _backward_body(g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, sc, c * CHUNK,
+                           min(N, (c + 1) * CHUNK), di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid)
 
     return kernel
 
 
 @numba.njit(inline="always")
-def _backward_body(g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, sc,
+def _backward_body(g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, sc, lo, hi,
                    di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid):
-    T, N = h_s.shape
+    T = h_s.shape[0]
     vth, vr, syn, rho, omr, beta = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5]
     p0, p1, p2 = sc[6], sc[7], sc[8]
     for t in range(T - 1, -1, -1):
-        for n in range(N):
+        for n in range(lo, hi):
             hh = h_s[t, n]
             th = th_s[t, n] if alif else vth
             z = hh - th
@@ -183,6 +193,23 @@ def _backward_body(g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, s
             g_v[n] = gh * (_ONE - k)
 
 
+def set_threads(n: int | None = None) -> int:
+    """Bound the kernels' threads by ``n`` (default ``torch.get_num_threads()``) and Numba's pool; returns the count.
+
+    Example:
+        >>> set_threads(1)
+        1
+    """
+    if n is None:
+        import torch
+
+        n = torch.get_num_threads()
+    n = max(1, min(int(n), numba.config.NUMBA_NUM_THREADS))
+    if numba.get_num_threads() != n:
+        numba.set_num_threads(n)
+    return n
+
+
 def _empty2():
     return np.empty((0, 0), np.float32)
 
@@ -202,6 +229,7 @@ def forward_arrays(x: np.ndarray, spec: KernelSpec, k: float, store_v: bool) -> 
            "v_seq": np.empty((T, N), np.float32) if store_v else _empty2(),
            "v": np.full(N, sc[1], np.float32), "aux": np.zeros(N, np.float32)}
     s_prev = np.zeros(N, np.float32)
+    set_threads()
     kernel = _forward_kernel(bool(f[DECAY_INPUT]), bool(f[HARD_RESET]), bool(f[RAD]), bool(f[CUBA]), bool(f[ALIF]),
                              bool(store_v))
     kernel(x, out["s"], out["h"], out["th"], out["v_seq"], out["v"], out["aux"], s_prev, np.float32(k), sc)
@@ -223,6 +251,7 @@ def backward_arrays(g_s, g_vseq, g_vlast, g_auxlast, h, th, s, x, spec: KernelSp
     c1 = np.array(g_auxlast, dtype=np.float32, copy=True) if (f[CUBA] or f[ALIF]) else np.zeros(N, np.float32)
     c2 = np.zeros(N, np.float32)
     empty_u8 = np.empty((0, 0), np.uint8)
+    set_threads()
     kernel = _backward_kernel(bool(f[DECAY_INPUT]), bool(f[HARD_RESET]), bool(f[DETACH]), bool(f[RAD]),
                               bool(f[CUBA]), bool(f[ALIF]), g_vseq is not None, s is not None, spec.learn_k,
                               int(f[SG_ID]))
