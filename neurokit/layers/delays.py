@@ -22,8 +22,16 @@ weight ``W[o, j]`` and a delay. Two semantics exist:
   This is the semantics every compile target reproduces. Rounding is ``d = clamp(round(p), 0, max_delay)`` with
   ``torch.round`` (halves to even).
 
-Both semantics are computed by one causal ``conv1d`` (fast path) and checked against plain references
-(`delayed_linear_reference`, `gaussian_delay_reference`) in tests/test_models_delay.py.
+Cost. On CPU float32 the layer pays for the support of each synapse's kernel, not for all ``max_delay + 1`` taps
+(:func:`neurokit.kernels.delay_shift.shift_accumulate`, event-driven over the non-zero inputs): after rounding one
+tap per synapse; while learning, the ``2 * ceil(support_sigmas * sigma) + 1`` taps around ``round(p)`` (the
+Gaussian keeps its normalisation over all taps, so the result differs from the dense one only by the dropped
+tails, below ``sum_j |W[o, j]| * tail[o, j] * max|x|``; at ``support_sigmas = 3`` a tail is at most about 0.3 %
+of the kernel). When the window would cover every tap (large sigma) the dense causal ``conv1d`` runs and the result
+is the exact one; it also runs on other devices and dtypes, for ``support_sigmas=None``, and when the input is so
+dense that the scatter would do more work than the convolution (rule: taps per synapse x input density >
+(max_delay + 1) / 4). Both paths are checked against plain references (`delayed_linear_reference`,
+`gaussian_delay_reference`) in the tests.
 """
 
 from __future__ import annotations
@@ -33,6 +41,8 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..kernels.delay_shift import shift_accumulate
 
 DELAY_MODES = ("learned", "random", "none")
 
@@ -127,6 +137,15 @@ def _causal_delay_conv(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor
     return y.permute(2, 0, 1)
 
 
+def _sparse_pays(x: torch.Tensor, weight: torch.Tensor, taps: int, max_delay: int) -> bool:
+    """Use the event-driven path: CPU float32, and ``taps x density <= (max_delay + 1) / 4`` (the scatter does
+    roughly four times the work per multiply-add of the convolution's GEMM)."""
+    if x.device.type != "cpu" or x.dtype != torch.float32 or weight.dtype != torch.float32:
+        return False
+    density = float(torch.count_nonzero(x)) / max(x.numel(), 1)
+    return taps * density <= (max_delay + 1) / 4
+
+
 class DelayedLinear(nn.Module):
     """Fully connected synapse with one delay per synapse, time-major ``[T, B, in] -> [T, B, out]``.
 
@@ -139,6 +158,8 @@ class DelayedLinear(nn.Module):
         sigma_init: starting Gaussian width (default ``max(D / 2, sigma_final)``); ``sigma_final``: last width;
         anneal_fraction: fraction of the epochs over which sigma decays (see `sigma_schedule`).
         bias: add a learnable bias (default False, as in DCLS).
+        support_sigmas: half-width of the computed tap window in units of sigma while learning (default 3.0;
+            ``None`` computes every tap, the dense formulation).
         generator: optional ``torch.Generator`` for the initial / random delays.
 
     Attributes: ``weight [out, in]``; ``delay`` (``LongTensor[out, in]``, meaningful when ``is_rounded``);
@@ -155,8 +176,11 @@ class DelayedLinear(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, max_delay: int, mode: str = "learned",
                  sigma_init: float | None = None, sigma_final: float = 0.5, anneal_fraction: float = 0.25,
-                 bias: bool = False, generator: torch.Generator | None = None):
+                 bias: bool = False, generator: torch.Generator | None = None, support_sigmas: float | None = 3.0):
         super().__init__()
+        if support_sigmas is not None and not support_sigmas > 0:
+            raise ValueError(f"support_sigmas must be > 0 or None, got {support_sigmas}")
+        self.support_sigmas = None if support_sigmas is None else float(support_sigmas)
         if mode not in DELAY_MODES:
             raise ValueError(f"mode must be one of {DELAY_MODES}, got {mode!r}")
         if int(max_delay) != max_delay or max_delay < 0:
@@ -224,7 +248,39 @@ class DelayedLinear(nn.Module):
         if not self.is_rounded and self.training:
             with torch.no_grad():
                 self.position.clamp_(0, self.max_delay)
+        taps = self.support_taps()
+        if taps is not None and _sparse_pays(x, self.weight, taps.shape[-1], self.max_delay):
+            out = shift_accumulate(x, *self._window_weights(taps))
+            return out if self.bias is None else out + self.bias
         return _causal_delay_conv(x, self.tap_kernel(), self.bias)
+
+    def support_taps(self) -> torch.Tensor | None:
+        """Tap indices each synapse computes, ``LongTensor[out, in, M]``, or ``None`` when every tap is needed.
+
+        Rounded: ``M = 1`` (the integer delay). Learning: the ``M = 2 * ceil(support_sigmas * sigma) + 1`` taps
+        centred on ``round(position)`` (shifted to stay inside ``[0, max_delay]``); ``None`` when ``M`` would reach
+        ``max_delay + 1`` or ``support_sigmas`` is ``None``.
+        """
+        if self.is_rounded:
+            return self.delay.unsqueeze(-1)
+        if self.support_sigmas is None:
+            return None
+        radius = math.ceil(self.support_sigmas * self.sigma)
+        width = 2 * radius + 1
+        if width >= self.max_delay + 1:
+            return None
+        centre = self.position.detach().round().long().clamp(0, self.max_delay)
+        start = (centre - radius).clamp(0, self.max_delay + 1 - width)
+        return start.unsqueeze(-1) + torch.arange(width, device=start.device)
+
+    def _window_weights(self, taps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(weight [M, in, out], delay int32 [M, in, out])`` for `shift_accumulate` from ``taps [out, in, M]``."""
+        if self.is_rounded:
+            w = self.weight.unsqueeze(-1)
+        else:
+            w = self.weight.unsqueeze(-1) * gaussian_delay_taps(self.position, self.sigma, self.max_delay).gather(
+                -1, taps)
+        return w.permute(2, 1, 0).contiguous(), taps.permute(2, 1, 0).to(torch.int32).contiguous()
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, max_delay={self.max_delay}, "
