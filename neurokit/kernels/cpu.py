@@ -28,7 +28,7 @@ import numpy as np
 
 from .spec import ALIF, CUBA, DECAY_INPUT, DETACH, HARD_RESET, RAD, SG_ID, KernelSpec
 
-__all__ = ["forward_arrays", "backward_arrays", "set_threads", "CHUNK"]
+__all__ = ["forward_arrays", "backward_arrays", "set_threads", "CHUNK", "forward_step", "backward_step"]
 
 CHUNK = 1024  # neurons per parallel task: 4 KiB per state slice, several tasks per thread at N >= 16K
 
@@ -82,41 +82,48 @@ def _forward_kernel(di, hard, rad, cuba, alif, store_v):
 @numba.njit(inline="always")
 def _forward_body(x, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc, lo, hi, di, hard, rad, cuba, alif,
                   store_v):
-    T = x.shape[0]
+    for t in range(x.shape[0]):
+        forward_step(x, t, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc, lo, hi, di, hard, rad, cuba, alif,
+                     store_v)
+
+
+@numba.njit(inline="always")
+def forward_step(x, t, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc, lo, hi, di, hard, rad, cuba, alif,
+                 store_v):
+    """Step ``t`` of the forward loop for neurons ``lo <= n < hi`` of ``x[t, :]``; updates the state in place."""
     vth, vr, syn, rho, omr, beta = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5]
-    for t in range(T):
-        for n in range(lo, hi):
-            vv = v[n]
-            if cuba:
-                u = aux[n] * syn + x[t, n]
-                aux[n] = u
-            else:
-                u = x[t, n]
-            th = vth
-            if alif:
-                b = aux[n] * rho + s_prev[n] * omr
-                aux[n] = b
-                th = beta * b + vth
-                th_out[t, n] = th
-            if di:
-                hh = vv + (u - (vv - vr)) * k
-            else:
-                hh = vv - (vv - vr) * k + u
-            if rad:
-                hh = hh - vth * s_prev[n]
-            sp = _ONE if hh - th > _ZERO else _ZERO
-            if hard:
-                vn = hh * (_ONE - sp) + vr * sp
-            elif rad:
-                vn = hh
-            else:
-                vn = hh - th * sp
-            v[n] = vn
-            s_prev[n] = sp
-            s_out[t, n] = sp
-            h_out[t, n] = hh
-            if store_v:
-                v_seq[t, n] = vn
+    for n in range(lo, hi):
+        vv = v[n]
+        if cuba:
+            u = aux[n] * syn + x[t, n]
+            aux[n] = u
+        else:
+            u = x[t, n]
+        th = vth
+        if alif:
+            b = aux[n] * rho + s_prev[n] * omr
+            aux[n] = b
+            th = beta * b + vth
+            th_out[t, n] = th
+        if di:
+            hh = vv + (u - (vv - vr)) * k
+        else:
+            hh = vv - (vv - vr) * k + u
+        if rad:
+            hh = hh - vth * s_prev[n]
+        sp = _ONE if hh - th > _ZERO else _ZERO
+        if hard:
+            vn = hh * (_ONE - sp) + vr * sp
+        elif rad:
+            vn = hh
+        else:
+            vn = hh - th * sp
+        v[n] = vn
+        s_prev[n] = sp
+        s_out[t, n] = sp
+        h_out[t, n] = hh
+        if store_v:
+            v_seq[t, n] = vn
 
 
 @functools.lru_cache(maxsize=None)
@@ -136,61 +143,68 @@ def _backward_kernel(di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_
 @numba.njit(inline="always")
 def _backward_body(g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, sc, lo, hi,
                    di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid):
-    T = h_s.shape[0]
+    for t in range(h_s.shape[0] - 1, -1, -1):
+        backward_step(t, g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, sc, lo, hi,
+                      di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid)
+
+
+@numba.njit(inline="always")
+def backward_step(t, g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, sc, lo, hi,
+                  di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid):
+    """Step ``t`` of the reverse loop for neurons ``lo <= n < hi``; writes ``g_x[t]``, updates the carries."""
     vth, vr, syn, rho, omr, beta = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5]
     p0, p1, p2 = sc[6], sc[7], sc[8]
-    for t in range(T - 1, -1, -1):
-        for n in range(lo, hi):
-            hh = h_s[t, n]
-            th = th_s[t, n] if alif else vth
-            z = hh - th
-            if has_s:
-                sp = np.float32(s_s[t, n])
+    for n in range(lo, hi):
+        hh = h_s[t, n]
+        th = th_s[t, n] if alif else vth
+        z = hh - th
+        if has_s:
+            sp = np.float32(s_s[t, n])
+        else:
+            sp = _ONE if z > _ZERO else _ZERO
+        sg = _surrogate(z, sid, p0, p1, p2)
+        gv = g_v[n]
+        if has_gvseq:
+            gv = gv + g_vseq[t, n]
+        gs = g_s[t, n]
+        if alif:
+            gs = gs + c2[n]
+        if not detach:
+            if hard:
+                gs = gs + gv * (vr - hh)
+            elif rad:
+                gs = gs + c2[n] * vth
             else:
-                sp = _ONE if z > _ZERO else _ZERO
-            sg = _surrogate(z, sid, p0, p1, p2)
-            gv = g_v[n]
-            if has_gvseq:
-                gv = gv + g_vseq[t, n]
-            gs = g_s[t, n]
-            if alif:
-                gs = gs + c2[n]
-            if not detach:
-                if hard:
-                    gs = gs + gv * (vr - hh)
-                elif rad:
-                    gs = gs + c2[n] * vth
+                gs = gs - gv * th
+        gh = (gv * (_ONE - sp) if hard else gv) + gs * sg
+        if alif:
+            gth = -(gs * sg)
+            if not hard:
+                gth = gth - gv * sp
+            gb = gth * beta + c1[n]
+            c1[n] = gb * rho
+            c2[n] = gb * omr
+        if learn_k:
+            if t > 0:
+                hp = h_s[t - 1, n]
+                if has_s:
+                    spp = np.float32(s_s[t - 1, n])
                 else:
-                    gs = gs - gv * th
-            gh = (gv * (_ONE - sp) if hard else gv) + gs * sg
-            if alif:
-                gth = -(gs * sg)
-                if not hard:
-                    gth = gth - gv * sp
-                gb = gth * beta + c1[n]
-                c1[n] = gb * rho
-                c2[n] = gb * omr
-            if learn_k:
-                if t > 0:
-                    hp = h_s[t - 1, n]
-                    if has_s:
-                        spp = np.float32(s_s[t - 1, n])
-                    else:
-                        spp = _ONE if hp - vth > _ZERO else _ZERO
-                    dv = (hp * (_ONE - spp) + vr * spp if hard else hp - vth * spp) - vr
-                else:
-                    dv = _ZERO
-                g_k[n] += gh * ((x_s[t, n] - dv) if di else -dv)
-            gu = gh * k if di else gh
-            if cuba:
-                gi = gu + c1[n]
-                c1[n] = gi * syn
-                g_x[t, n] = gi
+                    spp = _ONE if hp - vth > _ZERO else _ZERO
+                dv = (hp * (_ONE - spp) + vr * spp if hard else hp - vth * spp) - vr
             else:
-                g_x[t, n] = gu
-            if rad:
-                c2[n] = -gh
-            g_v[n] = gh * (_ONE - k)
+                dv = _ZERO
+            g_k[n] += gh * ((x_s[t, n] - dv) if di else -dv)
+        gu = gh * k if di else gh
+        if cuba:
+            gi = gu + c1[n]
+            c1[n] = gi * syn
+            g_x[t, n] = gi
+        else:
+            g_x[t, n] = gu
+        if rad:
+            c2[n] = -gh
+        g_v[n] = gh * (_ONE - k)
 
 
 def set_threads(n: int | None = None) -> int:

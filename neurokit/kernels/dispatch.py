@@ -25,7 +25,7 @@ from ..surrogate import Surrogate
 from .autograd import fused_loop
 from .spec import FAMILIES, build_spec
 
-__all__ = ["run_neuron", "resolve_backend"]
+__all__ = ["run_neuron", "resolve_backend", "fused_covers"]
 
 _FUSED_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
@@ -51,6 +51,18 @@ def resolve_backend(backend: str, device: torch.device) -> Optional[str]:
     raise ValueError(f"backend must be one of ('auto', 'torch', 'triton'), got {backend!r}")
 
 
+def fused_covers(params) -> bool:
+    """Whether the fused kernels implement this configuration; a deferred hard reset (``reset_after_decay`` with
+    ``v_reset`` set) runs the reference loop.
+
+    Example::
+
+        >>> fused_covers(LIFParams(v_reset=0.0, reset_after_decay=True))
+        False
+    """
+    return not (getattr(params, "reset_after_decay", False) and params.v_reset is not None)
+
+
 def run_neuron(family: str, x_seq: torch.Tensor, params, surrogate: Surrogate, backend: str = "auto",
                store_v_seq: bool = False):
     """Run one neuron family over a time-major input with a fused kernel.
@@ -66,7 +78,7 @@ def run_neuron(family: str, x_seq: torch.Tensor, params, surrogate: Surrogate, b
     Returns:
         ``(spikes [T, B, ...] x.dtype, v_seq or None, final_state)`` with the same state NamedTuple as the reference
         loop (``LIFState``, ``CubaLIFState``, ``ALIFState``), or ``None`` when no fused kernel applies
-        (``backend="torch"``, float64 input with ``backend="auto"``).
+        (``backend="torch"``, float64 input with ``backend="auto"``, a configuration :func:`fused_covers` rejects).
 
     Raises:
         ValueError: unknown family/backend, or ``backend="triton"`` with an input it cannot run.
@@ -74,7 +86,7 @@ def run_neuron(family: str, x_seq: torch.Tensor, params, surrogate: Surrogate, b
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
     kernel_backend = resolve_backend(backend, x_seq.device)
-    if kernel_backend is None:
+    if kernel_backend is None or not fused_covers(params):
         return None
     if x_seq.dtype not in _FUSED_DTYPES:
         if backend == "triton":

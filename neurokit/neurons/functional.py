@@ -37,6 +37,7 @@ __all__ = [
     "LIFState", "CubaLIFState", "ALIFState",
     "lif_step", "if_step", "cuba_lif_step", "alif_step",
     "lif_reference", "if_reference", "cuba_lif_reference", "alif_reference",
+    "STEPS", "initial_state",
 ]
 
 
@@ -207,3 +208,27 @@ def alif_reference(x_seq, p: ALIFParams, surrogate: Surrogate, state: Optional[A
     zeros = torch.zeros_like(x_seq[0])
     state = state or ALIFState(_initial(x_seq, p.v_reset), zeros, zeros)
     return _loop(alif_step, x_seq, state, p, surrogate)
+
+
+STEPS = {"lif": lif_step, "plif": lif_step, "if": if_step, "cuba_lif": cuba_lif_step, "alif": alif_step}
+"""The single-step update of each neuron family (``Neuron.family`` -> step function)."""
+
+
+def initial_state(family: str, like: torch.Tensor, p):
+    """The rest state of ``family`` for a ``[B, ...]`` input shaped like ``like`` (what the reference loops start
+    from).
+
+    Example::
+
+        >>> initial_state("cuba_lif", torch.zeros(2, 3), CubaLIFParams()).i.shape
+        torch.Size([2, 3])
+    """
+    if family not in STEPS:
+        raise ValueError(f"family must be one of {sorted(STEPS)}, got {family!r}")
+    rest = torch.full_like(like, _rest(p.v_reset))
+    zero = torch.zeros((), dtype=like.dtype, device=like.device)
+    if family == "cuba_lif":
+        return CubaLIFState(torch.zeros_like(like), rest, zero)
+    if family == "alif":
+        return ALIFState(rest, torch.zeros_like(like), torch.zeros_like(like))
+    return LIFState(rest, zero)
