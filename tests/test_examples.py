@@ -29,6 +29,7 @@ CASES = {
     "delay_snn_synthetic.py": ["--quick", "--out", "{tmp}"],
     "delay_snn_shd.py": ["--quick"],
     "energy_demo.py": ["--plot-dir", "{tmp}"],
+    "recurrent_memory.py": ["--quick"],
 }
 
 

@@ -54,6 +54,14 @@ PRESETS: Dict[str, Preset] = {
         _models.quant_snn, dict(in_features=64, hidden=(128,), num_classes=10, weight_bits=8, membrane_bits=16),
         "digits", dict(T=8, encoding="rate"), dict(lr=5e-3, batch_size=64),
         "8-bit quantized SNN with an integer-range membrane on the digits set"),
+    "rsnn": Preset(
+        _models.rsnn,
+        dict(in_features=2, hidden=(64,), num_classes=4, neuron="cuba", recurrent=True, tau_mem=2.0, tau_syn=2.0,
+             v_threshold=0.25, readout_tau=20.0, seed=0),
+        "delay_task", dict(n_train=512, n_test=256, T=50, n_classes=4, min_gap=2, gap_step=6),
+        dict(lr=5e-3, weight_decay=1e-5, batch_size=64),
+        "recurrent CUBA-LIF SNN (nk.layers.Recurrent) on the long-gap delay task; for SHD use --data shd with "
+        "model.in_features = 700, num_classes = 20 and data_args.path in a config"),
     "spikformer_tiny": Preset(
         lambda **kw: _models.spikformer("tiny", **kw), dict(), "digits", dict(T=4, encoding="direct", flatten=False),
         dict(lr=3e-3, batch_size=64), "tiny Spikformer on the digits images"),

@@ -21,7 +21,6 @@ Example::
 from __future__ import annotations
 
 import functools
-from typing import Optional
 
 import numba
 import numpy as np
@@ -30,12 +29,23 @@ import torch
 from ..surrogate import Surrogate
 from .cpu import backward_step, forward_step
 from .dispatch import fused_covers, resolve_backend
-from .spec import ALIF, CUBA, DECAY_INPUT, DETACH, FAMILIES, HARD_RESET, RAD, SG_ID, KernelSpec, build_spec
+from .spec import (
+    ALIF,
+    CUBA,
+    DECAY_INPUT,
+    DETACH,
+    FAMILIES,
+    HARD_RESET,
+    RAD,
+    SG_ID,
+    KernelSpec,
+    build_spec,
+)
 
 __all__ = ["run_recurrent"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _forward_kernel(di, hard, rad, cuba, alif):
     @numba.njit(nogil=True)
     def kernel(ff, vt, brec, cur, s_out, h_out, th_out, v, aux, s_prev, k, sc):
@@ -59,7 +69,7 @@ def _forward_kernel(di, hard, rad, cuba, alif):
     return kernel
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _backward_kernel(di, hard, detach, rad, cuba, alif, learn_k, sid):
     @numba.njit(nogil=True)
     def kernel(t, g_s, h_s, th_s, x_s, g_x, g_k, g_v, c1, c2, k, sc):
@@ -122,8 +132,8 @@ class _RecurrentLoop(torch.autograd.Function):
         return g_cur, g_w, g_b, g_kt, None
 
 
-def run_recurrent(family: str, ff: torch.Tensor, weight_rec: torch.Tensor, bias_rec: Optional[torch.Tensor],
-                  params, surrogate: Surrogate, backend: str = "auto") -> Optional[torch.Tensor]:
+def run_recurrent(family: str, ff: torch.Tensor, weight_rec: torch.Tensor, bias_rec: torch.Tensor | None,
+                  params, surrogate: Surrogate, backend: str = "auto") -> torch.Tensor | None:
     """Spikes of the recurrent loop with the fused CPU kernel, or ``None`` when it does not apply.
 
     Args:

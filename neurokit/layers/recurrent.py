@@ -26,7 +26,6 @@ Example::
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import torch
 from torch import nn
@@ -39,7 +38,7 @@ from ..surrogate import Surrogate
 __all__ = ["Recurrent", "recurrent_reference"]
 
 
-def recurrent_reference(ff: torch.Tensor, weight_rec: torch.Tensor, bias_rec: Optional[torch.Tensor], family: str,
+def recurrent_reference(ff: torch.Tensor, weight_rec: torch.Tensor, bias_rec: torch.Tensor | None, family: str,
                         params, surrogate: Surrogate):
     """Plain time loop of the recurrent layer given the feed-forward currents ``ff = W x (+ b)``.
 

@@ -27,6 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..data.base import collate_time_major
+from ..layers.recurrent import Recurrent
 from ..neurons.modules import Neuron
 from .distributed import DistContext, ShardSampler, all_reduce_sum, setup_distributed
 
@@ -132,7 +133,9 @@ class SpikeRecorder:
         self.elements = self.elements.to(spikes.device) + spikes.numel()
 
     def __enter__(self) -> "SpikeRecorder":
-        self._handles = [m.register_forward_hook(self._hook) for m in self.model.modules() if isinstance(m, Neuron)]
+        # a Recurrent layer's neuron is stepped inside the layer, so its spikes are the layer's output
+        self._handles = [m.register_forward_hook(self._hook) for m in self.model.modules()
+                         if isinstance(m, (Neuron, Recurrent))]
         return self
 
     def __exit__(self, *exc) -> None:

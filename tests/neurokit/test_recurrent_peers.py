@@ -104,7 +104,7 @@ def test_recurrent_cuba_matches_snntorch_rsynaptic(shape, seed, mechanism, backe
 @pytest.mark.parametrize("backend", ["torch", "auto"])
 def test_recurrent_lif_matches_spikingjelly_container(shape, seed, v_reset, backend):
     torch.manual_seed(seed + 20)
-    T, B, n_in, n = shape
+    T, B, _, n = shape
     tau = 2.0 + seed
     container = sj_layer.LinearRecurrentContainer(
         sj_neuron.LIFNode(tau=tau, v_reset=v_reset, surrogate_function=sj_surrogate.ATan(), step_mode="s"),
