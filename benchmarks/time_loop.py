@@ -33,7 +33,8 @@ import torch
 
 import neurokit as nk
 
-BYTES_PER_STEP = 24  # fp32: forward 12 (x, s, h), backward 12 (grad_s, h, grad_x)
+BYTES_PER_STEP = 24  # fp32: forward 12 (x, s, h), backward 12 (grad_s, h, grad_x); bf16/fp16 halve it
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 NOMINAL_GBPS = {"H100 SXM": 3350, "H100 PCIe": 2000, "H100": 3350, "H200": 4800, "A100": 2039, "RTX 4090": 1008}
 
 
@@ -127,18 +128,20 @@ def run(args):
     if args.only:
         contestants = {k: v for k, v in contestants.items() if k in args.only}
     rows = []
+    bytes_per_step = BYTES_PER_STEP if args.dtype == "fp32" else BYTES_PER_STEP // 2
     for T in args.T:
         for N in args.neurons:
-            x = torch.randn(T, 16, N // 16, device=device) * 0.8 + 0.6
+            x = (torch.randn(T, 16, N // 16, device=device) * 0.8 + 0.6).to(DTYPES[args.dtype])
             row = {"T": T, "neurons": N}
             for name, fn in contestants.items():
                 sec, mem = measure(fn, x, args.repeats, device)
                 row[name] = {"seconds": sec, "memory_bytes": mem,
-                             "effective_gbps": BYTES_PER_STEP * T * N / sec / 1e9}
+                             "effective_gbps": bytes_per_step * T * N / sec / 1e9}
             rows.append(row)
             print(_format_row(row, contestants), flush=True)
     meta = {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "bytes_per_neuron_step": BYTES_PER_STEP, "repeats": args.repeats}
+            "bytes_per_neuron_step": bytes_per_step, "repeats": args.repeats,
+            "dtype": args.dtype}
     if device.type == "cuda":
         meta.update(card=torch.cuda.get_device_name(device), copy_gbps=copy_bandwidth_gbps(device),
                     nominal_gbps=nominal_gbps(device))
@@ -183,6 +186,7 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (and numba is single-threaded)")
     p.add_argument("--only", nargs="+", default=None, help="subset of contestants (auto is always needed)")
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="fp32", help="input dtype (bf16/fp16: 12 B/step)")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     gpu = args.device.startswith("cuda")
