@@ -9,8 +9,10 @@ measured in the same run on the same input ``[T, 16, N/16]``:
 * ``spikingjelly``: SpikingJelly 2.0 ``LIFNode(step_mode="m")``, whose dispatcher picks its fastest implementation for
   the device (CPU: its fused-autograd torch loop; CUDA: its Triton/CUDA kernels).
 
-Reported per (T, N): median seconds of forward + ``backward()`` (CUDA: wall clock with synchronisation; CPU: process
-CPU time, user + system, of single-threaded runs, which a shared machine does not inflate); peak memory (CUDA: ``max_memory_allocated`` above
+Reported per (T, N): min and median wall-clock seconds of forward + ``backward()`` over ``--repeats``, the
+contestants interleaved within each repeat (CUDA: with synchronisation), every contestant with the same
+``torch.set_num_threads(--threads)`` (default 2 or the machine's count; the Numba loop is bounded by it too); ratios
+use the minimum; peak memory (CUDA: ``max_memory_allocated`` above
 the inputs; CPU: bytes saved for backward, measured with ``saved_tensors_hooks``); effective GB/s counting the
 24 B/neuron-step an unfused fp32 forward+backward must move (read x, write s, save h; read grad_s, h, write grad_x);
 on CUDA also the percentage of the card's measured copy bandwidth and of its nominal peak.
@@ -25,13 +27,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
+import sys
 import tempfile
 import time
 
 import torch
 
-import neurokit as nk
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import interleaved  # noqa: E402
+
+import neurokit as nk  # noqa: E402
 
 BYTES_PER_STEP = 24  # fp32: forward 12 (x, s, h), backward 12 (grad_s, h, grad_x); bf16/fp16 halve it
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -69,22 +74,16 @@ def make_contestants(device):
     return {"auto": nk_auto, "torch": nk_ref, "snntorch": snn_loop, "spikingjelly": sj_run}
 
 
-def measure(fn, x, repeats, device):
-    """Median seconds of forward + backward, and peak/saved bytes."""
-    def once():
+def _once(fn, x, device):
+    def run():
         xi = x.detach().requires_grad_()
         fn(xi).sum().backward()
+        _sync(device)
+    return run
 
-    # CPU: process CPU time (user + system), robust on a shared machine; the runs are single-threaded.
-    clock = time.perf_counter if device.type == "cuda" else time.process_time
-    once()
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        t0 = clock()
-        once()
-        _sync(device)
-        times.append(clock() - t0)
+
+def memory(fn, x, device):
+    """Peak (CUDA) or saved-for-backward (CPU) bytes of one forward + backward."""
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
@@ -97,7 +96,7 @@ def measure(fn, x, repeats, device):
                                                       lambda t: t):
             fn(x.detach().requires_grad_())
         mem = sum(saved)
-    return statistics.median(times), mem
+    return mem
 
 
 def copy_bandwidth_gbps(device, nbytes=1 << 30):
@@ -133,9 +132,11 @@ def run(args):
         for N in args.neurons:
             x = (torch.randn(T, 16, N // 16, device=device) * 0.8 + 0.6).to(DTYPES[args.dtype])
             row = {"T": T, "neurons": N}
+            times = interleaved({name: _once(fn, x, device) for name, fn in contestants.items()}, args.repeats)
             for name, fn in contestants.items():
-                sec, mem = measure(fn, x, args.repeats, device)
-                row[name] = {"seconds": sec, "memory_bytes": mem,
+                sec = times[name]["min_s"]
+                row[name] = {"seconds": sec, "median_seconds": times[name]["median_s"],
+                             "memory_bytes": memory(fn, x, device),
                              "effective_gbps": bytes_per_step * T * N / sec / 1e9}
             rows.append(row)
             print(_format_row(row, contestants), flush=True)
@@ -161,11 +162,13 @@ def run(args):
 
 def _format_row(row, contestants):
     auto = row["auto"]["seconds"]
-    parts = [f"T={row['T']:4d} N={row['neurons']:8d}  auto {auto * 1e3:8.2f} ms"]
+    parts = [f"T={row['T']:4d} N={row['neurons']:8d}  threads={torch.get_num_threads()} min/median  "
+             f"auto {auto * 1e3:8.2f} / {row['auto']['median_seconds'] * 1e3:.2f} ms"]
     for name in contestants:
         if name != "auto":
             r = row[name]["seconds"] / auto
-            parts.append(f"{name} {row[name]['seconds'] * 1e3:8.2f} ms (x{r:5.1f})")
+            parts.append(f"{name} {row[name]['seconds'] * 1e3:8.2f} / {row[name]['median_seconds'] * 1e3:.2f} ms "
+                         f"(x{r:5.1f})")
     parts.append(f"saved/peak auto {row['auto']['memory_bytes'] / 2**20:.1f} MiB")
     return "  ".join(parts)
 
@@ -184,7 +187,8 @@ def main(argv=None):
     p.add_argument("--T", type=int, nargs="+", default=None)
     p.add_argument("--neurons", type=int, nargs="+", default=None)
     p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (and numba is single-threaded)")
+    p.add_argument("--threads", type=int, default=min(2, torch.get_num_threads()),
+                   help="CPU threads for every contestant (torch and the Numba loop)")
     p.add_argument("--only", nargs="+", default=None, help="subset of contestants (auto is always needed)")
     p.add_argument("--dtype", choices=sorted(DTYPES), default="fp32", help="input dtype (bf16/fp16: 12 B/step)")
     p.add_argument("--json", default=None)

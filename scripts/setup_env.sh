@@ -15,6 +15,8 @@ $PIP install -q -e ".[test,dev]"
 # Peers for parity tests and benchmarks: their own requirements pull CUDA torch / torchaudio, so --no-deps.
 .venv/bin/python -c "import snntorch, spikingjelly, neurobench" 2>/dev/null || \
   $PIP install -q --no-deps "snntorch==1.0.0" "spikingjelly==2.0.0" "neurobench==2.3.0"
+# DCLS (the delay-learning peer of benchmarks/delays.py): pure PyTorch, its requirements pull a CUDA torch.
+.venv/bin/python -c "import DCLS" 2>/dev/null || $PIP install -q --no-deps "dcls==0.1.1"
 if [ "${1:-}" = "--lava" ]; then
   if ! .venv-lava/bin/python -c "import lava.lib.dl.netx" 2>/dev/null; then
     rm -rf .venv-lava

@@ -144,7 +144,11 @@ def run_energy(model_ref: str, targets: Optional[list], plot: Optional[str], per
     return text
 
 
-BENCHMARKS = {"time_loop": "benchmarks/time_loop.py", "loihi_sim": "benchmarks/loihi_sim.py"}
+# name -> script under benchmarks/; each prints its own table (contestants interleaved, min / median, threads,
+# ratio). A new benchmark is one script plus one entry here.
+BENCHMARKS = {"time_loop": "benchmarks/time_loop.py", "train_step": "benchmarks/train_step.py",
+              "delays": "benchmarks/delays.py", "recurrent": "benchmarks/recurrent.py",
+              "onnx_int": "benchmarks/onnx_time_loop.py", "loihi_sim": "benchmarks/loihi_sim.py"}
 
 
 def run_bench(names: list, extra: list) -> int:

@@ -66,10 +66,10 @@ def _surrogate(z, sid, p0, p1, p2):
 
 
 @functools.lru_cache(maxsize=None)
-def _forward_kernel(di, hard, rad, cuba, alif, store_v):
+def _forward_kernel(di, hard, rad, cuba, alif, store_v, parallel=True):
     """Compile the forward loop with the switches frozen as constants (dead branches vanish, the loop vectorizes)."""
 
-    @numba.njit(nogil=True, parallel=True)
+    @numba.njit(nogil=True, parallel=parallel)
     def kernel(x, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc):
         N = x.shape[1]
         for c in numba.prange((N + CHUNK - 1) // CHUNK):
@@ -127,10 +127,10 @@ def forward_step(x, t, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc, lo, h
 
 
 @functools.lru_cache(maxsize=None)
-def _backward_kernel(di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid):
+def _backward_kernel(di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid, parallel=True):
     """Compile the reverse loop with the switches and the surrogate id frozen as constants."""
 
-    @numba.njit(nogil=True, parallel=True)
+    @numba.njit(nogil=True, parallel=parallel)
     def kernel(g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, sc):
         N = h_s.shape[1]
         for c in numba.prange((N + CHUNK - 1) // CHUNK):
@@ -224,6 +224,12 @@ def set_threads(n: int | None = None) -> int:
     return n
 
 
+def _parallel(n_neurons: int) -> bool:
+    """Run the parallel variant only when there are several chunks and more than one thread: a single chunk gains
+    nothing from the thread pool and would pay its wake-up (milliseconds on a loaded machine)."""
+    return n_neurons > CHUNK and set_threads() > 1
+
+
 def _empty2():
     return np.empty((0, 0), np.float32)
 
@@ -243,9 +249,8 @@ def forward_arrays(x: np.ndarray, spec: KernelSpec, k: float, store_v: bool) -> 
            "v_seq": np.empty((T, N), np.float32) if store_v else _empty2(),
            "v": np.full(N, sc[1], np.float32), "aux": np.zeros(N, np.float32)}
     s_prev = np.zeros(N, np.float32)
-    set_threads()
     kernel = _forward_kernel(bool(f[DECAY_INPUT]), bool(f[HARD_RESET]), bool(f[RAD]), bool(f[CUBA]), bool(f[ALIF]),
-                             bool(store_v))
+                             bool(store_v), _parallel(N))
     kernel(x, out["s"], out["h"], out["th"], out["v_seq"], out["v"], out["aux"], s_prev, np.float32(k), sc)
     return out
 
@@ -265,10 +270,9 @@ def backward_arrays(g_s, g_vseq, g_vlast, g_auxlast, h, th, s, x, spec: KernelSp
     c1 = np.array(g_auxlast, dtype=np.float32, copy=True) if (f[CUBA] or f[ALIF]) else np.zeros(N, np.float32)
     c2 = np.zeros(N, np.float32)
     empty_u8 = np.empty((0, 0), np.uint8)
-    set_threads()
     kernel = _backward_kernel(bool(f[DECAY_INPUT]), bool(f[HARD_RESET]), bool(f[DETACH]), bool(f[RAD]),
                               bool(f[CUBA]), bool(f[ALIF]), g_vseq is not None, s is not None, spec.learn_k,
-                              int(f[SG_ID]))
+                              int(f[SG_ID]), _parallel(N))
     kernel(g_s, _empty2() if g_vseq is None else g_vseq, h, _empty2() if th is None else th,
            empty_u8 if s is None else s, _empty2() if x is None else x, g_x, g_k, g_v, c1, c2, np.float32(k), sc)
     return g_x, g_k
