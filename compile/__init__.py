@@ -1,7 +1,8 @@
 """compile: capture a neurokit model into a typed IR, run passes, lower to a hardware target.
 
 Public API: ``compile_model`` (re-exported as ``nk.compile``), ``CompiledModel``, ``CompileError``, ``load``.
-Submodules: ``ir``, ``capture``, ``passes``, ``integer_neuron``, ``integer_sim``, ``compiled``.
+Submodules: ``ir``, ``capture``, ``passes``, ``integer_sim``, ``compiled``, ``dispatch``, ``target``. The integer
+arithmetic itself lives in :mod:`neurokit.integer` (``compile.integer_neuron`` re-exports the neuron).
 Heavy imports are lazy so that ``neurokit`` can import :class:`CompileError` without an import cycle.
 
 Example::

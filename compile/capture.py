@@ -187,7 +187,9 @@ def _lowbit_converters() -> None:
         if getattr(m, "binarize_input", False):
             raise CompileError(f"module {path!r} ({type(m).__name__}): binarize_input=True maps spikes to +-1, "
                                f"which integer spike targets cannot express; use binarize_input=False")
-        w = _np(m.int_weight().double() * m.weight_scale().double().reshape(-1, *[1] * (m.int_weight().dim() - 1)))
+        w_int, w_scale = m.int_weight().long(), m.weight_scale().double()
+        w = _np(w_int.double() * w_scale.reshape(-1, *[1] * (w_int.dim() - 1)))
+        exact = {"int_weight": w_int.cpu().numpy(), "weight_scale": w_scale.cpu().numpy()}
         inner = getattr(m, "layer", m)
         bias = getattr(inner, "bias", None)
         bits = getattr(m, "weight_bits", 1)
@@ -196,17 +198,22 @@ def _lowbit_converters() -> None:
             raise CompileError(f"module {path!r} ({type(m).__name__}): input_bits is only supported on the first "
                                f"layer (it quantizes the graph input)")
         if w.ndim == 2:
-            return ir.Dense(path, inputs, out_shape, weight=w, bias=_np(bias), weight_bits=bits, input_levels=levels)
+            return ir.Dense(path, inputs, out_shape, weight=w, bias=_np(bias), weight_bits=bits, input_levels=levels,
+                            **exact)
         return ir.Conv(path, inputs, out_shape, weight=w, bias=_np(bias), stride=_pair(inner.stride),
-                       padding=_pair(inner.padding), weight_bits=bits, input_levels=levels)
+                       padding=_pair(inner.padding), weight_bits=bits, input_levels=levels, **exact)
 
     def qlif(m, path, inputs, in_shape, out_shape, unit=None):
-        """``unit``: the input unit eager passes to ``m.forward`` (None: a bare QuantLIF, unit 1)."""
+        """``unit``: the input unit eager passes to ``m.forward`` (None: a bare QuantLIF, unit 1). The integer
+        threshold and accumulator shift are the layer's own (``integer_params()`` inside an IntegerSpikingLayer)."""
         kind = "if" if m.tau == float("inf") else "lif"
+        layer_unit = torch.ones((), dtype=torch.float64) if unit is None else unit.detach()
         return ir.Neuron(path, inputs, out_shape, kind=kind, tau=1.0 if kind == "if" else float(m.tau),
                          v_threshold=float(m.v_threshold), v_reset=0.0, decay_input=False,
                          act_shift=int(m.input_shift), uv_bits=int(m.membrane_bits),
-                         unit=np.ones(()) if unit is None else _np(unit))
+                         unit=np.ones(()) if unit is None else _np(unit),
+                         layer_integer=m.integer_neuron(m.int_threshold(layer_unit)),
+                         acc_shift=int(m.accumulator_shift(layer_unit)))
 
     def layer(m, path, inputs, in_shape, out_shape):
         syn = synapse(m.synapse, f"{path}.synapse", inputs, in_shape, out_shape)

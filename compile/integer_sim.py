@@ -10,8 +10,8 @@ needs int64 exactly as in Lava). Per node, over the whole sequence ``[T, B, ...]
 * pool: max, or **sum** (avg pool; its ``1/(kh*kw)`` lives in the scale); flatten; add: integer sum (after each input's ``rescale``, if any);
 * token ops (:mod:`compile.passes.quantize_tokens`): reshape / permute move integers; mean is the integer **sum**;
   matmul / mask are integer products (``a @ b``, ``a * b`` [summed over tokens]), then their optional requantization;
-* neuron: :func:`compile.integer_neuron.integer_cuba_run` (Lava's bit-accurate CUBA-LIF), from rest;
-* integrator: :func:`compile.integer_neuron.integer_leaky_run` (leaky readout trace, same decay convention).
+* neuron: :func:`neurokit.integer.integer_cuba_run` (Lava's bit-accurate CUBA-LIF), from rest;
+* integrator: :func:`neurokit.integer.integer_leaky_run` (leaky readout trace, same decay convention).
 
 ``latency=1`` is Lava's timing, which the ``loihi2`` target reproduces bit for bit (``cm.run(x) ==
 run(cm.graph, x, latency=1)``, biases included); every other target uses ``latency=0``. Per synapse::
@@ -34,8 +34,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from compile import ir
 from compile.dispatch import Rules
-from compile.integer_neuron import integer_cuba_run, integer_leaky_run, trunc_shift
-from compile.passes.quantize import INPUT_QMAX
+from neurokit.integer import INPUT_QMAX, integer_cuba_run, integer_leaky_run, requantize
 
 
 def quantize_input(node: ir.Input, x) -> np.ndarray:
@@ -103,11 +102,11 @@ def _synapse(n, x: np.ndarray, latency: int) -> np.ndarray:
 
 
 def _requant(acc: np.ndarray, rq: ir.Requant | None, conv: bool = False) -> np.ndarray:
-    """``trunc(acc * M / 2**shift)`` (``floor`` for a QAT shift); ``M`` per channel (``conv``: axis -3) or 0-d."""
+    """:func:`neurokit.integer.requantize` of ``acc`` by ``rq`` (None: unchanged); ``M`` per channel (``conv``: axis
+    -3) or 0-d."""
     if rq is None:
         return acc
-    acc = acc * (rq.multiplier.reshape(-1, 1, 1) if conv else rq.multiplier)
-    return acc >> rq.shift if rq.floor else trunc_shift(acc, rq.shift)
+    return requantize(acc, rq.multiplier.reshape(-1, 1, 1) if conv else rq.multiplier, rq.shift, rq.floor)
 
 
 def _add(n: ir.Add, env: _Env) -> np.ndarray:

@@ -32,8 +32,8 @@ The token ops of spiking transformers (``TOKEN_OPS``: ``reshape``, ``permute``, 
 integer target refuses ALIF neurons, with the reason (:func:`compile.passes.check_supported`).
 
 After :func:`compile.passes.quantize.quantize` every synapse node (``dense``/``conv``) carries a
-:class:`QuantSynapse` (``node.quant``), every neuron an :class:`compile.integer_neuron.IntNeuronParams`
-and every integrator an :class:`compile.integer_neuron.IntIntegratorParams` (``node.integer``); tensors between
+:class:`QuantSynapse` (``node.quant``), every neuron an :class:`neurokit.integer.IntNeuronParams`
+and every integrator an :class:`neurokit.integer.IntIntegratorParams` (``node.integer``); tensors between
 nodes are then integers whose real value is ``scale * int`` (``Graph.scales``). That quantized graph is what
 :mod:`compile.integer_sim` runs and what integer targets lower.
 
@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from compile.integer_neuron import IntIntegratorParams, IntNeuronParams
+from neurokit.integer import IntIntegratorParams, IntNeuronParams
 from neurokit.errors import CompileError
 
 Shape = tuple[int, ...]
@@ -126,13 +126,17 @@ class Dense(Node):
     """Fully connected synapse on the last axis. weight ``[O, I]``, bias ``[O]`` or None, delay ``[O, I]`` or
     None (float while learned, int64 after :func:`compile.passes.delays.round_delays`). ``weight_bits``: the bit
     width a binary/QAT layer was trained at (used by quantization), else None. ``input_levels``: the layer
-    quantizes its (graph) input in [0, 1] to ``round(x * L) / L`` (QAT ``input_bits``), else None."""
+    quantizes its (graph) input in [0, 1] to ``round(x * L) / L`` (QAT ``input_bits``), else None. ``int_weight``
+    (int64, ``weight``'s shape) and ``weight_scale`` (float64 ``[O]``): the exact integers and per-channel scale of a
+    binary / QAT layer, taken from the layer (``weight == int_weight * weight_scale``), else None."""
 
     weight: np.ndarray = None
     bias: np.ndarray | None = None
     delay: np.ndarray | None = None
     weight_bits: int | None = None
     input_levels: int | None = None
+    int_weight: np.ndarray | None = None
+    weight_scale: np.ndarray | None = None
     quant: QuantSynapse | None = None
     op = "dense"
 
@@ -140,7 +144,7 @@ class Dense(Node):
 @dataclass
 class Conv(Node):
     """2-D convolution: weight ``[O, C/groups, kH, kW]``, bias ``[O]`` or None; stride/padding/dilation
-    are ``(h, w)`` tuples; ``weight_bits`` as for :class:`Dense`."""
+    are ``(h, w)`` tuples; ``weight_bits``, ``input_levels``, ``int_weight``, ``weight_scale`` as for :class:`Dense`."""
 
     weight: np.ndarray = None
     bias: np.ndarray | None = None
@@ -150,6 +154,8 @@ class Conv(Node):
     groups: int = 1
     weight_bits: int | None = None
     input_levels: int | None = None
+    int_weight: np.ndarray | None = None
+    weight_scale: np.ndarray | None = None
     quant: QuantSynapse | None = None
     op = "conv"
 
@@ -259,7 +265,9 @@ class Neuron(Node):
     membrane_bits), else None (the target's). unit (QAT neurons only): the real value of one integer input unit
     exactly as the eager ``QuantLIF`` sees it (float64 ``[C]``: the synapse's ``output_unit()`` inside an
     ``IntegerSpikingLayer``; ``()`` holding 1.0 for a bare ``QuantLIF``), so the ``gpu`` target can run the
-    module's own integer forward; integer passes derive their own ``acc_scale`` from the weights instead.
+    module's own integer forward. ``layer_integer`` and ``acc_shift`` (QAT neurons only): the layer's own integer
+    neuron (``QuantLIF.integer_neuron``: its integer thresholds) and accumulator right shift ``r``, taken from the layer
+    (``integer_params()``), which the quantize pass uses as they are when the synapse keeps the layer's integers.
     ``integer`` is set by the quantize pass.
     """
 
@@ -275,6 +283,8 @@ class Neuron(Node):
     act_shift: int | None = None
     uv_bits: int | None = None
     unit: np.ndarray | None = None
+    layer_integer: IntNeuronParams | None = None
+    acc_shift: int | None = None
     integer: IntNeuronParams | None = None
     op = "neuron"
 
@@ -283,7 +293,7 @@ class Neuron(Node):
 class Integrator(Node):
     """Non-spiking leaky integrator (``nk.layers.LeakyIntegrator``): ``v[t] = v[t-1] * (1 - 1/tau) + x[t]`` from
     ``v = 0``; the output is the membrane trace ``v`` (not spikes). ``integer`` is set by the quantize pass
-    (:class:`compile.integer_neuron.IntIntegratorParams`). Example: ``Integrator("ro", ("fc",), (4,), tau=20.0)``.
+    (:class:`neurokit.integer.IntIntegratorParams`). Example: ``Integrator("ro", ("fc",), (4,), tau=20.0)``.
     """
 
     tau: float = 2.0

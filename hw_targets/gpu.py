@@ -74,11 +74,9 @@ def _tensors(n: ir.Node) -> dict[str, np.ndarray]:
     """The node's arrays for the program; a binary synapse is split into ``{-1, +1}`` weights and ``alpha [O]``."""
     arrays = {k: getattr(n, k) for k in ("weight", "bias", "mean", "var", "gamma", "beta")
               if getattr(n, k, None) is not None}
-    if n.op in ir.SYNAPSES and n.weight_bits == 1:
-        w = np.asarray(n.weight, np.float64)
-        alpha = np.abs(w.reshape(len(w), -1)).max(1)
-        arrays["weight"] = w / np.where(alpha > 0, alpha, 1.0).reshape(-1, *[1] * (w.ndim - 1))
-        arrays["alpha"] = alpha
+    if n.op in ir.SYNAPSES and n.weight_bits == 1 and n.int_weight is not None:  # the layer's own +-1 and alpha
+        arrays["weight"] = np.asarray(n.int_weight, np.float64)
+        arrays["alpha"] = np.asarray(n.weight_scale, np.float64)
     return arrays
 
 

@@ -13,9 +13,9 @@ Per time step (the body of the time loop), with B the batch:
   flatten: ``Reshape``; add: int32 ``Add`` (inputs of different scales first rescaled like an accumulator);
 * transformer token ops (:mod:`hw_targets.onnx_tokens`): ``Reshape`` / ``Transpose``, ``ReduceSum`` (token mean as
   an integer sum), ``MatMulInteger`` (int8 spikes/counts) or int64 ``MatMul``, int32 ``Mul`` (+ ``ReduceSum``);
-* neurons: :func:`compile.integer_neuron.integer_cuba_step` itself, run on :class:`Sym` tensors (int64 state:
+* neurons: :func:`neurokit.integer.integer_cuba_step` itself, run on :class:`Sym` tensors (int64 state:
   ``Mul``, ``Div``, ``Add``/``Sub``, ``Greater``/``LessOrEqual``, ``Clip``), spikes ``Cast`` to int8;
-  integrators: :func:`compile.integer_neuron.integer_leaky_step` the same way (int64 state ``v``, int32 output).
+  integrators: :func:`neurokit.integer.integer_leaky_step` the same way (int64 state ``v``, int32 output).
 
 The only float op is the input quantization (``QuantizeLinear`` + int8 ``Clip``, or ``Cast`` for 0/1 spikes).
 Time loop: ``"loop"`` (ONNX ``Loop``, any T, states as loop-carried values, per-step outputs as scan outputs) or
@@ -30,7 +30,7 @@ from onnx import helper
 
 from compile import ir
 from compile.dispatch import Rules
-from compile.integer_neuron import integer_cuba_step, integer_leaky_step
+from neurokit.integer import INPUT_QMAX, integer_cuba_step, integer_leaky_step
 from compile.ir import CompileError
 from hw_targets.onnx_sym import Builder, Sym, emit_requant
 from hw_targets.onnx_tokens import TOKEN_RULES
@@ -139,7 +139,7 @@ def _emit_synapse(n: ir.Dense | ir.Conv, e: _Step) -> Sym:
 
 
 def _emit_neuron(n: ir.Neuron, e: _Step) -> Sym:
-    """:func:`compile.integer_neuron.integer_cuba_step` itself, on symbolic int64 state."""
+    """:func:`neurokit.integer.integer_cuba_step` itself, on symbolic int64 state."""
     u, v, s = integer_cuba_step(e.st[f"{n.name}/u"], e.st[f"{n.name}/v"], e.a(n).cast(TP.INT64), n.integer)
     e.new[f"{n.name}/u"], e.new[f"{n.name}/v"] = u, v
     return Sym(e.b, e.b.op("Cast", [s.name], to=TP.INT8), TP.INT8, 1)
@@ -197,7 +197,7 @@ def _quantized_input(b: Builder, graph: ir.Graph) -> Sym:
     if node.spikes:
         return Sym(b, b.op("Cast", ["x"], to=TP.INT8), TP.INT8, 1)
     q = b.op("QuantizeLinear", ["x", b.const(np.float32(node.scale)), b.const(np.int8(0))])
-    return Sym(b, b.op("Clip", [q, b.const(np.int8(-127)), b.const(np.int8(127))]), TP.INT8, 127)
+    return Sym(b, b.op("Clip", [q, b.const(np.int8(-INPUT_QMAX)), b.const(np.int8(INPUT_QMAX))]), TP.INT8, INPUT_QMAX)
 
 
 def _initial_states(b: Builder, graph: ir.Graph) -> list[str]:

@@ -1,7 +1,7 @@
 """Symbolic integer ONNX tensors for the integer lowering (:mod:`hw_targets.onnx_lower`, :mod:`hw_targets.onnx_tokens`).
 
 :class:`Builder` collects nodes and de-duplicated constants; :class:`Sym` wraps a tensor name so Python operators emit
-ONNX nodes, which is how :func:`compile.integer_neuron.integer_cuba_step` becomes the ONNX neuron update;
+ONNX nodes, which is how :func:`neurokit.integer.integer_cuba_step` becomes the ONNX neuron update;
 :func:`emit_requant` is the integer-only accumulator rescaling shared by synapses and attention products.
 
 Example::
@@ -18,6 +18,7 @@ from onnx import TensorProto as TP
 from onnx import helper
 
 from compile import ir
+from neurokit.integer import requantize
 
 
 class Builder:
@@ -51,7 +52,7 @@ class Builder:
 class Sym:
     """A symbolic integer tensor: Python operators emit ONNX nodes (int64 arithmetic; comparisons give bool).
 
-    Lets :func:`compile.integer_neuron.integer_cuba_step` build the ONNX neuron update from its own code.
+    Lets :func:`neurokit.integer.integer_cuba_step` build the ONNX neuron update from its own code.
     Example: ``(Sym(b, "v", TP.INT64) > 5) * 1`` emits ``Greater``, ``Cast`` and ``Mul``.
     """
 
@@ -103,12 +104,10 @@ class Sym:
 
 
 def emit_requant(acc: Sym, rq: ir.Requant | None, conv: bool = False) -> Sym:
-    """``trunc(acc * M / 2**shift)`` in int64 (``floor`` for a QAT shift), as :func:`compile.integer_sim._requant`;
-    ``M`` per output channel (``conv``: ``[C, 1, 1]``) or 0-d. ``rq=None`` returns ``acc`` unchanged."""
+    """:func:`neurokit.integer.requantize` on a symbolic tensor (int64 ``Mul`` then ``Div``; ``floor`` for a QAT
+    shift), as :func:`compile.integer_sim._requant`; ``M`` per output channel (``conv``: ``[C, 1, 1]``) or 0-d.
+    ``rq=None`` returns ``acc`` unchanged."""
     if rq is None:
         return acc
-    m = rq.multiplier.reshape(-1, 1, 1) if conv else rq.multiplier
-    a = acc.cast(TP.INT64) * Sym(acc.b, acc.b.const(m.astype(np.int64)), TP.INT64)
-    if rq.floor:  # floor(a / d) = trunc((a - (d - 1)) / d) for a < 0
-        a = a - (a < 0) * ((1 << rq.shift) - 1)
-    return a.trunc_div(1 << rq.shift)
+    return requantize(acc.cast(TP.INT64), rq.multiplier.reshape(-1, 1, 1) if conv else rq.multiplier, rq.shift,
+                      rq.floor)

@@ -5,7 +5,8 @@ For a ``dense``/``conv`` node ``y = W x + b`` followed by ``batchnorm`` (per out
 
     W'[o] = k[o] * W[o]          b'[o] = k[o] * (b[o] - mean[o]) + beta[o]
 
-which is exact in real arithmetic (float tolerance ~1e-6 relative). The per-channel factor ``k`` then lives in
+which is exact in real arithmetic (float tolerance ~1e-6 relative). A binary / QAT layer keeps its exact integers:
+``sign(k)`` goes into ``int_weight`` and ``|k|`` into ``weight_scale``. The per-channel factor ``k`` then lives in
 the per-channel weight scale, which quantization turns into the per-neuron integer threshold
 (``vth[o] = round(v_threshold / acc_scale[o])``), so the batch norm ends up in the synapse and the threshold.
 
@@ -43,6 +44,20 @@ def _synapse_before(g: ir.Graph, bn: ir.BatchNorm, k: np.ndarray) -> ir.Node:
     return src
 
 
+def _fold_layer_integers(src: ir.Dense | ir.Conv, k: np.ndarray) -> None:
+    """Keep a binary / QAT layer's integers exact through the fold: ``sign(k)`` goes into ``int_weight`` and ``|k|``
+    into ``weight_scale``; a channel with ``k = 0`` has no such form, so the layer's integers are dropped."""
+    if src.int_weight is None:
+        return
+    k = np.asarray(k, np.float64)
+    if not np.all(k != 0):
+        src.int_weight = src.weight_scale = None
+        return
+    sign = np.sign(k).astype(np.int64).reshape((-1,) + (1,) * (src.int_weight.ndim - 1))
+    src.int_weight = np.asarray(src.int_weight, np.int64) * sign
+    src.weight_scale = np.asarray(src.weight_scale, np.float64) * np.abs(k)
+
+
 def fold_bn(graph: ir.Graph) -> ir.Graph:
     """Return a copy of ``graph`` with every ``batchnorm`` node folded into the synapse before it (module docstring).
 
@@ -63,5 +78,6 @@ def fold_bn(graph: ir.Graph) -> ir.Graph:
         bias = src.bias if src.bias is not None else np.zeros(src.weight.shape[0])
         src.weight = src.weight * kw
         src.bias = k * (bias - bn.mean) + bn.beta
+        _fold_layer_integers(src, k)
         g = g.without(bn.name)
     return g

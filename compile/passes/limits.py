@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from compile import ir
-from compile.integer_neuron import VTH_BITS
+from neurokit.integer import VTH_BITS
 from compile.ir import CompileError
 
 ALL_OPS = frozenset(t.op for t in ir.NODE_TYPES)  # the ``op`` of every IR node class

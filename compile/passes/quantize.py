@@ -1,6 +1,7 @@
 """Pass: quantize a float IR to integers (weights, biases, thresholds, decays, requantization).
 
-Definitions (shared/research/quant_onnx.md §5; the integer neuron of :mod:`compile.integer_neuron`):
+Definitions (uniform symmetric quantization of Gholami et al. 2021, "A Survey of Quantization Methods for
+Efficient Neural Network Inference", arXiv 2103.13630; the integer arithmetic of :mod:`neurokit.integer`):
 
 * **Tensors** carry an integer value and a real scale: ``real = scale * int``. Spikes have scale 1; the graph
   input is quantized symmetrically to int8, ``q = clip(round_half_even(float32(x) / float32(s_in)), -127, 127)``
@@ -10,8 +11,10 @@ Definitions (shared/research/quant_onnx.md §5; the integer neuron of :mod:`comp
   (different scales, e.g. accumulators: rescaled to a common unit first, ``quantize_tokens.rescaled_add``); the
   transformer token ops (layouts, token means, spike x spike products) follow :mod:`compile.passes.quantize_tokens`.
 * **Weights**: symmetric per output channel (``per_channel=False``: per tensor), ``k`` bits, narrow range:
-  ``s_w[o] = max|W[o]| / (2**(k-1) - 1)``, ``W_int = round(W / s_w)``. A layer whose every weight has one
-  magnitude per channel (binary layers) is stored exactly as 1-bit ``{-1, +1}`` with ``s_w[o] = |W[o]|``.
+  ``s_w[o] = max|W[o]| / (2**(k-1) - 1)``, ``W_int = round(W / s_w)``. A binary or QAT layer keeps its own
+  integers and scales (``int_weight``, ``weight_scale``, taken from the layer at capture; binary: 1-bit
+  ``{-1, +1}``) when the target allows them (at most ``weight_bits``; one scale per tensor when ``per_channel=False``),
+  and so does a QAT ``QuantLIF`` its integer thresholds and accumulator shift; otherwise they are re-quantized.
   ``decay_input=True`` LIF: ``1/tau`` is folded into the synapse (weights and bias) first; a LIF that reads no
   synapse directly (a pool, an add, an attention product) takes it in its threshold (input unit ``scale / tau``).
 * **Accumulator**: int32, unit ``acc_scale[o] = s_in * s_w[o]``; bias ``round(b / acc_scale)``. If the
@@ -31,32 +34,36 @@ are appended to ``graph.warnings``.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from compile import ir
 from compile.dispatch import Rules
-from compile.integer_neuron import (
+from compile.ir import CompileError
+from compile.passes.quantize_tokens import quantize_token_op, rescaled_add, scalar_scale
+from compile.passes.requant import requant_to_fit
+from neurokit.integer import (
     ACT_SHIFT,
     DECAY_UNITY,
+    INPUT_QMAX,
     UV_BITS,
     VTH_SHIFT,
     IntIntegratorParams,
     IntNeuronParams,
+    accumulator_shift,
     decay_from_tau,
 )
-from compile.ir import CompileError
-from compile.passes.quantize_tokens import quantize_token_op, rescaled_add, scalar_scale
-from compile.passes.requant import requant_to_fit
-
-INPUT_QMAX = 127
 
 
-def quantize_weights(w: np.ndarray, bits: int, per_channel: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
+
+def quantize_weights(w: np.ndarray, bits: int, per_channel: bool = True,
+                     detect_binary: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
     """Symmetric narrow-range quantization of ``w [O, ...]`` -> ``(w_int int64, scale [O], bits_used)``.
 
-    ``w ≈ scale[o] * w_int[o]``; binary rows (one magnitude per channel, no zeros) give ``bits_used = 1``.
+    ``w ≈ scale[o] * w_int[o]``; with ``detect_binary``, binary rows (one magnitude per channel, no zeros) give
+    ``bits_used = 1`` (the quantize pass never guesses: it takes a binary layer's integers from the layer).
     Example: ``quantize_weights(np.array([[0.5, -1.0]]), 8)`` -> ``([[64, -127]], [1/127], 8)``.
     """
     if not 1 <= bits <= 16:
@@ -64,7 +71,7 @@ def quantize_weights(w: np.ndarray, bits: int, per_channel: bool = True) -> tupl
     flat = w.reshape(w.shape[0], -1).astype(np.float64)
     mag = np.abs(flat)
     absmax = mag.max(axis=1) if per_channel else np.full(w.shape[0], mag.max())
-    binary = bool(np.all(mag > 0) and np.allclose(mag, absmax[:, None], rtol=1e-6, atol=0))
+    binary = detect_binary and bool(np.all(mag > 0) and np.allclose(mag, absmax[:, None], rtol=1e-6, atol=0))
     if binary or bits == 1:
         if not binary:
             raise CompileError(f"1-bit weights need one magnitude per channel and no zeros; got {w.shape} weights")
@@ -115,6 +122,7 @@ class _State:
     scale: dict = field(default_factory=dict)
     maxint: dict = field(default_factory=dict)
     nonneg: dict = field(default_factory=dict)
+    exact: set = field(default_factory=set)  # synapses that kept a QAT layer's integers for its QuantLIF
 
 
 def _quantize_input(n: ir.Input, st: _State) -> None:
@@ -126,7 +134,12 @@ def _quantize_neuron(n: ir.Neuron, st: _State) -> None:
     a_scale = st.scale[n.inputs[0]]
     if _reads_decayed_input(n) and _decay_input_neuron(st.g, st.g.node(n.inputs[0])) is not n:
         a_scale = a_scale / n.tau  # no synapse folded 1/tau: it goes into the threshold instead
-    _neuron(st.g, n, a_scale, st.vth_shift)
+    if n.layer_integer is not None and n.inputs[0] in st.exact:  # the layer's own integer neuron, as it is
+        syn = st.g.node(n.inputs[0])
+        p = n.layer_integer
+        n.integer = dataclasses.replace(p, vth=_channel(syn, np.broadcast_to(p.vth, syn.quant.weight.shape[:1]).copy()))
+    else:
+        _neuron(st.g, n, a_scale, st.vth_shift)
     st.scale[n.name], st.maxint[n.name], st.nonneg[n.name] = 1.0, 1, True
 
 
@@ -139,7 +152,7 @@ def _quantize_add(n: ir.Add, st: _State) -> None:
 
 
 def _quantize_synapse(n: ir.Dense | ir.Conv, st: _State) -> None:
-    _synapse(st.g, n, st.scale, st.maxint, st.nonneg, st.weight_bits, st.per_channel, st.acc_bits)
+    _synapse(st, n)
 
 
 def _quantize_token(n: ir.Node, st: _State) -> None:
@@ -202,20 +215,65 @@ def _passthrough(n: ir.Node, scale: dict, maxint: dict, nonneg: dict) -> None:
     scale[n.name], maxint[n.name], nonneg[n.name] = s, m, pos
 
 
-def _synapse(g, n, scale, maxint, nonneg, weight_bits, per_channel, acc_bits) -> None:
-    src = n.inputs[0]
-    s_in, in_max = scalar_scale(n, scale, src), int(maxint[src])
-    w = n.weight.astype(np.float64)
+def _layer_weights(st: _State, n: ir.Dense | ir.Conv) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """``(w_int, s_w, bits)`` exactly as a binary / QAT layer holds them (``int_weight``, ``weight_scale``), or None
+    when the target needs other integers (fewer bits, or one scale per tensor for per-channel scales)."""
+    if n.int_weight is None or n.weight_bits is None or n.weight_bits > st.weight_bits:
+        return None
+    s_w = np.asarray(n.weight_scale, np.float64)
+    if not st.per_channel and not np.all(s_w == s_w[0]):
+        return None
+    return np.asarray(n.int_weight, np.int64), s_w, int(n.weight_bits)
+
+
+def _layer_input(st: _State, n: ir.Dense | ir.Conv, src: str) -> bool:
+    """True when the synapse's integer input is the layer's own: spikes for a layer without ``input_levels``, or the
+    graph input quantized on exactly the layer's ``input_levels`` grid."""
+    if n.input_levels is None:
+        return st.scale[src] == 1.0 and st.maxint[src] == 1 and st.nonneg[src]
+    inp = st.g.input
+    return src == inp.name and not inp.spikes and inp.scale == float(np.float32(1.0 / n.input_levels))
+
+
+def _qat_neuron(st: _State, n: ir.Node) -> ir.Neuron | None:
+    """The QAT ``QuantLIF`` (``uv_bits`` set) that is synapse ``n``'s only consumer, else None."""
+    cons = st.g.consumers(n.name)
+    return cons[0] if len(cons) == 1 and cons[0].op == "neuron" and cons[0].uv_bits is not None else None
+
+
+def _qat_shift(st: _State, n: ir.Node, acc_scale: np.ndarray, exact: bool) -> ir.Requant | None:
+    """A QAT ``QuantLIF`` consumer's accumulator shift ``r`` (floor): the layer's own (``acc_shift``) when the synapse
+    keeps the layer's integers, else :func:`neurokit.integer.accumulator_shift` for this graph's ``acc_scale``."""
+    nrn = _qat_neuron(st, n)
+    if nrn is None:
+        return None
+    if exact and nrn.acc_shift is not None:
+        r = nrn.acc_shift
+    else:
+        r = accumulator_shift(float((nrn.v_threshold / acc_scale).max()), nrn.uv_bits, nrn.act_shift)
+    return ir.Requant(np.ones(len(acc_scale), np.int64), r, floor=True) if r else None
+
+
+def _synapse(st: _State, n: ir.Dense | ir.Conv) -> None:
+    g, src = st.g, n.inputs[0]
+    s_in, in_max = scalar_scale(n, st.scale, src), int(st.maxint[src])
     b = None if n.bias is None else n.bias.astype(np.float64)
-    cons = g.consumers(n.name)
-    if _decay_input_neuron(g, n) is not None:
-        w, b = w / cons[0].tau, None if b is None else b / cons[0].tau
-    bits = min(weight_bits, n.weight_bits or weight_bits)
-    w_int, s_w, bits = quantize_weights(w, bits, per_channel)
+    fold = _decay_input_neuron(g, n)
+    layer = _layer_weights(st, n)
+    if layer is not None:
+        w_int, s_w, bits = layer
+        if fold is not None:  # 1/tau goes into the scale; the layer's integers stay as they are
+            s_w, b = s_w / fold.tau, None if b is None else b / fold.tau
+    else:
+        w = n.weight.astype(np.float64)
+        if fold is not None:
+            w, b = w / fold.tau, None if b is None else b / fold.tau
+        w_int, s_w, bits = quantize_weights(w, min(st.weight_bits, n.weight_bits or st.weight_bits), st.per_channel,
+                                            detect_binary=False)
     acc_scale = s_in * s_w
     b_int = None if b is None else np.round(b / acc_scale).astype(np.int64)
     flat = w_int.reshape(w_int.shape[0], -1)
-    if nonneg[src]:
+    if st.nonneg[src]:
         bound = np.maximum(np.clip(flat, 0, None).sum(1), np.clip(-flat, 0, None).sum(1)) * in_max
     else:
         bound = np.abs(flat).sum(1) * in_max
@@ -223,18 +281,21 @@ def _synapse(g, n, scale, maxint, nonneg, weight_bits, per_channel, acc_bits) ->
         bound = bound + np.abs(b_int)
     if bound.max() >= 2 ** 31:
         raise CompileError(f"synapse {n.name!r}: worst-case accumulator {int(bound.max())} overflows int32")
-    limit = (2 ** (acc_bits - 1) - 1) // _pool_growth(g, n)
-    requant = _qat_shift(n, cons, acc_scale)
+    limit = (2 ** (st.acc_bits - 1) - 1) // _pool_growth(g, n)
+    exact = layer is not None and b_int is None and _layer_input(st, n, src)
+    requant = _qat_shift(st, n, acc_scale, exact)
+    if exact and _qat_neuron(st, n) is not None:
+        st.exact.add(n.name)  # the QAT neuron may take the layer's own integer thresholds
     if requant is not None:
         acc_scale, bound = acc_scale * 2.0 ** requant.shift, bound >> requant.shift
     elif bound.max() > limit:
         requant, bound, factor = requant_to_fit(bound, limit)
         acc_scale = acc_scale * factor
         mult = requant.multiplier
-        g.warnings.append(f"synapse {n.name!r}: accumulator requantized by {float(mult.min()) / 2 ** 16:.3f}.."
-                          f"{float(mult.max()) / 2 ** 16:.3f} to fit {acc_bits} bits (LSBs dropped)")
+        g.warnings.append(f"synapse {n.name!r}: accumulator requantized by {float(mult.min()) / 2 ** requant.shift:.3f}.."
+                          f"{float(mult.max()) / 2 ** requant.shift:.3f} to fit {st.acc_bits} bits (LSBs dropped)")
     n.quant = ir.QuantSynapse(bits, w_int, s_w, s_in, b_int, requant, acc_scale, in_max, bound.astype(np.int64))
-    scale[n.name], maxint[n.name], nonneg[n.name] = _channel(n, acc_scale), _channel(n, bound), False
+    st.scale[n.name], st.maxint[n.name], st.nonneg[n.name] = _channel(n, acc_scale), _channel(n, bound), False
 
 
 def _reads_decayed_input(n: ir.Node) -> bool:
@@ -258,16 +319,6 @@ def _pool_growth(g: ir.Graph, n: ir.Node) -> int:
         growth *= cons[0].kernel[0] * cons[0].kernel[1] if cons[0].kind == "avg" else 1
         cons = g.consumers(cons[0].name)
     return growth
-
-
-def _qat_shift(n, cons, acc_scale) -> ir.Requant | None:
-    """A QAT ``QuantLIF`` consumer's accumulator shift ``r`` (floor), so that its largest threshold fits its
-    membrane: ``r = max(0, ceil(log2(max vth / unit)) - (uv_bits - 2 - act_shift))``."""
-    if len(cons) != 1 or cons[0].op != "neuron" or cons[0].uv_bits is None:
-        return None
-    nrn = cons[0]
-    r = max(0, int(np.ceil(np.log2((nrn.v_threshold / acc_scale).max()))) - (nrn.uv_bits - 2 - nrn.act_shift))
-    return ir.Requant(np.ones(len(acc_scale), np.int64), r, floor=True) if r else None
 
 
 def _check_decay(g: ir.Graph, n: ir.Node, what: str, tau: float, d: int) -> None:
@@ -319,4 +370,4 @@ def _neuron(g: ir.Graph, n: ir.Neuron, a_scale, vth_shift: int) -> None:
     for what, tau, d in checks:
         _check_decay(g, n, what, tau, d)
     n.integer = IntNeuronParams(decay_u, decay_v, vth, "hard" if n.v_reset is not None else "soft", act, vth_shift,
-                                uv_bits)
+                                uv_bits, u_register=n.uv_bits is None)  # a QAT QuantLIF has no current register

@@ -15,8 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from compile import ir
-
-REQUANT_SHIFT = 16
+from neurokit.integer import REQUANT_SHIFT
 
 
 def requant_to_fit(bound: np.ndarray, limit: int) -> tuple[ir.Requant, np.ndarray, np.ndarray]:

@@ -45,7 +45,7 @@ import numpy as np
 
 from compile import ir
 from compile.dispatch import Rules
-from compile.integer_neuron import ACT_SHIFT, DECAY_UNITY, UV_BITS
+from neurokit.integer import ACT_SHIFT, DECAY_UNITY, UV_BITS
 from compile.ir import CompileError
 
 from .network import (

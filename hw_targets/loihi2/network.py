@@ -31,12 +31,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from neurokit.integer import DECAY_UNITY, VTH_BITS
+
 #: netx/slayer clamp delays to this (``Delay(max_delay=62)``; netx ``DelayDense(max_delay=62)``).
 MAX_DELAY = 62
-#: Lava ``LIF`` bit-accurate ``vth`` precision is 17 bits (``lava.proc.lif.models``).
-MAX_VTH_MANT = (1 << 17) - 1
+#: Lava ``LIF`` bit-accurate ``vth`` precision is 17 bits (``lava.proc.lif.models``; ``neurokit.integer.VTH_BITS``).
+MAX_VTH_MANT = (1 << VTH_BITS) - 1
 #: Decays are 12-bit with an implicit offset so that 4096 (full decay) is representable.
-MAX_DECAY = 4096
+MAX_DECAY = DECAY_UNITY
 #: netx ``optimize_weight_bits`` clips mixed-sign weights to this range.
 WEIGHT_MIN, WEIGHT_MAX = -256, 254
 #: ``bias_mant`` is a 13-bit signed integer in Lava's LIF.

@@ -5,11 +5,11 @@ bit-accurate models)::
 
     acc_k[t] = (sum_i mantissa[o, i] * s_in[t, i] over synapses with delay k) shifted by weight_exp
     a_in[t]  = sum_k acc_k[t - 1 - k]         # one step of synaptic latency, plus the delay k
-    u, v, s  = integer_cuba_step(u, v, a_in[t] (+ bias), neuron)   # compile/integer_neuron.py
+    u, v, s  = integer_cuba_step(u, v, a_in[t] (+ bias), neuron)   # neurokit/integer.py
 
 Because the network is feed-forward, each layer's synaptic input for all T steps is one integer
 matrix product (exact in float64), and only the neuron recurrence loops over time. The neuron is the
-project's single implementation, :func:`compile.integer_neuron.integer_cuba_step`.
+project's single implementation, :func:`neurokit.integer.integer_cuba_step`.
 
 Lava's Dense applies the weight exponent per delay bucket (``DelayDense``) or to the whole sum
 (``Dense``), with NumPy's flooring ``>>``; that is reproduced exactly. A layer bias (netx ``bias``,
@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from compile.integer_neuron import MAX_UV, IntNeuronParams, integer_cuba_step
+from neurokit.integer import MAX_UV, IntNeuronParams, integer_cuba_step
 
 from .network import LoihiLayer, LoihiNetwork
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from compile import ir
-from compile.integer_neuron import VTH_BITS
+from neurokit.integer import VTH_BITS
 from compile.target import PassContext, graph_pass, ops_of
 from compile.passes import (
     Limits,
@@ -57,20 +57,22 @@ def _precheck(graph: ir.Graph) -> ir.Graph:
 
 
 def _loihi_weights(graph: ir.Graph) -> ir.Graph:
-    """Binary layers (``weight_bits=1``, one scale per output channel) become per-tensor 8-bit weights.
+    """Binary layers (``weight_bits=1``, one scale per output channel) become per-tensor weights.
 
-    Lava's LIF has one threshold per layer, so per-channel scales cannot move into per-neuron thresholds; the
-    row scales go into the 8-bit weights instead (exact when all channel scales are equal, else within
-    1/254 of the largest weight; a warning says so)."""
+    Lava's LIF has one threshold per layer, so per-channel scales cannot move into per-neuron thresholds. When all
+    channel scales are equal (within 1e-6) the layer keeps its ``{-1, +1}`` integers with that one scale; otherwise
+    the row scales go into 8-bit weights instead (within 1/254 of the largest weight; a warning says so)."""
     g = graph.copy()
     for n in g.nodes:
-        if n.op == "dense" and n.weight_bits == 1:
-            n.weight_bits = None
-            mags = np.unique(np.abs(n.weight).max(axis=1))
-            if not np.allclose(mags, mags[0], rtol=1e-6):
-                g.warnings.append(f"loihi2: binary layer {n.name!r}: per-channel scales {mags.min():.4g}.."
-                                  f"{mags.max():.4g} are folded into 8-bit per-tensor weights (Loihi has one "
-                                  "threshold per layer)")
+        if n.op == "dense" and n.weight_bits == 1 and n.int_weight is not None:
+            mags = np.asarray(n.weight_scale, np.float64)
+            if np.allclose(mags, mags.max(), rtol=1e-6, atol=0):
+                n.weight_scale = np.full_like(mags, mags.max())
+                continue
+            n.weight_bits, n.int_weight, n.weight_scale = None, None, None
+            g.warnings.append(f"loihi2: binary layer {n.name!r}: per-channel scales {mags.min():.4g}.."
+                              f"{mags.max():.4g} are folded into 8-bit per-tensor weights (Loihi has one "
+                              "threshold per layer)")
     return g
 
 

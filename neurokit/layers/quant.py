@@ -8,8 +8,8 @@ Integer semantics (what the compiler lowers, and what training computes exactly)
   ``x_int = clamp(round(x * (2^b - 1)), 0, 2^b - 1)`` (inputs expected in [0, 1]). The accumulation
   ``a[i] = sum_j int_weight[i, j] * x_int[j]`` is an exact integer in units of
   ``output_unit()[i] = weight_scale[i] * input_scale``.
-* **Neuron** (:class:`QuantLIF`, per step, integers, Lava's fixed-point CUBA voltage update with the current
-  fully decayed each step, shared/research/loihi_nir.md section 2)::
+* **Neuron** (:class:`QuantLIF`, per step, integers: :func:`neurokit.integer.integer_cuba_step`, Lava's
+  fixed-point CUBA voltage update with no current register, ``IntNeuronParams(u_register=False)``)::
 
       u = (a >> r) << input_shift                                     # r = accumulator_shift (arithmetic)
       v = sign(v * (4096 - decay)) * (|v * (4096 - decay)| >> 12)     # decay, rounding toward zero
@@ -23,8 +23,8 @@ Integer semantics (what the compiler lowers, and what training computes exactly)
   largest threshold to at most ``2^(k-2-input_shift)`` (half the positive range), so the threshold never saturates
   (:meth:`QuantLIF.accumulator_shift`). :func:`quant_lif_reference` is this update in int64.
 
-Training runs the same arithmetic on float64 tensors that hold the integers (exact below 2^53), with
-straight-through gradients for the rounding, truncation and saturation and the surrogate on
+Training takes its values from that integer step itself (int64) and its gradients straight through the rounding,
+shift, truncation and saturation (the float64 path ``v * (1 - decay/4096) + input``), with the surrogate on
 ``(v - vth) / vth``; its spikes and membrane equal :func:`quant_lif_reference` bit for bit (tested).
 
 Example::
@@ -41,6 +41,7 @@ from typing import Optional
 import torch
 from torch import nn
 
+from .. import integer
 from .. import surrogate as _surrogate
 from ..neurons.checks import check_input, check_number, check_tau
 from .time_major import fold_time
@@ -50,9 +51,8 @@ __all__ = ["SUPPORTED_BITS", "MEMBRANE_BITS", "check_bits", "quantize_input", "i
 
 #: Weight / activation bit widths the quantized layers accept.
 SUPPORTED_BITS = (2, 4, 8)
-#: Membrane bit widths :class:`QuantLIF` accepts (24 = Loihi's membrane register).
-MEMBRANE_BITS = tuple(range(4, 25))
-_DECAY_ONE = 4096
+#: Membrane bit widths :class:`QuantLIF` accepts (24 = Loihi's membrane register, ``neurokit.integer.UV_BITS``).
+MEMBRANE_BITS = tuple(range(4, integer.UV_BITS + 1))
 
 
 def check_bits(value, arg: str, supported=SUPPORTED_BITS) -> int:
@@ -220,7 +220,7 @@ class QuantLIF(nn.Module):
                  surrogate: str = "atan", detach_reset: bool = False, store_v_seq: bool = False):
         super().__init__()
         self.tau = math.inf if tau == math.inf else check_tau(tau)
-        self.decay = 0 if self.tau == math.inf else int(round(_DECAY_ONE / self.tau))
+        self.decay = integer.decay_from_tau(self.tau)
         self.v_threshold = check_number(v_threshold, "v_threshold")
         if self.v_threshold <= 0:
             raise ValueError(f"v_threshold={v_threshold!r} must be > 0")
@@ -241,10 +241,10 @@ class QuantLIF(nn.Module):
         return 2 ** (self.membrane_bits - 1) - 1
 
     def accumulator_shift(self, unit) -> int:
-        """Per-layer right shift ``r`` of the integer accumulation for input unit ``unit`` ([C] or scalar)."""
+        """Per-layer right shift ``r`` of the integer accumulation for input unit ``unit`` ([C] or scalar):
+        :func:`neurokit.integer.accumulator_shift` of the largest threshold in accumulator units."""
         unit = torch.as_tensor(unit, dtype=torch.float64).detach()
-        largest = float((self.v_threshold / unit).max())
-        return max(0, math.ceil(math.log2(largest)) - (self.membrane_bits - 2 - self.input_shift))
+        return integer.accumulator_shift(float((self.v_threshold / unit).max()), self.membrane_bits, self.input_shift)
 
     def int_threshold(self, unit) -> torch.Tensor:
         """Integer threshold per channel for input unit ``unit`` ([C] or scalar) -> int64 tensor like ``unit``."""
@@ -252,6 +252,14 @@ class QuantLIF(nn.Module):
         top = (self.v_max >> self.input_shift) - 1
         vth = torch.round(self.v_threshold / unit / 2 ** self.accumulator_shift(unit))
         return torch.clamp(vth, 1, top).to(torch.int64) << self.input_shift
+
+    def integer_neuron(self, threshold: torch.Tensor) -> integer.IntNeuronParams:
+        """This neuron as :class:`neurokit.integer.IntNeuronParams` for the integer threshold ``threshold`` (as
+        :meth:`int_threshold` returns it, compared as it is: ``vth_shift = 0``): no current register,
+        ``decay_v = decay``, ``act_shift = input_shift``, ``uv_bits = membrane_bits``.
+        Example: ``lif.integer_neuron(lif.int_threshold(unit))``."""
+        return integer.IntNeuronParams(integer.DECAY_UNITY, self.decay, threshold.detach().cpu().numpy(), "hard",
+                                       self.input_shift, 0, self.membrane_bits, u_register=False)
 
     def forward(self, x: torch.Tensor, unit=None) -> torch.Tensor:
         check_input(x)
@@ -262,19 +270,22 @@ class QuantLIF(nn.Module):
                 raise ValueError(f"QuantLIF: unit has {unit.numel()} channels but x has shape {tuple(x.shape)} "
                                  f"(channels at dim 2)")
             unit = unit.reshape(unit.numel(), *([1] * (x.dim() - 3)))
-        vth = self.int_threshold(unit).to(torch.float64)
+        vth_int = self.int_threshold(unit)
+        params, vth = self.integer_neuron(vth_int), vth_int.to(torch.float64)
+        r = self.accumulator_shift(unit)
         a = x.to(torch.float64) / unit
-        a = _exact(torch.round(a), a) / 2 ** self.accumulator_shift(unit)
-        a = _exact(torch.floor(a), a) * (2 ** self.input_shift)
-        keep = (_DECAY_ONE - self.decay) / _DECAY_ONE
+        a_int = integer.floor_shift(torch.round(a.detach()).to(torch.int64), r)  # the integer input of each step
+        a = a / 2 ** r * 2 ** self.input_shift          # its straight-through gradient path
+        keep = (integer.DECAY_UNITY - self.decay) / integer.DECAY_UNITY
+        u_int = v_int = torch.zeros_like(a_int[0])
         v = torch.zeros_like(a[0])
         spikes, v_seq = [], []
-        for t in range(a.shape[0]):
-            decayed = v * keep
-            h = _exact(torch.trunc(decayed), decayed) + a[t]
-            h = _exact(torch.clamp(h, -self.v_max, self.v_max), h)
-            s = self.surrogate.spike((h - vth) / vth)
-            v = h * (1.0 - (s.detach() if self.detach_reset else s))
+        for t in range(a.shape[0]):  # values: the integer step; gradients: straight through it
+            u_int, h_int = integer.integer_cuba_charge(u_int, v_int, a_int[t], params)
+            v_int, s_int = integer.integer_cuba_fire(h_int, params)
+            h = _exact(h_int.to(torch.float64), v * keep + a[t])
+            s = _exact(s_int.to(torch.float64), self.surrogate.spike((h - vth) / vth))
+            v = _exact(v_int.to(torch.float64), h * (1.0 - (s.detach() if self.detach_reset else s)))
             spikes.append(s)
             v_seq.append(h.detach())
         self.v_seq = torch.stack(v_seq) if self.store_v_seq else None
@@ -288,7 +299,7 @@ class QuantLIF(nn.Module):
 
 def quant_lif_reference(a: torch.Tensor, vth: torch.Tensor, decay: int, membrane_bits: int,
                         input_shift: int = 0, accumulator_shift: int = 0):
-    """Integer definition of :class:`QuantLIF` (int64 arithmetic, Lava's toward-zero decay).
+    """Integer definition of :class:`QuantLIF`: :func:`neurokit.integer.integer_cuba_run` on int64 tensors.
 
     Args:
         a: ``[T, B, C, ...]`` integer input accumulations. vth: integer threshold, broadcastable to ``a[0]``
@@ -303,20 +314,12 @@ def quant_lif_reference(a: torch.Tensor, vth: torch.Tensor, decay: int, membrane
         >>> s.flatten().tolist(), v.flatten().tolist()
         ([0, 1, 0], [5, 7, 5])
     """
-    a = (a.to(torch.int64) >> accumulator_shift) << input_shift
     vth = torch.as_tensor(vth, dtype=torch.int64)
-    v_max = 2 ** (membrane_bits - 1) - 1
-    v = torch.zeros_like(a[0])
-    spikes, v_seq = [], []
-    for t in range(a.shape[0]):
-        p = v * (_DECAY_ONE - decay)
-        v = torch.sign(p) * (p.abs() >> 12)
-        v = torch.clamp(v + a[t], -v_max, v_max)
-        s = v > vth
-        v_seq.append(v.clone())
-        spikes.append(s.to(torch.int8))
-        v = torch.where(s, torch.zeros_like(v), v)
-    return torch.stack(spikes), torch.stack(v_seq)
+    params = integer.IntNeuronParams(integer.DECAY_UNITY, decay, vth.cpu().numpy(), "hard", input_shift, 0,
+                                     membrane_bits, u_register=False)
+    a_in = integer.floor_shift(a.to(torch.int64), accumulator_shift)
+    spikes, v_seq = integer.integer_cuba_run(a_in, params, record_v=True)
+    return spikes.to(torch.int8), v_seq
 
 
 class IntegerSpikingLayer(nn.Module):
