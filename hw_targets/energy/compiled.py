@@ -21,6 +21,7 @@ from torch import nn
 
 from compile import ir
 from compile.dispatch import Rules
+from neurokit.integer import UV_BITS
 
 from .counting import (
     EnergyError,
@@ -35,8 +36,8 @@ from .counting import (
 
 __all__ = ["compiled_counts", "graph_of", "is_compiled"]
 
-LAVA_STATE_BITS = 24      # Lava LIF u, v: int32 with precision 24 (loihi_nir.md §2.1)
-INT_ACT_BITS = 8          # integer activations between nodes (compile quantize pass)
+LAVA_STATE_BITS = UV_BITS  # Lava LIF u, v: int32 with precision 24 (lava-nc/lava src/lava/proc/lif/models.py)
+INT_ACT_BITS = 8          # integer activations between nodes (int8 containers, compile quantize pass)
 
 
 def graph_of(obj):
