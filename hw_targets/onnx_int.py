@@ -1,7 +1,7 @@
 """Target ``onnx_int``: an integer-only ONNX model (opset 17) run by onnxruntime, bit-identical to the integer
 reference simulator (:mod:`compile.integer_sim`).
 
-Pipeline: ``fold_bn -> round_delays -> quantize -> check_limits`` then :func:`hw_targets.onnx_lower.lower`.
+Pipeline: ``fold_bn -> compose_convs -> round_delays -> quantize -> check_limits`` then :func:`hw_targets.onnx_lower.lower`.
 Declared limits: weights <= 8 bits (int8 containers; 1-bit binary weights are stored as int8 +-1),
 accumulators requantized to 16 bits (the same integer model as the Loihi target, so both match one simulator),
 int8 synapse inputs, delays 0..255 (shift-register delay lines), hard and soft reset, LIF/IF/CUBA, integer
@@ -45,6 +45,7 @@ from compile.passes import (
     Limits,
     check_limits,
     check_supported,
+    compose_convs,
     fold_bn,
     quantize,
     round_delays,
@@ -152,7 +153,7 @@ class OnnxIntTarget:
     refusals = UNSUPPORTED
     supports = SUPPORTS
     passes = (graph_pass(lambda g: check_supported(g, SUPPORTS, "onnx_int", UNSUPPORTED)), graph_pass(fold_bn),
-              graph_pass(round_delays), _quantize, graph_pass(lambda g: check_limits(g, SUPPORTS)))
+              graph_pass(compose_convs), graph_pass(round_delays), _quantize, graph_pass(lambda g: check_limits(g, SUPPORTS)))
 
     def lower(self, graph: ir.Graph, options: OnnxIntOptions) -> OnnxProgram:
         model = lower(graph, options.time_loop, options.steps)

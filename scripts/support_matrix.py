@@ -32,6 +32,8 @@ def _families():
         ("Spikformer (tiny)", nk.models.spikformer("tiny").eval(), img),
         ("Spikformer SDSA (tiny)", nk.models.spikformer("tiny", attention="sdsa").eval(), img),
         ("Max-Former (tiny)", nk.models.maxformer("tiny").eval(), img),
+        ("Meta-SpikeFormer (tiny)", nk.models.metaspikeformer("tiny").eval(), img),
+        ("QKFormer (tiny)", nk.models.qkformer("tiny").eval(), img),
     ]
 
 

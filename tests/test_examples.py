@@ -26,6 +26,7 @@ CASES = {
     "quantized_snn.py": ["--quick"],
     "hlop_continual.py": ["--quick", "--plot", "{tmp}/hlop.png"],
     "spikformer_digits.py": ["--quick", "--out", "{tmp}"],
+    "step_transformers_digits.py": ["--quick"],
     "delay_snn_synthetic.py": ["--quick", "--out", "{tmp}"],
     "delay_snn_shd.py": ["--quick"],
     "energy_demo.py": ["--plot-dir", "{tmp}"],

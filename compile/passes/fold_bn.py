@@ -67,7 +67,8 @@ def fold_bn(graph: ir.Graph) -> ir.Graph:
         [n.op for n in g2]     # ['input', 'dense', 'neuron']
     """
     g = graph.copy()
-    for bn in [n for n in g.nodes if n.op == "batchnorm"]:
+    for name in [n.name for n in g.nodes if n.op == "batchnorm"]:
+        bn = g.node(name)               # looked up again: folding an earlier BN rewires this one's input
         k = bn.gamma / np.sqrt(bn.var + bn.eps)
         src = _synapse_before(g, bn, k)
         want = len(bn.shape) - 1 if src.op == "dense" else 0

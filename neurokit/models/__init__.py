@@ -4,9 +4,12 @@ from .delay_snn import DelaySNN, delay_snn
 from .hlop import HLOPMLP, hlop_mlp
 from ..layers.delays import round_delays
 from .maxformer import MaxFormer, maxformer
+from .metaspikeformer import MetaSpikeFormer, metaspikeformer
+from .qkformer import QKFormer, qkformer
 from .rsnn import RSNN, rsnn
 from .spikformer import Spikformer, spikformer
 
 __all__ = ["DelaySNN", "delay_snn", "round_delays", "Spikformer", "spikformer", "MaxFormer", "maxformer",
+           "MetaSpikeFormer", "metaspikeformer", "QKFormer", "qkformer",
            "binary_mlp", "binary_cnn", "quant_cnn", "quant_mlp", "quant_snn",
            "HLOPMLP", "hlop_mlp", "RSNN", "rsnn"]
