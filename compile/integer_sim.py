@@ -145,7 +145,8 @@ RULES = Rules("integer_sim", {
     ir.Flatten: lambda n, env: env.a(n).reshape(env.a(n).shape[:2] + (-1,)),
     ir.Reshape: lambda n, env: env.a(n).reshape(env.a(n).shape[:2] + tuple(n.shape)),
     ir.Permute: lambda n, env: env.a(n).transpose((0, 1) + tuple(p + 2 for p in n.perm)),
-    ir.Mean: lambda n, env: env.a(n).sum(axis=tuple(x + 2 for x in n.axes), keepdims=n.keepdim),  # integer sum
+    ir.Mean: lambda n, env: _requant(env.a(n).sum(axis=tuple(x + 2 for x in n.axes), keepdims=n.keepdim),
+                                     n.requant),  # integer sum, then its optional requantization
     ir.Add: _add,
     ir.MatMul: _product,
     ir.Mask: _product,

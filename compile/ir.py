@@ -212,10 +212,13 @@ class Permute(Node):
 @dataclass
 class Mean(Node):
     """Mean over per-step ``axes`` (tokens: ``x.mean(2)`` on ``[T, B, N, C]`` is ``axes=(0,)``), ``keepdim`` as torch.
+    ``requant`` (set by quantization when the integer sum feeding a synapse may leave the int8 input range):
+    integer-only rescaling of the sum, as for :class:`MatMul`.
     Example: ``Mean("pool", ("tok",), (32,), axes=(0,))``."""
 
     axes: tuple[int, ...] = ()
     keepdim: bool = False
+    requant: Requant | None = None
     op = "mean"
 
 

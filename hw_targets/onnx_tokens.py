@@ -3,7 +3,8 @@
 
 * ``reshape``: ``Reshape`` to ``[0, *shape]`` (0 keeps B); ``permute``: ``Transpose`` with ``[0, *(perm + 1)]``;
   both keep the dtype (int8 spikes stay int8) and the worst case.
-* ``mean``: ``ReduceSum`` in int32 over ``axes + 1`` (the ``1/count`` is in the scale, never applied).
+* ``mean``: ``ReduceSum`` in int32 over ``axes + 1`` (the ``1/count`` is in the scale, never applied), then its
+  optional requantization.
 * ``matmul``: ``MatMulInteger`` (int8 x int8 -> int32; ORT has no int8 ``MatMul``) when both operands fit int8
   (spikes, small counts), else int64 ``MatMul`` (ORT's integer MatMul types are int32/int64); batched ``[B, H, N, K]``.
 * ``mask``: int32 ``Mul`` (broadcast), with ``sum_tokens`` a ``ReduceSum`` over axis -2 (kept).
@@ -40,10 +41,10 @@ def _mean(b: Builder, n: ir.Mean, ins: list[Sym], shapes: list[tuple[int, ...]])
     x = ins[0]
     out = b.op("ReduceSum", [x.cast(TP.INT32).name, _i64(b, *(a + 1 for a in n.axes))], keepdims=int(n.keepdim))
     count = int(np.prod([shapes[0][a] for a in n.axes]))
-    return Sym(b, out, TP.INT32, None if x.bound is None else x.bound * count)
+    return _requantized(Sym(b, out, TP.INT32), n, None if x.bound is None else x.bound * count)
 
 
-def _requantized(out: Sym, n: ir.MatMul | ir.Mask, bound: int | None) -> Sym:
+def _requantized(out: Sym, n: ir.MatMul | ir.Mask | ir.Mean, bound: int | None) -> Sym:
     rq = n.requant
     out = emit_requant(out, rq)
     out.bound = bound if rq is None or bound is None else int((bound * rq.multiplier) >> rq.shift)

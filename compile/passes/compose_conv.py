@@ -7,8 +7,8 @@ Conv A (``[M, C/gA, ka, ka]``, stride 1, bias ``a``) followed directly by conv B
     K[o, c, u] = sum_m sum_{i + j = u} B[o, m, j] A[m, c, i]        bias[o] = b[o] + sum_{m, j} B[o, m, j] a[m]
 
 which is exact in real arithmetic when B has no padding (the border of A's output, computed from A's zero padding
-as ``a``, is what the composed conv sees too) or A has no bias (B's zero padding of A's output is then A's
-output on a zero-padded input). Meta-SpikeFormer's separable conv (depth-wise 7x7 then point-wise) and RepConv
+as ``a``, is what the composed conv sees too) or A is a bias-free unpadded 1x1 conv (B's zero padding of A's output
+is then A's output on a zero-padded input). Meta-SpikeFormer's separable conv (depth-wise 7x7 then point-wise) and RepConv
 (1x1, depth-wise 3x3, 1x1) are such chains; an integer target then runs them as one integer conv (an accumulator
 feeding another synapse has no integer format of its own). A chain that fails these conditions is left alone, and
 the target's own check names it.
@@ -39,7 +39,8 @@ def _composable(g: ir.Graph, a: ir.Node, b: ir.Conv) -> bool:
     if a.op != "conv":
         return False
     plain = all(getattr(n, f) is None for n in (a, b) for f in ("weight_bits", "input_levels", "quant"))
-    no_border = b.padding == (0, 0) or a.bias is None or not np.any(a.bias)
+    pointwise = a.weight.shape[2:] == (1, 1) and a.padding == (0, 0) and (a.bias is None or not np.any(a.bias))
+    no_border = b.padding == (0, 0) or pointwise
     return (plain and no_border and len(g.consumers(a.name)) == 1 and a.stride == (1, 1)
             and a.dilation == (1, 1) and b.dilation == (1, 1))
 

@@ -6,7 +6,10 @@ tensors with one scalar scale (spikes: 1; sums of spikes; counts) and never do f
 * ``reshape`` / ``permute``: exact integer data movement; worst case ``|x|`` unchanged; the scale is unchanged, or,
   for a synapse accumulator (SDSA's membrane-level stream), its per-channel array moves with the integers.
 * ``mean`` over per-step axes: the integer **sum**; its ``1/count`` goes into the scale (``s / count``), so the next
-  synapse's accumulator unit (and so the next neuron's integer threshold) absorbs it. Worst case ``m * count``.
+  synapse's accumulator unit (and so the next neuron's integer threshold) absorbs it. Worst case ``m * count``;
+  when a synapse reads it and that exceeds its int8 input range (127; e.g. Spikformer's head on the token mean of a
+  spike-sum residual stream, 64 tokens x 10 = 640), the sum is requantized integer-only to fit 127
+  (``node.requant``, :func:`compile.passes.requant.requant_to_fit`), with a warning.
 * ``matmul`` (``scale * (a @ b)``, Spikformer SSA): the integer product ``a_int @ b_int`` (a count of coincident
   spikes for 0/1 inputs); real unit ``scale * s_a * s_b``: the fixed float ``scale`` never multiplies a tensor, it
   ends in the consumer's integer threshold. Worst case ``K * m_a * m_b`` (``K`` the contracted length).
@@ -31,6 +34,8 @@ import numpy as np
 from compile import ir
 from compile.ir import CompileError
 from compile.passes.requant import requant_to_fit
+
+SYNAPSE_INPUT_MAX = 127  # a synapse reads int8 inputs (signed 8-bit activations)
 
 
 def scalar_scale(n: ir.Node, scale: dict, src: str) -> float:
@@ -60,7 +65,14 @@ def quantize_token_op(g: ir.Graph, n: ir.Node, scale: dict, maxint: dict, nonneg
     if n.op == "mean":
         shape = g.node(n.inputs[0]).shape
         count = int(np.prod([shape[a] for a in n.axes]))
-        scale[n.name], maxint[n.name], nonneg[n.name] = s[0] / count, m[0] * count, pos
+        unit, bound = s[0] / count, m[0] * count
+        if bound > SYNAPSE_INPUT_MAX and any(c.op in ir.SYNAPSES for c in g.consumers(n.name)):
+            n.requant, new_bound, factor = requant_to_fit(np.asarray(bound), SYNAPSE_INPUT_MAX)
+            unit, bound = unit * float(factor), int(new_bound)
+            g.warnings.append(f"mean {n.name!r}: worst-case sum {m[0] * count} requantized by "
+                              f"{int(n.requant.multiplier)}/2**{n.requant.shift} to fit the int8 input of the next "
+                              f"synapse (LSBs dropped)")
+        scale[n.name], maxint[n.name], nonneg[n.name] = float(unit), int(bound), pos
         return
     a, b = (g.node(src).shape for src in n.inputs)
     if len(a) != len(b):
