@@ -38,11 +38,11 @@ from ..layers.time_major import BatchNorm2d, Conv2d
 from .common import neuron_factory, static_to_time_major
 
 METASPIKEFORMER_PRESETS = {
-    "imagenet-15m": dict(num_classes=1000, in_channels=3, img_size=224, widths=(64, 128, 256, 360)),
-    "imagenet-31m": dict(num_classes=1000, in_channels=3, img_size=224, widths=(96, 192, 384, 480)),
-    "imagenet-55m": dict(num_classes=1000, in_channels=3, img_size=224, widths=(128, 256, 512, 640)),
-    "tiny": dict(num_classes=10, in_channels=1, img_size=8, widths=(8, 16, 32, 32), heads=2, stem_stride=1,
-                 blocks=(1, 1, 1, 1)),
+    "imagenet-15m": {"num_classes": 1000, "in_channels": 3, "img_size": 224, "widths": (64, 128, 256, 360)},
+    "imagenet-31m": {"num_classes": 1000, "in_channels": 3, "img_size": 224, "widths": (96, 192, 384, 480)},
+    "imagenet-55m": {"num_classes": 1000, "in_channels": 3, "img_size": 224, "widths": (128, 256, 512, 640)},
+    "tiny": {"num_classes": 10, "in_channels": 1, "img_size": 8, "widths": (8, 16, 32, 32), "heads": 2,
+             "stem_stride": 1, "blocks": (1, 1, 1, 1)},
 }
 
 

@@ -33,12 +33,13 @@ from .common import neuron_factory, static_to_time_major
 from .spikformer import image_to_tokens
 
 QKFORMER_PRESETS = {
-    "imagenet-10-384": dict(num_classes=1000, img_size=224, dim=384, blocks=(1, 2, 7), stem="imagenet"),
-    "imagenet-10-512": dict(num_classes=1000, img_size=224, dim=512, blocks=(1, 2, 7), stem="imagenet"),
-    "imagenet-10-768": dict(num_classes=1000, img_size=224, dim=768, blocks=(1, 2, 7), stem="imagenet"),
-    "cifar10-4-384": dict(num_classes=10, img_size=32, dim=384, blocks=(1, 1, 2), stem="cifar"),
-    "cifar100-4-384": dict(num_classes=100, img_size=32, dim=384, blocks=(1, 1, 2), stem="cifar"),
-    "tiny": dict(num_classes=10, in_channels=1, img_size=8, dim=32, blocks=(1, 1, 1), heads=2, stem="cifar"),
+    "imagenet-10-384": {"num_classes": 1000, "img_size": 224, "dim": 384, "blocks": (1, 2, 7), "stem": "imagenet"},
+    "imagenet-10-512": {"num_classes": 1000, "img_size": 224, "dim": 512, "blocks": (1, 2, 7), "stem": "imagenet"},
+    "imagenet-10-768": {"num_classes": 1000, "img_size": 224, "dim": 768, "blocks": (1, 2, 7), "stem": "imagenet"},
+    "cifar10-4-384": {"num_classes": 10, "img_size": 32, "dim": 384, "blocks": (1, 1, 2), "stem": "cifar"},
+    "cifar100-4-384": {"num_classes": 100, "img_size": 32, "dim": 384, "blocks": (1, 1, 2), "stem": "cifar"},
+    "tiny": {"num_classes": 10, "in_channels": 1, "img_size": 8, "dim": 32, "blocks": (1, 1, 1), "heads": 2,
+             "stem": "cifar"},
 }
 STEMS = ("cifar", "imagenet")
 
