@@ -4,6 +4,7 @@ CI runs a subset at full size, at T=1 and batch 1: the delay SNN (SHD), the HLOP
 CNN. The transformer families (Spikformer, Max-Former, QKFormer, Meta-SpikeFormer) are measured by the script
 itself, whose table is in the README: their integer compile takes minutes on 2 cores."""
 import importlib.util
+import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "scale_matrix.py"
@@ -12,6 +13,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "scale_matrix.py"
 def _load():
     spec = importlib.util.spec_from_file_location("scale_matrix", SCRIPT)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod                    # dataclasses look their module up in sys.modules
     spec.loader.exec_module(mod)
     return mod
 
