@@ -38,7 +38,8 @@ def _full_weight(c: ir.Conv, in_channels: int) -> np.ndarray:
 def _composable(g: ir.Graph, a: ir.Node, b: ir.Conv) -> bool:
     if a.op != "conv":
         return False
-    plain = all(getattr(n, f) is None for n in (a, b) for f in ("weight_bits", "input_levels", "quant"))
+    plain = all(getattr(n, f) is None for n in (a, b) for f in ("weight_bits", "input_levels", "int_weight",
+                                                                    "weight_scale", "quant"))
     pointwise = a.weight.shape[2:] == (1, 1) and a.padding == (0, 0) and (a.bias is None or not np.any(a.bias))
     no_border = b.padding == (0, 0) or pointwise
     return (plain and no_border and len(g.consumers(a.name)) == 1 and a.stride == (1, 1)
