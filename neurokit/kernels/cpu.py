@@ -218,9 +218,14 @@ def set_threads(n: int | None = None) -> int:
         import torch
 
         n = torch.get_num_threads()
+    import torch
+
+    torch_threads = torch.get_num_threads()
     n = max(1, min(int(n), numba.config.NUMBA_NUM_THREADS))
     if numba.get_num_threads() != n:
         numba.set_num_threads(n)
+    if torch.get_num_threads() != torch_threads:   # Numba's OpenMP layer shares libgomp with torch: keep torch's
+        torch.set_num_threads(torch_threads)
     return n
 
 

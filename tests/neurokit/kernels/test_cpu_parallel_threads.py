@@ -51,6 +51,8 @@ def test_threads_bounded_by_torch():
     try:
         torch.set_num_threads(1)
         assert cpu.set_threads() == 1
+        run_neuron("lif", torch.rand(3, 1, N), F.LIFParams(), nk.surrogate.get("atan"), "auto")
+        assert torch.get_num_threads() == 1      # Numba's thread pool does not change torch's count
         torch.set_num_threads(64)
         assert 1 <= cpu.set_threads() <= 64
     finally:
