@@ -236,6 +236,37 @@ def _check_example(x) -> None:
                          f"{tuple(x.shape)}")
     if not x.is_floating_point():
         raise ValueError(f"example_input must be a float tensor, got dtype {x.dtype}")
+    if x.shape[0] == 0 or x.shape[1] == 0 or x.numel() == 0:
+        raise ValueError(f"example_input must have T >= 1 steps, B >= 1 samples and no empty dim, got shape "
+                         f"{tuple(x.shape)}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"example_input contains NaN or Inf values (shape {tuple(x.shape)}); expected finite inputs")
+
+
+#: Torch modules with their own recurrent or attention state that capture cannot express, and what to use instead.
+UNSUPPORTED_MODULES = {
+    nn.RNNBase: "use nk.layers.Recurrent with a spiking neuron (nn.RNN / nn.LSTM / nn.GRU keep float hidden state "
+                "that no target lowers)",
+    nn.MultiheadAttention: "use nk.layers.SpikingSelfAttention or nk.layers.SpikeDrivenSelfAttention",
+    nn.Transformer: "build it from nk.layers.SpikingSelfAttention blocks (see nk.models.spikformer)",
+    nn.TransformerEncoderLayer: "build it from nk.layers.SpikingSelfAttention blocks (see nk.models.spikformer)",
+    nn.TransformerDecoderLayer: "build it from nk.layers.SpikingSelfAttention blocks (see nk.models.spikformer)",
+}
+
+
+def _check_model(model: nn.Module) -> None:
+    """Refuse known-unsupported modules by path and non-finite parameters / buffers by name, before tracing."""
+    for path, m in model.named_modules():
+        for cls, use in UNSUPPORTED_MODULES.items():
+            if isinstance(m, cls):
+                raise CompileError(f"unsupported module {path!r} ({type(m).__name__}): {use}")
+    for kind, items in (("parameter", model.named_parameters()), ("buffer", model.named_buffers())):
+        for name, t in items:
+            if t.is_floating_point() and not bool(torch.isfinite(t.detach()).all()):
+                n_bad = int((~torch.isfinite(t.detach())).sum())
+                raise ValueError(f"model {kind} {name!r} (shape {tuple(t.shape)}) contains {n_bad} NaN or Inf "
+                                 "value(s); a trained model must have finite weights (check the checkpoint / "
+                                 "training run that produced it)")
 
 
 def capture(model: nn.Module, example_input: torch.Tensor) -> ir.Graph:
@@ -248,6 +279,7 @@ def capture(model: nn.Module, example_input: torch.Tensor) -> ir.Graph:
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     _check_example(example_input)
+    _check_model(model)
     model = copy.deepcopy(model).eval()
     x = example_input.detach().cpu().float()
     try:

@@ -72,6 +72,25 @@ def report_graph(graph: ir.Graph) -> dict:
             "warnings": list(graph.warnings)}
 
 
+def check_run_input(x, shape: tuple, who: str = "run") -> None:
+    """``ValueError`` naming ``who`` unless ``x`` is a finite float tensor ``[T >= 1, B >= 1, *shape]``.
+
+    Example: ``check_run_input(torch.rand(8, 2, 16), (16,))`` passes; ``torch.rand(0, 2, 16)`` raises (T=0).
+    """
+    want = f"[T, B, {', '.join(map(str, shape))}]"
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{who}: x must be a float torch.Tensor of shape {want}, got {type(x).__name__}")
+    if x.dim() != len(shape) + 2 or tuple(x.shape[2:]) != tuple(shape):
+        raise ValueError(f"{who}: x must be a float tensor of shape {want}, got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise ValueError(f"{who}: x must be a float tensor of shape {want}, got dtype {x.dtype}")
+    if x.shape[0] < 1 or x.shape[1] < 1:
+        raise ValueError(f"{who}: x of shape {tuple(x.shape)} has T={x.shape[0]} steps and B={x.shape[1]} samples; "
+                         "expected T >= 1 and B >= 1")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{who}: x contains NaN or Inf values (shape {tuple(x.shape)}); expected finite inputs")
+
+
 class CompiledModel:
     """A model lowered to one target: ``graph`` (the final IR), ``target`` (its name), ``artefact``."""
 
@@ -84,10 +103,7 @@ class CompiledModel:
         Integer targets return integer tensors (spikes, or a readout accumulator whose real unit is
         ``graph.scales[graph.output]``). Example: ``cm.run(torch.rand(8, 2, 16))``.
         """
-        shape = self.graph.input.shape
-        if not isinstance(x, torch.Tensor) or x.dim() != len(shape) + 2 or tuple(x.shape[2:]) != shape:
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"run: x must be a float tensor of shape [T, B, {', '.join(map(str, shape))}], got {got}")
+        check_run_input(x, self.graph.input.shape, f"run ({self.target})")
         return self.artefact.run(x)
 
     def save(self, path: str | os.PathLike) -> None:

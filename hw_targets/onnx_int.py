@@ -41,6 +41,7 @@ import onnxruntime as ort
 import torch
 
 from compile import ir
+from compile.compiled import check_run_input
 from compile.passes import (
     Limits,
     check_limits,
@@ -75,13 +76,21 @@ class OnnxProgram:
     def __init__(self, model: onnx.ModelProto):
         self.model = model
         self.meta = {p.key: p.value for p in model.metadata_props}
+        self.input_shape = _input_shape(self.meta)
+        inputs, outputs = [i.name for i in model.graph.input], [o.name for o in model.graph.output]
+        if inputs != ["x"] or "y" not in outputs:
+            raise ValueError(f"graph inputs {inputs} / outputs {outputs}: expected input 'x' and output 'y' "
+                             "(the layout neurokit's onnx_int target writes)")
         self.session = _session(model.SerializeToString())
 
     def run(self, x: torch.Tensor) -> torch.Tensor:
-        arr = x.detach().cpu().numpy().astype(np.float32) if isinstance(x, torch.Tensor) else np.asarray(x, np.float32)
-        shape = json.loads(self.meta.get("neurokit.input_shape", "null"))
-        if shape is not None and (arr.ndim != len(shape) + 2 or list(arr.shape[2:]) != shape):
-            raise ValueError(f"x must have shape [T, B, {', '.join(map(str, shape))}], got {arr.shape}")
+        x = torch.as_tensor(x) if not isinstance(x, torch.Tensor) else x
+        check_run_input(x, tuple(self.input_shape), "run (onnx_int)")
+        steps = self.meta.get("neurokit.steps")
+        if self.meta.get("neurokit.time_loop") == "unrolled" and steps is not None and int(steps) != x.shape[0]:
+            raise ValueError(f"run (onnx_int): x has T={x.shape[0]} steps but this model was unrolled for T={steps}; "
+                             f"pass T={steps} steps, or compile with time_loop='loop' (any T) or steps={x.shape[0]}")
+        arr = x.detach().cpu().numpy().astype(np.float32)
         if self.meta.get("neurokit.input_spikes") == "true" and not np.isin(arr, (0.0, 1.0)).all():
             raise ValueError("x: this model was compiled for 0/1 spike input; got other values")
         (y,) = self.session.run(["y"], {"x": arr})
@@ -99,6 +108,21 @@ class OnnxProgram:
             ops[node.op_type] = ops.get(node.op_type, 0) + 1
         return {"onnx_ops": dict(sorted(ops.items())), "onnx_bytes": self.model.ByteSize(),
                 "time_loop": self.meta.get("neurokit.time_loop")}
+
+
+def _input_shape(meta: dict) -> list[int]:
+    """The per-step input shape neurokit stored (``neurokit.input_shape``); ``ValueError`` when absent or bad."""
+    if "neurokit.input_shape" not in meta:
+        raise ValueError("metadata 'neurokit.input_shape' is missing: not an ONNX model written by neurokit's "
+                         "onnx_int target (cm.save)")
+    try:
+        shape = json.loads(meta["neurokit.input_shape"])
+    except ValueError as err:
+        raise ValueError(f"metadata 'neurokit.input_shape' is not JSON ({err})") from err
+    if not (isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 1
+                                            for d in shape)):
+        raise ValueError(f"metadata 'neurokit.input_shape' must be a list of ints >= 1, got {shape!r}")
+    return shape
 
 
 def _all_nodes(graph: onnx.GraphProto):
@@ -122,14 +146,20 @@ class OnnxIntOptions:
 
     def __post_init__(self) -> None:
         wb = self.weight_bits
-        if isinstance(wb, bool) or not isinstance(wb, int) or not 1 <= wb <= SUPPORTS.weight_bits:
+        if isinstance(wb, bool) or not isinstance(wb, int):
+            raise TypeError(f"onnx_int: weight_bits must be an int in [1, {SUPPORTS.weight_bits}], got "
+                            f"{type(wb).__name__} {wb!r}")
+        if not 1 <= wb <= SUPPORTS.weight_bits:
             raise ValueError(f"onnx_int: weight_bits must be in [1, {SUPPORTS.weight_bits}], got {wb!r}")
         if not isinstance(self.per_channel, bool):
             raise TypeError(f"onnx_int: per_channel must be a bool, got {self.per_channel!r}")
         if self.time_loop not in ("loop", "unrolled"):
             raise ValueError(f"onnx_int: time_loop must be 'loop' or 'unrolled', got {self.time_loop!r}")
         st = self.steps
-        if st is not None and (isinstance(st, bool) or not isinstance(st, int) or st < 1):
+        if st is not None and (isinstance(st, bool) or not isinstance(st, int)):
+            raise TypeError(f"onnx_int: steps must be an int >= 1 (T of the unrolled model), got "
+                            f"{type(st).__name__} {st!r}")
+        if st is not None and st < 1:
             raise ValueError(f"onnx_int: steps must be an int >= 1 (T of the unrolled model), got {st!r}")
 
     def resolve(self, example_input: torch.Tensor) -> OnnxIntOptions:
@@ -160,7 +190,7 @@ class OnnxIntTarget:
         meta = {"neurokit.input_shape": json.dumps(list(graph.input.shape)),
                 "neurokit.input_spikes": "true" if graph.input.spikes else "false",
                 "neurokit.output_scale": json.dumps(np.asarray(graph.scales[graph.output], float).ravel().tolist()),
-                "neurokit.time_loop": options.time_loop}
+                "neurokit.time_loop": options.time_loop, "neurokit.steps": str(options.steps)}
         onnx.helper.set_model_props(model, meta)
         onnx.checker.check_model(model, full_check=True)
         return OnnxProgram(model)

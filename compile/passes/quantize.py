@@ -357,6 +357,11 @@ def _neuron(g: ir.Graph, n: ir.Neuron, a_scale, vth_shift: int) -> None:
     vth_shift = vth_shift if n.act_shift is None else n.act_shift
     uv_bits = UV_BITS if n.uv_bits is None else n.uv_bits
     vth_f = n.v_threshold / np.asarray(a_scale, dtype=np.float64) * 2.0 ** (act - vth_shift)
+    if not (np.isfinite(vth_f).all() and vth_f.max() < 2.0 ** 62):
+        raise CompileError(f"neuron {n.name!r} (fed by {', '.join(map(repr, n.inputs))}): integer threshold "
+                           f"v_threshold / input scale = {float(vth_f.max()):.3g} overflows 64 bits: the weights feeding "
+                           f"it are vanishingly small next to v_threshold={n.v_threshold} (input scale "
+                           f"{float(np.min(a_scale)):.3g}); rescale the weights or the threshold")
     vth = np.round(vth_f).astype(np.int64)
     err = np.abs(vth - vth_f) / vth_f
     if vth.min() < 1 or err.max() > 0.02:

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from compile import ir
+from compile.compiled import check_run_input
 from compile.dispatch import Rules
 from neurokit.integer import UV_BITS
 
@@ -146,6 +147,10 @@ def compiled_counts(cm, x: torch.Tensor) -> tuple[EventCounts, dict]:
         raise EnergyError("compiled model's graph is not quantized; energy of a compiled model is measured on "
                           "its integer run (use an integer target, or pass the eager model)")
     latency = 1 if getattr(cm, "target", None) == "loihi2" else 0        # Lava's one-step synaptic latency
+    try:
+        check_run_input(x, tuple(g.input.shape), "energy")
+    except ValueError as err:
+        raise EnergyError(str(err)) from None
     _, vals = integer_sim.run(g, x, latency=latency, record=True)
     T, B = int(x.shape[0]), int(x.shape[1])
     ctr = EventCounter(T, B, stepwise=False)

@@ -374,9 +374,14 @@ def count_events(model: nn.Module, x: torch.Tensor, stepwise: bool = False,
     if not isinstance(x, torch.Tensor) or x.dim() < 2:
         raise EnergyError(f"x must be a time-major tensor [T, B, ...], got "
                           f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise EnergyError(f"x of shape {tuple(x.shape)} has T={x.shape[0]} steps and B={x.shape[1]} samples; "
+                          "expected T >= 1 and B >= 1")
     T, B = int(x.shape[0]), int(x.shape[1])
     ctr = EventCounter(T, B, stepwise)
-    handles = _install(model, ctr)
+    entered: list[str] = []
+    handles = _install(model, ctr) + [m.register_forward_pre_hook(lambda _m, _i, name=name: entered.append(name))
+                                      for name, m in model.named_modules() if not any(m.children())]
     try:
         with torch.no_grad():
             if stepwise:
@@ -386,6 +391,10 @@ def count_events(model: nn.Module, x: torch.Tensor, stepwise: bool = False,
                     model(x[t])
             else:
                 model(x)
+    except RuntimeError as err:  # a shape mismatch inside torch: name the layer it happened in
+        where = f" at {entered[-1]!r} ({type(model.get_submodule(entered[-1])).__name__})" if entered else ""
+        raise EnergyError(f"x of shape {tuple(x.shape)} does not fit the model{where}: "
+                          f"{str(err).strip().splitlines()[0]}") from err
     finally:
         for h in handles:
             h.remove()

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from compile import ir
+from compile.compiled import check_run_input
 from neurokit.integer import VTH_BITS
 from compile.target import PassContext, graph_pass, ops_of
 from compile.passes import (
@@ -96,6 +97,10 @@ class Loihi2Program:
         ``graph.scales[graph.output] * out``). Equals ``integer_sim.run(graph, x, latency=1)``; a ``RuntimeWarning``
         says when an integrator trace passed Lava's largest threshold (the block spiked and reset, unlike the
         reference). Example: ``prog.run(torch.ones(50, 1, 8))``."""
+        check_run_input(x, tuple(self.graph.input.shape), "run (loihi2)")
+        if not bool(((x == 0) | (x == 1)).all()):
+            raise ValueError(f"run (loihi2): x of shape {tuple(x.shape)} must be 0/1 spikes (Loihi inputs are binary "
+                             "spikes; encode real-valued inputs with nk.encode.*)")
         flat = x.detach().cpu().reshape(x.shape[0], x.shape[1], -1).numpy()
         rec = simulate(self.net, flat, record=True)
         self.last_run, self._last_input = rec, flat
@@ -143,7 +148,9 @@ class Loihi2Options:
 
     def __post_init__(self) -> None:
         wb = self.weight_bits
-        if isinstance(wb, bool) or not isinstance(wb, int) or not 1 <= wb <= 8:
+        if isinstance(wb, bool) or not isinstance(wb, int):
+            raise TypeError(f"target 'loihi2': weight_bits must be an int in 1..8, got {type(wb).__name__} {wb!r}")
+        if not 1 <= wb <= 8:
             raise ValueError(f"target 'loihi2': weight_bits must be in 1..8 (Loihi weights are 8-bit), got {wb!r}")
         if not isinstance(self.core_limits, CoreLimits):
             raise TypeError(f"target 'loihi2': core_limits must be a CoreLimits, got {type(self.core_limits).__name__}")

@@ -326,8 +326,10 @@ class NIROptions:
     dt: float = DT
 
     def __post_init__(self) -> None:
-        if isinstance(self.dt, bool) or not isinstance(self.dt, (int, float)) or not math.isfinite(self.dt) \
-                or not self.dt > 0:
+        if isinstance(self.dt, bool) or not isinstance(self.dt, (int, float)):
+            raise TypeError(f"target 'nir': dt must be a number of seconds > 0, got {type(self.dt).__name__} "
+                            f"{self.dt!r}")
+        if not math.isfinite(self.dt) or not self.dt > 0:
             raise ValueError(f"target 'nir': dt must be > 0 seconds, got {self.dt!r}")
         object.__setattr__(self, "dt", float(self.dt))
 

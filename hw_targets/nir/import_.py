@@ -191,6 +191,18 @@ def _module(name: str, node, dt: float, sources: list[nn.Module | None]) -> nn.M
                      f"(supported: {sorted(REQUIRED)})")
 
 
+def _module_named(source: str, name: str, node, dt: float, sources: list[nn.Module | None]) -> nn.Module:
+    """:func:`_module`, with any refusal (a field out of range for the neurokit module, e.g. ``tau < dt``, or a
+    weight/bias shape that does not fit) re-raised as ``ValueError`` naming ``source`` (the file) and the node."""
+    try:
+        return _module(name, node, dt, sources)
+    except (ValueError, TypeError, RuntimeError, IndexError) as err:
+        msg = str(err) if f"{name!r}" in str(err) else f"NIR node {name!r} ({type(node).__name__}): {err}"
+        if isinstance(node, (nir.LIF, nir.CubaLIF, nir.LI)) and "tau" in str(err):
+            msg += f" (neurokit time constants are in steps: tau / dt with dt={dt:g} s)"
+        raise ValueError(f"{source}: {msg}") from err
+
+
 def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None) -> nn.Sequential | GraphModel:
     """Build a neurokit model from a NIR graph or ``.nir`` file (conventions in the module docstring).
 
@@ -207,18 +219,27 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None) -> nn.Se
         model = nk.from_nir(nk.compile(net, target="nir", example_input=x).artefact.graph)
         torch.allclose(model(x), net(x))      # True (float tolerance)
     """
+    source = "NIR graph"
     if isinstance(graph, (str, Path)):
+        source = str(graph)
         graph = _read_file(Path(graph))
     if not isinstance(graph, nir.NIRGraph):
         raise TypeError(f"from_nir: expected a nir.NIRGraph or a path, got {type(graph).__name__}")
-    base_dt = float((graph.metadata or {}).get("dt", dt if dt is not None else DEFAULT_DT))
-    nodes, edges = collapse_delays(graph, base_dt)
-    order, pred, succ = topo_order(nodes, edges)
+    if dt is not None and (isinstance(dt, bool) or not isinstance(dt, (int, float)) or not dt > 0):
+        raise ValueError(f"dt: expected seconds per step > 0, got {dt!r}")
+    try:
+        base_dt = float((graph.metadata or {}).get("dt", dt if dt is not None else DEFAULT_DT))
+        if not (np.isfinite(base_dt) and base_dt > 0):
+            raise ValueError(f"metadata 'dt' must be seconds per step > 0, got {base_dt!r}")
+        nodes, edges = collapse_delays(graph, base_dt)
+        order, pred, succ = topo_order(nodes, edges)
+    except (ValueError, TypeError, KeyError, IndexError) as err:
+        raise ValueError(f"{source}: {err}") from err
     modules: dict[str, nn.Module] = {}
     for name in order:
         if not isinstance(nodes[name], (nir.Input, nir.Output)):
             sources = [modules.get(p) if len(succ[p]) == 1 else None for p in pred[name]]
-            modules[name] = _module(name, nodes[name], base_dt, sources)
+            modules[name] = _module_named(source, name, nodes[name], base_dt, sources)
     if all(len(pred[k]) <= 1 and len(succ[k]) <= 1 for k in order):
         return nn.Sequential(*(modules[k] for k in order if k in modules))
     return GraphModel(modules, {k: pred[k] for k in order[1:]}, order[0], order[-1])

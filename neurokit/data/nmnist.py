@@ -137,16 +137,21 @@ class NMNISTDataset(Dataset):
                  sensor: Tuple[int, int] = (34, 34), files: Sequence[Tuple[str, int]] | None = None):
         if isinstance(T, bool) or not isinstance(T, int) or T < 1:
             raise ValueError(f"T: expected an integer >= 1, got {T!r}")
-        if not dt_us > 0:
+        if isinstance(dt_us, bool) or not isinstance(dt_us, (int, float)) or not dt_us > 0:
             raise ValueError(f"dt_us: expected a bin size in microseconds > 0, got {dt_us!r}")
-        if len(sensor) != 2 or min(sensor) < 1:
+        if not (isinstance(sensor, (tuple, list)) and len(sensor) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in sensor)):
             raise ValueError(f"sensor: expected (height, width) >= 1, got {sensor!r}")
         self.T, self.dt_us, self.sensor = T, dt_us, (int(sensor[0]), int(sensor[1]))
         self.samples = list(files) if files is not None else self._scan(root, split)
         if not self.samples:
             raise ValueError(f"root: no .bin files found under {os.path.join(str(root), split)!r} "
                              "(expected <root>/<split>/<label>/*.bin)")
-        self.num_classes = max(label for _, label in self.samples) + 1
+        for i, sample in enumerate(self.samples):
+            label = sample[1] if isinstance(sample, (tuple, list)) and len(sample) == 2 else None
+            if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or label < 0:
+                raise ValueError(f"files[{i}]: expected (path, label) with an integer label >= 0, got {sample!r}")
+        self.num_classes = max(int(label) for _, label in self.samples) + 1
 
     @staticmethod
     def _scan(root, split: str) -> List[Tuple[str, int]]:

@@ -12,8 +12,9 @@ at or after ``T * dt`` are dropped) and channels are pooled by ``pool`` (unit ``
 setting (140 channels, 10 ms bins).
 
 The file is opened lazily (once per process, so ``DataLoader`` workers each get their own handle). Missing fields,
-mismatched lengths, out-of-range units and bad times raise ``ValueError`` naming the file, the field and the
-sample.
+mismatched lengths, out-of-range units and bad times (negative, not finite, or above ``MAX_SECONDS``: times in
+milliseconds) raise ``ValueError`` naming the file, the field and the sample; the first sample is checked when the
+dataset is built.
 
 Example::
 
@@ -35,6 +36,9 @@ from torch.utils.data import Dataset
 __all__ = ["SpikeHDF5Dataset", "shd", "ssc", "bin_events_1d"]
 
 _FIELDS = ("spikes/times", "spikes/units", "labels")
+#: Longest spike time accepted, in seconds. SHD/SSC recordings last about 1 s (Cramer et al. 2020); a time above
+#: this is taken as a unit mistake (milliseconds would put almost every spike past ``T * dt`` and drop it silently).
+MAX_SECONDS = 60.0
 
 
 def bin_events_1d(times: np.ndarray, units: np.ndarray, T: int, dt: float, n_channels: int,
@@ -116,7 +120,10 @@ class SpikeHDF5Dataset(Dataset):
         if n and (labels.min() < 0 or labels.max() >= self.num_classes):
             raise ValueError(f"{self.path}: field 'labels' has values in [{labels.min()}, {labels.max()}], "
                              f"expected [0, {self.num_classes})")
-        return torch.from_numpy(labels.astype(np.int64))
+        self.labels = torch.from_numpy(labels.astype(np.int64))
+        if n:
+            self.events(0)  # validates the first sample now (a file in milliseconds is refused before training)
+        return self.labels
 
     def _file(self):
         if self._handle is None or self._pid != os.getpid():
@@ -151,6 +158,10 @@ class SpikeHDF5Dataset(Dataset):
         if times.size and not (np.isfinite(times).all() and times.min() >= 0):
             raise ValueError(f"{self.path}: sample {index}: field 'spikes/times' must be finite and >= 0 "
                              f"(seconds), got min {times.min()}")
+        if times.size and times.max() > MAX_SECONDS:
+            raise ValueError(f"{self.path}: sample {index}: field 'spikes/times' has max {times.max():g}, but times "
+                             f"are in seconds and no SHD/SSC recording lasts more than {MAX_SECONDS:g} s; these look "
+                             "like milliseconds (divide them by 1000)")
         return times, units.astype(np.int64)
 
     def __getitem__(self, index: int) -> Tuple[torch.Tensor, int]:

@@ -262,7 +262,7 @@ class QuantLIF(nn.Module):
                                        self.input_shift, 0, self.membrane_bits, u_register=False)
 
     def forward(self, x: torch.Tensor, unit=None) -> torch.Tensor:
-        check_input(x)
+        check_input(x, who="QuantLIF")
         unit = torch.ones((), dtype=torch.float64, device=x.device) if unit is None else \
             torch.as_tensor(unit, dtype=torch.float64, device=x.device).detach()
         if unit.dim() == 1:

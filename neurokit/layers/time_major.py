@@ -19,13 +19,18 @@ from torch import nn
 __all__ = ["Conv2d", "Conv1d", "BatchNorm1d", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "Flatten", "fold_time"]
 
 
-def fold_time(module_forward, x: torch.Tensor, min_rank: int, name: str) -> torch.Tensor:
-    """Apply ``module_forward`` to ``x [T, B, *rest]`` as ``[T*B, *rest]`` and restore ``[T, B, ...]``."""
+def fold_time(module_forward, x: torch.Tensor, min_rank: int, name: str, channels: int | None = None) -> torch.Tensor:
+    """Apply ``module_forward`` to ``x [T, B, *rest]`` as ``[T*B, *rest]`` and restore ``[T, B, ...]``.
+
+    ``channels``: the number of channels ``x.shape[2]`` must have (``ValueError`` naming ``name`` otherwise)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name}: input must be a torch.Tensor, got {type(x).__name__}")
     if x.dim() != min_rank:
         raise ValueError(f"{name}: expected a time-major input of rank {min_rank} ([T, B, ...]); "
                          f"got shape {tuple(x.shape)}")
+    if channels is not None and x.shape[2] != channels:
+        raise ValueError(f"{name}: expected {channels} input channels at dim 2 of [T, B, C, ...], got "
+                         f"{x.shape[2]} (input shape {tuple(x.shape)})")
     T, B = x.shape[:2]
     y = module_forward(x.reshape(T * B, *x.shape[2:]))
     return y.reshape(T, B, *y.shape[1:])
@@ -35,21 +40,21 @@ class Conv2d(nn.Conv2d):
     """``nn.Conv2d`` over ``[T, B, C, H, W]``."""
 
     def forward(self, x):
-        return fold_time(super().forward, x, 5, "Conv2d")
+        return fold_time(super().forward, x, 5, "Conv2d", self.in_channels)
 
 
 class Conv1d(nn.Conv1d):
     """``nn.Conv1d`` over ``[T, B, C, L]``."""
 
     def forward(self, x):
-        return fold_time(super().forward, x, 4, "Conv1d")
+        return fold_time(super().forward, x, 4, "Conv1d", self.in_channels)
 
 
 class BatchNorm2d(nn.BatchNorm2d):
     """``nn.BatchNorm2d`` over ``[T, B, C, H, W]`` (statistics over time, batch and space)."""
 
     def forward(self, x):
-        return fold_time(super().forward, x, 5, "BatchNorm2d")
+        return fold_time(super().forward, x, 5, "BatchNorm2d", self.num_features)
 
 
 class BatchNorm1d(nn.BatchNorm1d):
@@ -59,7 +64,7 @@ class BatchNorm1d(nn.BatchNorm1d):
         if not isinstance(x, torch.Tensor) or x.dim() not in (3, 4):
             shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise ValueError(f"BatchNorm1d: expected [T, B, C] or [T, B, C, L], got {shape}")
-        return fold_time(super().forward, x, x.dim(), "BatchNorm1d")
+        return fold_time(super().forward, x, x.dim(), "BatchNorm1d", self.num_features)
 
 
 class MaxPool2d(nn.MaxPool2d):

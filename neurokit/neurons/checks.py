@@ -2,14 +2,20 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 
 _BACKENDS = ("auto", "torch", "triton")
 
 
-def check_input(x, name: str = "x") -> None:
-    """Validate a time-major float input ``[T, B, ...]`` (type, rank, dtype, finiteness)."""
+def check_input(x, name: str = "x", who: str = "neuron") -> None:
+    """Validate a time-major float input ``[T, B, ...]`` (type, rank, dtype, finiteness).
+
+    Rule for rank 2: ``[T, B]`` is a valid time-major input (one feature per sample), but it is also what a
+    sample-major ``[B, F]`` batch looks like, so it is accepted with a ``UserWarning`` naming ``who`` and the
+    shape read as ``[T, B]`` (shown once per call site by Python's default warning filter).
+    """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape [T, B, ...], got {type(x).__name__}")
     if x.dim() < 2:
@@ -17,6 +23,10 @@ def check_input(x, name: str = "x") -> None:
                          f"got shape {tuple(x.shape)}")
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor (float32/float16/bfloat16/float64); got {x.dtype}")
+    if x.dim() == 2 and not torch.compiler.is_compiling():
+        warnings.warn(f"{who}: rank-2 input {name} of shape {tuple(x.shape)} is read as time-major [T={x.shape[0]}, "
+                      f"B={x.shape[1]}] with one feature per sample; if it is a sample-major [B, F] batch, add a "
+                      "time axis first (x.unsqueeze(0), or nk.encode.rate / nk.encode.direct)", stacklevel=3)
     if x.shape[0] == 0:
         raise ValueError(f"{name} has T=0 time steps (shape {tuple(x.shape)}); expected T >= 1")
     # aminmax propagates NaN and +-inf and is ~15x faster on CPU than isfinite(x).all() (kernels issue 3)
@@ -42,7 +52,12 @@ def check_tau(tau, name: str = "tau") -> float:
 
 
 def check_threshold(v_threshold, v_reset) -> tuple[float, "float | None"]:
+    """``v_reset`` below ``v_threshold``; with reset by subtraction (``v_reset=None``) ``v_threshold > 0`` (a
+    threshold <= 0 would fire at every step from rest and subtracting it would never lower the membrane)."""
     th = float(check_number(v_threshold, "v_threshold"))
+    if v_reset is None and not th > 0:
+        raise ValueError(f"v_threshold={th}: reset by subtraction (v_reset=None) needs v_threshold > 0, otherwise "
+                         "the neuron fires at every step")
     if v_reset is not None:
         v_reset = float(check_number(v_reset, "v_reset"))
         if v_reset >= th:

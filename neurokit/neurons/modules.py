@@ -71,7 +71,7 @@ class Neuron(nn.Module):
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, return_state: bool = False):
-        check_input(x)
+        check_input(x, who=type(self).__name__)
         params = self.params()
         out = _fused(self.family, self, x, params)
         if out is None:

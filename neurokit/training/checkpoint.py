@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from typing import Any, Dict, Optional
 
 import torch
@@ -92,9 +93,19 @@ def _read(path):
         raise ValueError(f"path: {path!r} is not a readable safetensors checkpoint ({err})") from err
     if _META_KEY not in metadata:
         raise ValueError(f"{path}: missing metadata field {_META_KEY!r}; not a neurokit checkpoint")
-    header = json.loads(metadata[_META_KEY])
+    try:
+        header = json.loads(metadata[_META_KEY])
+    except ValueError as err:
+        raise ValueError(f"{path}: metadata field {_META_KEY!r} is not valid JSON ({err})") from err
+    if not isinstance(header, dict):
+        raise ValueError(f"{path}: metadata field {_META_KEY!r} must be a JSON object, got {type(header).__name__}")
     if header.get("version") != _FORMAT_VERSION:
         raise ValueError(f"{path}: checkpoint format version {header.get('version')!r}, expected {_FORMAT_VERSION}")
+    for field, types in (("meta", (dict,)), ("optimizer", (dict, type(None))), ("scaler", (dict, type(None)))):
+        if not isinstance(header.get(field), types):
+            raise ValueError(f"{path}: metadata field {_META_KEY}.{field} must be "
+                             f"{' or '.join('null' if t is type(None) else 'an object' for t in types)}, "
+                             f"got {type(header.get(field)).__name__}")
     return path, tensors, header
 
 
@@ -121,6 +132,10 @@ def _load_model(path: str, model: nn.Module, tensors: Dict[str, torch.Tensor]) -
         if tuple(stored[key].shape) != tuple(value.shape):
             raise ValueError(f"{path}: tensor 'model.{key}' has shape {tuple(stored[key].shape)}, the model "
                              f"expects {tuple(value.shape)}")
+    bad = [key for key, value in stored.items() if value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    if bad:
+        warnings.warn(f"{path}: tensor(s) {['model.' + k for k in bad[:8]]} contain NaN or Inf values (loaded as "
+                      "stored; nk.compile refuses such a model)", RuntimeWarning, stacklevel=3)
     model.load_state_dict(stored)
 
 
@@ -156,8 +171,12 @@ def load_checkpoint(path, model: nn.Module, optimizer: Optional[torch.optim.Opti
     """
     path, tensors, header = _read(path)
     _load_model(path, model, tensors)
-    if optimizer is not None:
-        _load_optimizer(path, optimizer, tensors, header["optimizer"])
-    if scaler is not None and header.get("scaler") is not None:
-        scaler.load_state_dict(header["scaler"])
+    try:
+        if optimizer is not None:
+            _load_optimizer(path, optimizer, tensors, header["optimizer"])
+        if scaler is not None and header.get("scaler") is not None:
+            scaler.load_state_dict(header["scaler"])
+    except (KeyError, TypeError, AttributeError, IndexError) as err:
+        raise ValueError(f"{path}: malformed optimizer / grad scaler state in metadata field {_META_KEY!r} "
+                         f"({type(err).__name__}: {err})") from err
     return header["meta"]

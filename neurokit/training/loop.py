@@ -100,10 +100,13 @@ def _check_args(model, train_data, epochs, lr, weight_decay, checkpoint_every, r
         raise TypeError(f"train_data: expected a map-style dataset of (x [T, ...], y), got {type(train_data).__name__}")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs: expected an integer >= 1, got {epochs!r}")
+    for name, value in (("lr", lr), ("weight_decay", weight_decay)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
     if not (lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr: expected a finite learning rate > 0, got {lr!r}")
-    if not weight_decay >= 0:
-        raise ValueError(f"weight_decay: expected >= 0, got {weight_decay!r}")
+    if not (weight_decay >= 0 and math.isfinite(weight_decay)):
+        raise ValueError(f"weight_decay: expected a finite number >= 0, got {weight_decay!r}")
     if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every < 1):
         raise ValueError(f"checkpoint_every: expected None or an integer >= 1 (steps), got {checkpoint_every!r}")
     if resume and checkpoint_dir is None:

@@ -40,6 +40,13 @@ def _check_output(out: torch.Tensor, y: torch.Tensor) -> None:
     if not isinstance(out, torch.Tensor) or out.dim() not in (2, 3) or out.shape[-2] != y.shape[0]:
         raise ValueError(f"model output: expected [T, B, C] or [B, C] with B={y.shape[0]}, got "
                          f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
+    if y.dtype.is_floating_point or y.dtype == torch.bool or y.dim() != 1:
+        raise ValueError(f"labels: expected integer class labels [B], got dtype {y.dtype} and shape {tuple(y.shape)}")
+    classes = out.shape[-1]
+    if y.numel() and not 0 <= int(y.min()) <= int(y.max()) < classes:
+        bad = int(y.max()) if int(y.max()) >= classes else int(y.min())
+        raise ValueError(f"labels: label {bad} is out of range for the model's {classes} output classes; expected "
+                         f"labels in [0, {classes}) (check the data set's num_classes against the model's last layer)")
 
 
 def _time_mean(out: torch.Tensor) -> torch.Tensor:
