@@ -248,9 +248,9 @@ UNSUPPORTED_MODULES = {
     nn.RNNBase: "use nk.layers.Recurrent with a spiking neuron (nn.RNN / nn.LSTM / nn.GRU keep float hidden state "
                 "that no target lowers)",
     nn.MultiheadAttention: "use nk.layers.SpikingSelfAttention or nk.layers.SpikeDrivenSelfAttention",
-    nn.Transformer: "build it from nk.layers.SpikingSelfAttention blocks (see nk.models.spikformer)",
-    nn.TransformerEncoderLayer: "build it from nk.layers.SpikingSelfAttention blocks (see nk.models.spikformer)",
-    nn.TransformerDecoderLayer: "build it from nk.layers.SpikingSelfAttention blocks (see nk.models.spikformer)",
+    nn.Transformer: "use nk.layers.SpikingSelfAttention blocks (see nk.models.spikformer)",
+    nn.TransformerEncoderLayer: "use nk.layers.SpikingSelfAttention blocks (see nk.models.spikformer)",
+    nn.TransformerDecoderLayer: "use nk.layers.SpikingSelfAttention blocks (see nk.models.spikformer)",
 }
 
 

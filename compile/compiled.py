@@ -107,7 +107,16 @@ class CompiledModel:
         return self.artefact.run(x)
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the target's artefact to ``path`` (atomically). Example: ``cm.save("net.onnx")``."""
+        """Write the target's artefact to ``path`` (atomically; missing folders are created). ``ValueError`` naming
+        ``path`` when it is a folder or lies under a file. Example: ``cm.save("net.onnx")``."""
+        path = os.fspath(path)
+        if os.path.isdir(path):
+            raise ValueError(f"save: path {path!r} is a folder; expected a file name (e.g. {path!r}/model.onnx)")
+        parent = os.path.dirname(os.path.abspath(path))
+        while parent and not os.path.exists(parent):
+            parent = os.path.dirname(parent) if os.path.dirname(parent) != parent else ""
+        if parent and not os.path.isdir(parent):
+            raise ValueError(f"save: cannot write {path!r}: {parent!r} is a file, not a folder")
         self.artefact.save(path)
 
     def report(self) -> dict:

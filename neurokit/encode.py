@@ -43,6 +43,8 @@ def rate(x: torch.Tensor, T: int, seed: Optional[int] = None, gain: float = 1.0)
     """
     _check_tensor(x)
     _check_T(T)
+    if isinstance(gain, bool) or not isinstance(gain, (int, float)) or not (math.isfinite(gain) and gain >= 0):
+        raise ValueError(f"gain must be a finite number >= 0 (spike probability gain * x), got {gain!r}")
     p = (x * gain).clamp(0.0, 1.0)
     gen = None
     if seed is not None:

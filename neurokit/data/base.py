@@ -47,6 +47,10 @@ class SequenceDataset(Dataset):
             raise ValueError(f"y: expected integer labels, got dtype {y.dtype}")
         if y.numel() and int(y.min()) < 0:
             raise ValueError(f"y: labels must be >= 0, got min {int(y.min())}")
+        if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
+                                        or num_classes < 1 or (y.numel() and int(y.max()) >= num_classes)):
+            raise ValueError(f"num_classes={num_classes!r}: expected an int >= 1 above every label of y "
+                             f"(max label {int(y.max()) if y.numel() else None})")
         self.x = x
         self.y = y.long()
         self.num_classes = int(num_classes if num_classes is not None else (int(y.max()) + 1 if y.numel() else 0))

@@ -56,6 +56,9 @@ def bin_events_1d(times: np.ndarray, units: np.ndarray, T: int, dt: float, n_cha
     """
     steps = np.floor(np.asarray(times, dtype=np.float64) / dt).astype(np.int64)
     channels = np.asarray(units, dtype=np.int64) // pool
+    if channels.size and (channels.min() < 0 or channels.max() >= n_channels or steps.min() < 0):
+        raise ValueError(f"units: values must lie in [0, {n_channels * pool}) and times must be >= 0; got units "
+                         f"[{units.min()}, {units.max()}], times min {np.min(times)}")
     keep = steps < T
     flat = steps[keep] * n_channels + channels[keep]
     counts = np.bincount(flat, minlength=T * n_channels).astype(np.float32)

@@ -14,6 +14,8 @@ modules (`SpikeMatMul`, `SpikeMask`) so that the compiler captures them as graph
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable
 
 import torch
@@ -35,6 +37,8 @@ class SpikeMatMul(nn.Module):
 
     def __init__(self, scale: float = 1.0):
         super().__init__()
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale):
+            raise ValueError(f"scale must be a finite number, got {scale!r}")
         self.scale = float(scale)
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -98,7 +102,10 @@ def _check_tokens(x: torch.Tensor, dim: int, name: str) -> None:
 
 
 def _check_heads(dim: int, heads: int) -> None:
-    if heads < 1 or dim % heads:
+    for name, value in (("dim", dim), ("heads", heads)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    if dim % heads:
         raise ValueError(f"dim ({dim}) must be divisible by heads ({heads})")
 
 

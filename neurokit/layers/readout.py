@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..neurons.checks import check_input, check_tau
+
 
 class LeakyIntegrator(nn.Module):
     """Leaky integrator readout, ``[T, B, ...] -> [T, B, ...]`` membrane trace (float, not spikes).
@@ -24,14 +26,13 @@ class LeakyIntegrator(nn.Module):
 
     def __init__(self, tau: float = 2.0):
         super().__init__()
-        if not float(tau) >= 1.0:
-            raise ValueError(f"tau must be >= 1 (time steps), got {tau}")
-        self.tau = float(tau)
+        self.tau = check_tau(tau)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or x.dim() < 2:
             raise ValueError(f"LeakyIntegrator expects a time-major tensor [T, B, ...], got "
                              f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+        check_input(x, who="LeakyIntegrator")
         decay = 1.0 - 1.0 / self.tau
         v = torch.zeros_like(x[0])
         trace = []

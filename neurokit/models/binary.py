@@ -73,6 +73,8 @@ def binary_mlp(in_features: int = 64, hidden: Sequence[int] = (128,), num_classe
     """
     check_estimator(estimator, estimator_params)
     hidden = _check_sizes(hidden)
+    _check_sizes((in_features,), "in_features")
+    _check_sizes((num_classes,), "num_classes")
     if membrane_bits is not None and (batch_norm or not spiking):
         raise ValueError(f"membrane_bits={membrane_bits!r} needs spiking=True and batch_norm=False")
     sizes = (in_features, *hidden)
@@ -111,6 +113,8 @@ def binary_cnn(in_channels: int = 1, num_classes: int = 10, image_size: int = 8,
         torch.Size([2, 3, 10])
     """
     check_estimator(estimator, estimator_params)
+    _check_sizes((in_channels,), "in_channels")
+    _check_sizes((num_classes,), "num_classes")
     if preset not in CNN_PRESETS:
         raise ValueError(f"preset={preset!r} is unknown; expected one of {sorted(CNN_PRESETS)}")
     if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 8 or image_size % 8:
