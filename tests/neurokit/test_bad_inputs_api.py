@@ -213,7 +213,7 @@ add("ssc-not-hdf5", lambda t: (t / "ssc.h5").write_bytes(b"hello") and nk.data.s
     "ssc.h5")
 for arg, value in (("T", 0), ("T", -3), ("dt_us", 0), ("dt_us", "1000"), ("sensor", (34,)), ("sensor", (0, 34)),
                    ("sensor", "34x34")):
-    add(f"NMNISTDataset-{arg}-{value}", lambda t, a=arg, v=value: NMNISTDataset(files=[("a.bin", 0)], **{a: v}),
+    add(f"NMNISTDataset-{arg}-{value}", lambda _t, a=arg, v=value: NMNISTDataset(files=[("a.bin", 0)], **{a: v}),
         ValueError, arg)
 add("NMNISTDataset-label-negative", lambda _t: NMNISTDataset(files=[("a.bin", -1)]), ValueError,
     r"files\[0\].*label")
