@@ -60,6 +60,12 @@ class NetxFormatError(ValueError):
     """A ``.net`` file that is unreadable, truncated, or misses/violates a field."""
 
 
+#: What h5py and numpy raise on a damaged file or on a field of the wrong dtype / shape (a corrupt object header,
+#: a string where a number belongs, an array that does not reshape); reported as :class:`NetxFormatError`.
+_CORRUPT_CONTENT = (OSError, KeyError, RuntimeError, TypeError, ValueError, AttributeError, IndexError,
+                    OverflowError, ZeroDivisionError)
+
+
 def save_netx(net: LoihiNetwork, path: str | Path, t_sample: int | None = None) -> Path:
     """Write ``net`` as a lava-dl netx HDF5 file, atomically (temp file + rename).
 
@@ -175,13 +181,15 @@ def load_netx(path: str | Path) -> LoihiNetwork:
         raise NetxFormatError(f"{path}: no such file")
     try:
         f = h5py.File(path, "r")
-    except OSError as e:
+    except _CORRUPT_CONTENT as e:
         raise NetxFormatError(f"{path}: not a readable HDF5 netx file (truncated or corrupt?): {e}") from e
     try:
         with f:
             return _read(f, str(path))
-    except (OSError, KeyError) as e:
-        raise NetxFormatError(f"{path}: unreadable content (truncated or corrupt?): {e}") from e
+    except NetxFormatError:
+        raise
+    except _CORRUPT_CONTENT as e:  # h5py / numpy on damaged bytes, fields of the wrong dtype or shape
+        raise NetxFormatError(f"{path}: unreadable content (truncated or corrupt?): {type(e).__name__}: {e}") from e
 
 
 def _read(f: h5py.File, name: str) -> LoihiNetwork:

@@ -57,6 +57,23 @@ REQUIRED = {"Input": ("shape",), "Output": ("shape",), "Affine": ("weight", "bia
             "SumPool2d": ("kernel_size", "stride", "padding")}
 
 
+#: What h5py, numpy and torch raise on a damaged file or a field of the wrong dtype / shape / range (a corrupt
+#: object header, a string where an array belongs, a bias that does not fit its weight); from a file, reported as
+#: ``ValueError`` naming the file (and the node, once nodes are built).
+CORRUPT_CONTENT = (OSError, KeyError, RuntimeError, TypeError, ValueError, AttributeError, IndexError, OverflowError,
+                   ZeroDivisionError)
+
+
+def _text(ds) -> str | None:
+    """A NIR ``type`` field as text, or None when it is not a (byte) string."""
+    v = ds[()] if isinstance(ds, h5py.Dataset) else None
+    if isinstance(v, np.ndarray) and v.size == 1:
+        v = v.reshape(-1)[0]
+    if isinstance(v, bytes):
+        return v.decode("utf-8", errors="replace")
+    return v if isinstance(v, str) else None
+
+
 def _read_file(path: Path) -> nir.NIRGraph:
     if not path.is_file():
         raise ValueError(f"{path}: no such NIR file")
@@ -65,9 +82,10 @@ def _read_file(path: Path) -> nir.NIRGraph:
             if "node" not in f or "nodes" not in f["node"]:
                 raise ValueError(f"{path}: not a NIR graph file (missing group 'node/nodes')")
             for name, g in f["node/nodes"].items():
-                kind = g["type"][()].decode() if "type" in g else None
+                kind = _text(g["type"]) if isinstance(g, h5py.Group) and "type" in g else None
                 if kind is None:
-                    raise ValueError(f"{path}: node {name!r}: missing field 'type'")
+                    what = "is not a string" if isinstance(g, h5py.Group) and "type" in g else "is missing"
+                    raise ValueError(f"{path}: node {name!r}: field 'type' {what}")
                 if kind not in REQUIRED:
                     raise ValueError(f"{path}: node {name!r}: NIR type {kind!r} is not supported by neurokit "
                                      f"(supported: {sorted(REQUIRED)})")
@@ -75,8 +93,10 @@ def _read_file(path: Path) -> nir.NIRGraph:
                 if missing:
                     raise ValueError(f"{path}: node {name!r} ({kind}): missing field {missing[0]!r} "
                                      f"(required: {list(REQUIRED[kind])})")
-    except OSError as e:
-        raise ValueError(f"{path}: not a readable NIR HDF5 file (truncated or corrupt?): {e}") from e
+    except ValueError:
+        raise
+    except CORRUPT_CONTENT as e:
+        raise ValueError(f"{path}: not a readable NIR HDF5 file (truncated or corrupt?): {type(e).__name__}: {e}") from e
     try:
         return nir.read(path, type_check=True)
     except Exception as e:  # nir raises many types; give the file name and the cause
@@ -196,7 +216,7 @@ def _module_named(source: str, name: str, node, dt: float, sources: list[nn.Modu
     weight/bias shape that does not fit) re-raised as ``ValueError`` naming ``source`` (the file) and the node."""
     try:
         return _module(name, node, dt, sources)
-    except (ValueError, TypeError, RuntimeError, IndexError) as err:
+    except CORRUPT_CONTENT as err:
         msg = str(err) if f"{name!r}" in str(err) else f"NIR node {name!r} ({type(node).__name__}): {err}"
         if isinstance(node, (nir.LIF, nir.CubaLIF, nir.LI)) and "tau" in str(err):
             msg += f" (neurokit time constants are in steps: tau / dt with dt={dt:g} s)"
@@ -233,13 +253,21 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None) -> nn.Se
             raise ValueError(f"metadata 'dt' must be seconds per step > 0, got {base_dt!r}")
         nodes, edges = collapse_delays(graph, base_dt)
         order, pred, succ = topo_order(nodes, edges)
-    except (ValueError, TypeError, KeyError, IndexError) as err:
+    except CORRUPT_CONTENT as err:
         raise ValueError(f"{source}: {err}") from err
     modules: dict[str, nn.Module] = {}
     for name in order:
         if not isinstance(nodes[name], (nir.Input, nir.Output)):
             sources = [modules.get(p) if len(succ[p]) == 1 else None for p in pred[name]]
             modules[name] = _module_named(source, name, nodes[name], base_dt, sources)
+    try:
+        return _assemble(modules, order, pred, succ)
+    except CORRUPT_CONTENT as err:
+        raise ValueError(f"{source}: {err}") from err
+
+
+def _assemble(modules: dict, order: list, pred: dict, succ: dict) -> nn.Sequential | GraphModel:
+    """A chain as ``nn.Sequential``, anything else as :class:`GraphModel`."""
     if all(len(pred[k]) <= 1 and len(succ[k]) <= 1 for k in order):
         return nn.Sequential(*(modules[k] for k in order if k in modules))
     return GraphModel(modules, {k: pred[k] for k in order[1:]}, order[0], order[-1])

@@ -125,12 +125,19 @@ def load_run(folder: str):
     try:
         with open(run_path) as f:
             record = json.load(f)
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{run_path!r} is not valid JSON: {e}") from None
-    for key in ("preset", "model"):
-        if key not in record:
-            raise ValueError(f"{run_path!r} has no field {key!r}")
-    model = build_model(record["preset"], record["model"])
+    if not isinstance(record, dict):
+        raise ValueError(f"{run_path!r}: expected a JSON object, got {type(record).__name__}")
+    for key, kind in (("preset", str), ("model", dict)):
+        if not isinstance(record.get(key), kind):
+            raise ValueError(f"{run_path!r}: field {key!r} must be a JSON {'string' if kind is str else 'object'}, "
+                             f"got {record.get(key)!r}"[:300])
+    try:
+        model = build_model(record["preset"], record["model"])
+    except (TypeError, RuntimeError, OverflowError) as e:  # e.g. a size of the wrong type or range for torch
+        raise ValueError(f"{run_path!r}: field 'model' {record['model']!r} does not build preset "
+                         f"{record['preset']!r}: {e}"[:400]) from None
     try:
         load_checkpoint(ckpt, model)
     except Exception as e:  # noqa: BLE001 - report any unreadable checkpoint as bad input

@@ -39,6 +39,8 @@ _FIELDS = ("spikes/times", "spikes/units", "labels")
 #: Longest spike time accepted, in seconds. SHD/SSC recordings last about 1 s (Cramer et al. 2020); a time above
 #: this is taken as a unit mistake (milliseconds would put almost every spike past ``T * dt`` and drop it silently).
 MAX_SECONDS = 60.0
+#: What h5py / numpy raise on a damaged file or a field of the wrong dtype; reported as ``ValueError`` with the file.
+CORRUPT_CONTENT = (OSError, KeyError, RuntimeError, TypeError, ValueError, AttributeError, IndexError)
 
 
 def bin_events_1d(times: np.ndarray, units: np.ndarray, T: int, dt: float, n_channels: int,
@@ -102,17 +104,27 @@ class SpikeHDF5Dataset(Dataset):
             raise FileNotFoundError(f"path: spike HDF5 file {self.path!r} does not exist")
         try:
             return h5py.File(self.path, "r")
-        except OSError as err:
+        except CORRUPT_CONTENT as err:
             raise ValueError(f"path: {self.path!r} is not a readable HDF5 file ({err})") from err
 
     def _read_index(self) -> torch.Tensor:
+        import h5py
+
         with self._open() as f:
-            for field in _FIELDS:
-                if field not in f:
-                    raise ValueError(f"{self.path}: missing field {field!r}; expected the SHD/SSC layout with "
-                                     f"fields {', '.join(_FIELDS)}")
-            lengths = {field: f[field].shape for field in _FIELDS}
-            labels = np.asarray(f["labels"][()])
+            try:
+                missing = [field for field in _FIELDS if field not in f or not isinstance(f[field], h5py.Dataset)]
+            except CORRUPT_CONTENT as err:
+                raise ValueError(f"{self.path}: unreadable fields (truncated or corrupt?): {type(err).__name__}: "
+                                 f"{err}") from err
+            if missing:
+                raise ValueError(f"{self.path}: missing field {missing[0]!r}; expected the SHD/SSC layout with "
+                                 f"fields {', '.join(_FIELDS)}")
+            try:
+                lengths = {field: f[field].shape for field in _FIELDS}
+                labels = np.asarray(f["labels"][()])
+            except CORRUPT_CONTENT as err:
+                raise ValueError(f"{self.path}: unreadable fields (truncated or corrupt?): {type(err).__name__}: "
+                                 f"{err}") from err
         n = labels.shape[0] if labels.ndim == 1 else -1
         for field, shape in lengths.items():
             if len(shape) != 1 or shape[0] != n:
@@ -147,8 +159,12 @@ class SpikeHDF5Dataset(Dataset):
             raise IndexError(f"index: {index} out of range for {len(self)} samples in {self.path}")
         index = index % len(self)
         f = self._file()
-        times = np.asarray(f["spikes/times"][index], dtype=np.float64)
-        units = np.asarray(f["spikes/units"][index])
+        try:
+            times = np.asarray(f["spikes/times"][index], dtype=np.float64)
+            units = np.asarray(f["spikes/units"][index])
+        except CORRUPT_CONTENT as err:
+            raise ValueError(f"{self.path}: sample {index}: unreadable 'spikes/times' / 'spikes/units' (truncated, "
+                             f"corrupt or of the wrong dtype): {type(err).__name__}: {err}") from err
         if times.ndim != 1 or units.shape != times.shape:
             raise ValueError(f"{self.path}: sample {index}: field 'spikes/units' has shape {units.shape} but "
                              f"'spikes/times' has shape {times.shape}; expected two 1-D arrays of equal length")

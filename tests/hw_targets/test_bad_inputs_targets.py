@@ -5,8 +5,15 @@ SHD/SSC HDF5 reader.
 Each row ``(id, call, error type, pattern)``: ``call(tmp_path)`` must raise that error type and the message must
 match ``pattern``, which names the culprit (argument, option, module path, node, field or file).
 
-Counts (``pytest --collect-only -q tests/hw_targets/test_bad_inputs_targets.py | tail -1``): 130 cases. With
-``tests/neurokit/test_bad_inputs_api.py`` (193) the API/reader half of the suite has 323 cases.
+Counts (``pytest --collect-only -q tests/hw_targets/test_bad_inputs_targets.py | tail -1``): 198 tests = 197 error
+cases (nk.compile 89, cm.run 34, cm.save 6, nk.energy 20, nk.from_nir 14, load_netx 9, compile.load 7, SHD/SSC
+18) + 1 "a refused compile writes nothing". With ``tests/neurokit/test_bad_inputs_api.py`` (282) the API/reader
+suite has 480 cases.
+
+Documented error types: ``nk.compile`` -> ``ValueError`` (bad example input, NaN/Inf parameter, bad option value),
+``TypeError`` (option of the wrong type), ``CompileError`` (what the IR/target cannot express, unsupported module);
+``cm.run`` / ``cm.save`` / ``nk.energy`` -> ``ValueError`` (``EnergyError`` is one); readers -> ``ValueError``
+(``NetxFormatError`` for ``.net``), ``FileNotFoundError`` only where a missing file is the caller's mistake.
 """
 from __future__ import annotations
 
@@ -277,7 +284,7 @@ def strip_field(path, node: str, field: str):
 add("from_nir-missing-field", lambda t: nk.from_nir(strip_field(lif_graph(t), "lif", "tau")), ValueError,
     r"node 'lif' \(LIF\): missing field 'tau'")
 add("from_nir-missing-type", lambda t: nk.from_nir(strip_field(lif_graph(t), "fc", "type")), ValueError,
-    "node 'fc': missing field 'type'")
+    "node 'fc': field 'type' is missing")
 
 
 # ---------------------------------------------------------------- load_netx

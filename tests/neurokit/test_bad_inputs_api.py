@@ -5,8 +5,10 @@ Each case is one row ``(id, call, error type, pattern)``: ``call(tmp_path)`` mus
 a subclass) and the message must match ``pattern``, which names the culprit (the argument, field, layer or file).
 Rows that are legitimate but ambiguous (a rank-2 input to a neuron) assert the warning instead.
 
-Counts (``pytest --collect-only -q tests/neurokit/test_bad_inputs_api.py | tail -1``): 190 error cases + 3 warning
-cases. The compile / targets / energy / file-reader half of the suite is ``tests/hw_targets/test_bad_inputs_targets.py``.
+Counts (``pytest --collect-only -q tests/neurokit/test_bad_inputs_api.py | tail -1``): 282 tests = 279 error cases
++ 3 warning cases (neurons 117, layers 41, models 20, encoders/surrogates 19, data sets/readers 45, nk.train and
+losses 27, checkpoints 14). The compile / targets / energy / file-reader half is ``tests/hw_targets/test_bad_inputs_targets.py``
+(198 tests); both files together: 480 cases (the CLI cases live in the CLI's own test file).
 """
 from __future__ import annotations
 
