@@ -206,6 +206,8 @@ def _module(name: str, node, dt: float, sources: list[nn.Module | None]) -> nn.M
         return Flatten()
     if isinstance(node, (nir.LIF, nir.CubaLIF, nir.IF, nir.LI)):
         node_dt = float((node.metadata or {}).get("dt", dt))
+        if not (np.isfinite(node_dt) and node_dt > 0):
+            raise ValueError(f"NIR node {name!r}: metadata 'dt' must be seconds per step > 0, got {node_dt!r}")
         return (_leaky if isinstance(node, nir.LI) else _neuron)(name, node, node_dt, sources)
     raise ValueError(f"NIR node {name!r}: type {type(node).__name__} is not supported by neurokit "
                      f"(supported: {sorted(REQUIRED)})")
@@ -215,12 +217,17 @@ def _module_named(source: str, name: str, node, dt: float, sources: list[nn.Modu
     """:func:`_module`, with any refusal (a field out of range for the neurokit module, e.g. ``tau < dt``, or a
     weight/bias shape that does not fit) re-raised as ``ValueError`` naming ``source`` (the file) and the node."""
     try:
-        return _module(name, node, dt, sources)
+        module = _module(name, node, dt, sources)
     except CORRUPT_CONTENT as err:
         msg = str(err) if f"{name!r}" in str(err) else f"NIR node {name!r} ({type(node).__name__}): {err}"
         if isinstance(node, (nir.LIF, nir.CubaLIF, nir.LI)) and "tau" in str(err):
             msg += f" (neurokit time constants are in steps: tau / dt with dt={dt:g} s)"
         raise ValueError(f"{source}: {msg}") from err
+    bad = [key for key, t in module.state_dict().items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        raise ValueError(f"{source}: NIR node {name!r} ({type(node).__name__}): {bad[0]!r} contains NaN or Inf values; "
+                         "expected finite parameters")
+    return module
 
 
 def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None) -> nn.Sequential | GraphModel:
