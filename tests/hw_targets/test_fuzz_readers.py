@@ -30,7 +30,6 @@ import tempfile
 import warnings
 
 import h5py
-import nir
 import numpy as np
 import pytest
 import torch
