@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -63,41 +62,68 @@ def test_debug_flag_shows_traceback():
     assert r.returncode == 2 and "Traceback" in r.stderr
 
 
-def _wait_for(path, proc, timeout=240):
-    t0 = time.time()
-    while not os.path.exists(path):
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "process ended"
-        assert time.time() - t0 < timeout, "no checkpoint appeared"
-        time.sleep(0.2)
+TRAIN = ("train", "binary_mlp", "--epochs", "2", "--checkpoint-every", "5", "--batch-size", "32", "--no-progress")
+
+
+def _steps_per_epoch():
+    import neurokit as nk
+
+    return len(nk.data.digits(T=8, encoding="rate")[0]) // 32
+
+
+def _read_until(stream, needle):
+    """Read ``stream`` line by line until a line contains ``needle`` (blocking reads: no sleeps, no polling)."""
+    seen = []
+    for line in stream:
+        seen.append(line)
+        if needle in line:
+            return seen
+    raise AssertionError(f"{needle!r} never appeared; output: {''.join(seen)[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reference") / "run"
+    r = _cli(*TRAIN, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    return out
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_interrupted_train_resumes_from_last_checkpoint(tmp_path, sig):
-    out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "neurokit.cli", "train", "binary_mlp", "--epochs", "30", "--checkpoint-every", "5",
-           "--batch-size", "32", "--out", str(out), "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-    ckpt = out / "last.safetensors"
-    _wait_for(ckpt, proc)
-    time.sleep(1.0)                      # let it write a few more checkpoints, then interrupt mid-run
-    proc.send_signal(sig)
-    proc.wait(timeout=60)
+def test_interrupted_train_resumes_from_last_checkpoint(tmp_path, sig, uninterrupted_run):
+    """The run pauses (test hook) right after global step spe+10 -- the step that writes checkpoint (epoch 1, step
+    10) -- and says so on stdout; only then is it signalled. The resumed run's checkpoint is byte-identical to an
+    uninterrupted run's."""
+    from neurokit.cli.train_plan import PAUSE_STEP_ENV
     from neurokit.training import read_checkpoint_meta
 
+    out = tmp_path / "run"
+    spe = _steps_per_epoch()
+    proc = subprocess.Popen([sys.executable, "-m", "neurokit.cli", *TRAIN, "--out", str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**ENV, PAUSE_STEP_ENV: str(spe + 10)})
+    try:
+        _read_until(proc.stdout, f"test pause after step {spe + 10}")
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL), err
+    if sig == signal.SIGINT:
+        assert "interrupted" in err and "Traceback" not in err, err
+    ckpt = out / "last.safetensors"
     meta = read_checkpoint_meta(str(ckpt))                  # never half-written: always readable
-    done_before = (meta["epoch"], meta["step_in_epoch"])
-    assert done_before > (0, 0) and meta["epoch"] < 30       # interrupted mid-run, after some progress
-    r = _cli("train", "binary_mlp", "--epochs", "30", "--checkpoint-every", "5", "--batch-size", "32",
-             "--out", str(out), "--resume", "--no-progress")
-    assert r.returncode == 0, r.stderr
-    meta_after = read_checkpoint_meta(str(ckpt))
-    assert meta_after["epoch"] == 30 and len(meta_after["history"]) == 30
-    assert "resum" in (r.stdout + r.stderr).lower() or meta_after["history"][0] == meta["history"][0]
+    assert (meta["epoch"], meta["step_in_epoch"]) == (1, 10)
+    assert not [f for f in os.listdir(out) if f.endswith(".tmp")]
+    r = _cli(*TRAIN, "--out", str(out), "--resume")
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    assert read_checkpoint_meta(str(ckpt))["epoch"] == 2
+    assert ckpt.read_bytes() == (uninterrupted_run / "last.safetensors").read_bytes()
 
 
 def test_checkpoint_never_half_written_when_killed_during_save_loop(tmp_path):
-    """A child process saves checkpoints in a tight loop; SIGKILL at random moments must always leave a file that
-    loads (the previous or the new checkpoint, never a partial one)."""
+    """A child process saves checkpoints in a loop and reports each one on stdout; it is SIGKILLed right after its
+    3rd, 7th and 12th save (i.e. while writing the next one). The file always loads, and the next save to the same
+    destination removes whatever temporary file the kill left behind."""
     path = tmp_path / "ck" / "last.safetensors"
     script = (
         "import sys, torch, neurokit as nk\n"
@@ -107,18 +133,21 @@ def test_checkpoint_never_half_written_when_killed_during_save_loop(tmp_path):
         "while True:\n"
         "    i += 1\n"
         f"    save_checkpoint({str(path)!r}, m, meta={{'epoch': i}})\n"
+        "    print('saved', i, flush=True)\n"
     )
-    from neurokit.training import read_checkpoint_meta
+    import neurokit as nk
+    from neurokit.training import read_checkpoint_meta, save_checkpoint
 
-    for delay in (0.7, 1.3, 2.1):
-        proc = subprocess.Popen([sys.executable, "-c", script], env=ENV)
-        _wait_for(path, proc)
-        time.sleep(delay)
-        proc.kill()
-        proc.wait()
-        assert read_checkpoint_meta(str(path))["epoch"] >= 1
-        leftovers = [f for f in os.listdir(path.parent) if f != "last.safetensors"]
-        assert all(f.endswith(".tmp") or "tmp" in f for f in leftovers)
+    for kill_after in (3, 7, 12):
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=ENV)
+        try:
+            _read_until(proc.stdout, f"saved {kill_after}")
+        finally:
+            proc.kill()
+            proc.communicate()
+        assert read_checkpoint_meta(str(path))["epoch"] >= kill_after
+        save_checkpoint(str(path), nk.models.binary_mlp(64, (8,), 10), meta={"epoch": 0})
+        assert os.listdir(path.parent) == ["last.safetensors"]
 
 
 def test_train_compile_energy_roundtrip(tmp_path):

@@ -1,6 +1,8 @@
 """The ``neurokit`` command line: ``neurokit demo | train | compile | energy | bench``.
 
-Exit codes: 0 ok, 2 bad usage or bad input (one readable line), 1 internal error (traceback with ``--debug``).
+Exit codes (the same for every command, through ``--nproc`` workers and for ``bench`` scripts): 0 ok; 2 bad usage
+or bad input (one readable ``neurokit: error:`` line naming the option, file or value); 1 internal error (one line;
+the traceback only with ``--debug``); 130 interrupted; ``bench`` exits with its script's code.
 """
 from __future__ import annotations
 
@@ -10,16 +12,17 @@ from typing import Optional
 
 import typer
 
+from .checks import UsageError
+
+EXIT_CODES_HELP = ("Exit codes: 0 ok; 2 bad usage or bad input (one error line naming the culprit); 1 internal error "
+                   "(traceback with --debug); 130 interrupted; `bench` exits with its script's code.")
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="neurokit: train spiking / low-precision nets, compile them to integer ONNX, Loihi-2-style "
-                       "fixed point and NIR, and estimate energy per inference.")
+                       "fixed point and NIR, and estimate energy per inference.\n\n" + EXIT_CODES_HELP)
 
 _STATE = {"debug": False}
-
-
-class UsageError(Exception):
-    """Bad usage or bad input: exit code 2 with a one-line message."""
-
+_INTERRUPTED = "interrupted (a `neurokit train` run continues with --resume from its last checkpoint)"
 
 @app.callback()
 def _main(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.")):
@@ -52,30 +55,41 @@ def train(preset: Optional[str] = typer.Argument(None, help="Model preset: delay
           resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.safetensors."),
           checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also save every N steps."),
           nproc: Optional[int] = typer.Option(None, "--nproc", help="Processes per node (launches torchrun)."),
-          nnodes: int = typer.Option(1, "--nnodes", help="Number of nodes."),
-          node_rank: int = typer.Option(0, "--node-rank", help="This node's rank."),
-          master_addr: str = typer.Option("127.0.0.1", "--master-addr", help="Rendezvous host (node 0)."),
-          master_port: int = typer.Option(29500, "--master-port", help="Rendezvous port."),
+          nnodes: Optional[int] = typer.Option(None, "--nnodes", help="Number of nodes (with --nproc; default 1)."),
+          node_rank: Optional[int] = typer.Option(None, "--node-rank", help="This node's rank (with --nproc; "
+                                                                              "default 0)."),
+          master_addr: Optional[str] = typer.Option(None, "--master-addr", help="Rendezvous host, node 0 (with "
+                                                                                 "--nproc; default 127.0.0.1)."),
+          master_port: Optional[int] = typer.Option(None, "--master-port", help="Rendezvous port (with --nproc; "
+                                                                                 "default 29500)."),
           no_progress: bool = typer.Option(False, "--no-progress", help="Plain per-epoch lines, no progress bar.")):
-    """Train a model preset; checkpoints are atomic and `--resume` continues a killed run.
+    """Train a model preset; checkpoints are atomic and `--resume` continues a killed run (bit-exact).
+
+    Everything is checked before anything is written. The same --seed gives bit-identical checkpoints on CPU.
+    `--resume` on a folder without a checkpoint warns and trains from scratch.
 
     Examples:
       neurokit train delay_snn --epochs 30 --out runs/delay
       neurokit train binary_mlp --config train.toml --out runs/bin --resume
       neurokit train quant_snn --nproc 2 --batch-size 64 --out runs/q      # data-parallel (torchrun, gloo/NCCL)
     """
-    from .commands import run_train
+    from .train_plan import resolve_train, run_train
 
-    if nproc is not None:
-        import neurokit as nk
+    plan = resolve_train(preset, config, data, epochs, batch_size, lr, seed, out, resume, checkpoint_every)
+    dist = {"--nnodes": nnodes, "--node-rank": node_rank, "--master-addr": master_addr, "--master-port": master_port}
+    if nproc is None:
+        given = [name for name, value in dist.items() if value is not None]
+        if given:
+            raise UsageError(f"{'/'.join(given)}: only used by multi-process training; add --nproc N (processes "
+                             "per node) or drop them")
+        run_train(plan, progress=not no_progress)
+        return
+    from .launch import launch_train
 
-        argv = [a for a in _strip_dist_args(sys.argv[1:])]
-        bs = batch_size if batch_size is not None else _preset_batch(preset, config)
-        raise typer.Exit(nk.training.launch_distributed(nproc, argv, nnodes=nnodes, node_rank=node_rank,
-                                                        master_addr=master_addr, master_port=master_port,
-                                                        batch_size=bs))
-    run_train(preset, config, data, epochs, batch_size, lr, seed, out, resume, checkpoint_every,
-              progress=not no_progress)
+    raise typer.Exit(launch_train(nproc, _strip_dist_args(sys.argv[1:]), nnodes=1 if nnodes is None else nnodes,
+                                  node_rank=node_rank or 0, master_addr=master_addr or "127.0.0.1",
+                                  master_port=29500 if master_port is None else master_port,
+                                  batch_size=plan.batch_size, debug=_STATE["debug"]))
 
 
 @app.command("compile")
@@ -145,52 +159,60 @@ def _strip_dist_args(argv: list) -> list:
     return out
 
 
-def _preset_batch(preset, config) -> int:
-    from .commands import read_config
-    from .presets import PRESETS
+def _run(argv: Optional[list]) -> "tuple[int, Optional[str]]":
+    """Run the app; ``(exit code, error message or None)``."""
+    try:
+        code = app(args=argv, standalone_mode=False)     # typer turns KeyboardInterrupt into exit code 130
+        code = code if isinstance(code, int) else 0
+    except UsageError as e:
+        if _STATE["debug"]:
+            traceback.print_exc()
+        return 2, str(e)
+    except typer.Exit as e:
+        code = e.exit_code
+    except KeyboardInterrupt:
+        code = 130
+    except typer.Abort:
+        return 1, "aborted"
+    except SystemExit as e:
+        return (e.code if isinstance(e.code, int) else int(e.code is not None)), None
+    except Exception as e:  # noqa: BLE001 - the CLI's last line of defence: every error becomes an exit code
+        return _classify(e)
+    return code, (_INTERRUPTED if code == 130 else None)
 
-    cfg = read_config(config)
-    name = preset or cfg.get("preset")
-    if "batch_size" in cfg:
-        return int(cfg["batch_size"])
-    if name not in PRESETS:
-        raise UsageError(f"unknown preset {name!r}; expected one of {sorted(PRESETS)}")
-    return int(PRESETS[name].train_kwargs.get("batch_size", 32))
+
+def _classify(e: Exception) -> "tuple[int, Optional[str]]":
+    from ..errors import CompileError
+
+    if hasattr(e, "format_message") and hasattr(e, "exit_code"):  # click usage errors (typer vendors click)
+        message = e.format_message()
+        if type(e).__name__ == "NoArgsIsHelpError":                 # `neurokit` alone: the help, no error line
+            if message.strip():
+                print(message, file=sys.stderr)
+            return 2, None
+        return int(e.exit_code), message or f"bad usage ({type(e).__name__})"
+    if _STATE["debug"]:
+        traceback.print_exc()
+    if isinstance(e, (OSError, ValueError, TypeError, KeyError, CompileError)):
+        return 2, f"{type(e).__name__}: {e}"
+    return 1, f"internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)"
 
 
 def main(argv: Optional[list] = None) -> int:
-    """Console entry point with neurokit's exit-code policy."""
-    try:
-        app(args=argv, standalone_mode=False)
-        return 0
-    except UsageError as e:
-        _err(str(e))
-        return 2
-    except (OSError, ValueError, TypeError, KeyError) as e:
-        if _STATE["debug"]:
-            traceback.print_exc()
-        _err(f"{type(e).__name__}: {e}")
-        return 2
-    except typer.Exit as e:
-        return e.exit_code
-    except KeyboardInterrupt:
-        _err("interrupted (a `neurokit train` run continues with --resume from its last checkpoint)")
-        return 130
-    except typer.Abort:
-        _err("aborted")
-        return 1
-    except SystemExit as e:
-        return int(e.code or 0)
-    except Exception as e:  # noqa: BLE001 - the CLI's last line of defence
-        if hasattr(e, "format_message") and hasattr(e, "exit_code"):  # click usage errors (typer vendors click)
-            _err(e.format_message())
-            return int(e.exit_code)
-        if _STATE["debug"]:
-            traceback.print_exc()
-        _err(f"internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)")
-        return 1
+    """Console entry point with neurokit's exit-code policy (see the module docstring)."""
+    from .launch import worker_reports_enabled, write_worker_report
+
+    _STATE["debug"] = False
+    code, message = _run(argv)
+    if message:
+        message = " ".join(message.split("\n")).strip()
+        if worker_reports_enabled() and code:
+            write_worker_report(code, message)
+            if not _STATE["debug"]:
+                return code
+        _err(message)
+    return code
 
 
 def _err(message: str) -> None:
     print(f"neurokit: error: {message}", file=sys.stderr)
-

@@ -72,12 +72,22 @@ def launched_by_torchrun() -> bool:
 
 
 def _resolve_device(device, local_rank: int) -> torch.device:
-    if device == "auto":
+    if isinstance(device, str) and device == "auto":
         return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", local_rank)
-    return device
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device: expected 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device, got {device!r} "
+                         f"({err})") from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device: {device!r} asks for CUDA, but torch.cuda.is_available() is False (no GPU or "
+                             "a CPU-only PyTorch build); use device='cpu' or 'auto'")
+        if resolved.index is None:
+            resolved = torch.device("cuda", local_rank)
+        if resolved.index >= torch.cuda.device_count():
+            raise ValueError(f"device: {device!r} but only {torch.cuda.device_count()} CUDA device(s) are visible")
+    return resolved
 
 
 def setup_distributed(distributed: bool, device="auto") -> DistContext:

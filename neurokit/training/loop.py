@@ -6,8 +6,13 @@ Reproducibility contract (same seed, same global ``batch_size`` -> same losses a
 * the data order of epoch ``e`` is ``randperm(len(train_data))`` seeded with ``seed + e``; global step ``k`` uses
   samples ``perm[k*batch_size:(k+1)*batch_size]`` whatever the number of processes; the last incomplete global
   batch is dropped, so every step sees exactly ``batch_size`` samples;
-* the global torch RNG is re-seeded before every step from ``(seed, global step, rank)``, so stochastic layers
-  draw the same numbers after a resume as in an uninterrupted run (no RNG state needs saving);
+* the global torch RNG is re-seeded before every step from ``(seed, global step, rank)``, before the step's batch
+  is fetched, so stochastic layers (dropout) and random transforms in a dataset's ``__getitem__`` that draw from
+  torch's global RNG draw the same numbers after a resume as in an uninterrupted run (no RNG state needs saving;
+  with ``num_workers > 0`` the workers' own RNGs make such transforms differ after a mid-epoch resume);
+* model initialisation is the caller's: build the model after ``torch.manual_seed(seed)`` (the CLI does);
+* on CUDA, bit-identical runs also need ``torch.use_deterministic_algorithms(True)`` and
+  ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` (some kernels use atomics); AMP is on by default there;
 * ``anneal(epoch, epochs)`` hooks must set their state as a function of their arguments (e.g. DCLS's
   ``sigma = sigma0 * alpha ** min(epoch, final)``), because they are called again for the resumed epoch.
 
@@ -244,11 +249,13 @@ def _run(model, train_data, epochs, ctx: DistContext, *, test_data, lr, weight_d
         if freeze_batchnorm:
             _freeze_batchnorm(core)
         bar.start_epoch(epoch, epochs, steps_per_epoch, completed=first)
-        for step, (x, y) in enumerate(loader, start=first):
+        batches = iter(loader)
+        for step in range(first, steps_per_epoch):
             global_step = epoch * steps_per_epoch + step
             for group in optimizer.param_groups:
                 group["lr"] = cosine_lr(group["base_lr"], global_step, total_steps)
-            torch.manual_seed(step_seed(seed, global_step, ctx.rank))
+            torch.manual_seed(step_seed(seed, global_step, ctx.rank))   # before the fetch: seeds random transforms
+            x, y = next(batches)
             x, y = cast_input(x, core, ctx.device), y.to(ctx.device)
             autocast = (torch.autocast(ctx.device.type, dtype=amp_dtype) if amp_dtype is not None else nullcontext())
             with SpikeRecorder(core) as rec, autocast:
