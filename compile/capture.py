@@ -169,6 +169,16 @@ def _neuron_converters() -> None:
     def _integrator(m, path, inputs, in_shape, out_shape):
         return ir.Integrator(path, inputs, out_shape, tau=float(m.tau))
 
+    from neurokit.layers.recurrent import Recurrent
+
+    @register_converter(Recurrent)
+    def _recurrent(m, path, inputs, in_shape, out_shape):
+        """``nk.layers.Recurrent`` -> its feed-forward ``dense`` (``<path>.ff``) + a ``recurrent`` node."""
+        ff = ir.Dense(f"{path}.ff", inputs, out_shape, weight=_np(m.weight), bias=_np(m.bias))
+        cell = converter_for(m.neuron)(m.neuron, f"{path}.neuron", (), out_shape, out_shape)
+        return [ff, ir.Recurrent(path, (ff.name,), out_shape, weight=_np(m.recurrent_weight),
+                                 bias=_np(m.recurrent_bias), cell=cell)]
+
     @register_converter(DelayedLinear)
     def _delayed(m, path, inputs, in_shape, out_shape):
         delay = (m.delay.detach().cpu().numpy().astype(np.int64) if m.is_rounded

@@ -44,6 +44,7 @@ OPS_RULES = Rules("report", {
     ir.MatMul: lambda n, shapes: int(np.prod(n.shape) * shapes[n.inputs[0]][-1]),  # K products per output
     ir.Mask: _per_input_element,
     ir.Mean: _per_input_element,
+    ir.Recurrent: lambda n, _shapes: int(n.weight.size + np.prod(n.shape)),  # V s per step + the neuron update
     **{t: _elements for t in (ir.Neuron, ir.Integrator, ir.Pool, ir.Add, ir.BatchNorm)},
     **{t: _movement for t in (ir.Input, ir.Flatten, ir.Reshape, ir.Permute)},
 })

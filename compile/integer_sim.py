@@ -154,6 +154,7 @@ RULES = Rules("integer_sim", {
     ir.Integrator: lambda n, env: integer_leaky_run(env.a(n), n.integer),
 }, refusals={
     ir.BatchNorm: "a quantized graph holds no batch norm (fold_bn folds it into the preceding synapse)",
+    ir.Recurrent: "recurrent layers have no integer lowering yet (the recurrent spikes would be loop-carried state); compile them for 'gpu'",
 })
 
 

@@ -25,6 +25,8 @@ Node kinds (``node.op``):
 ``mask``       ``a * b`` of two activation tensors, optionally summed over the token axis (``SpikeMask``)
 ``neuron``     LIF / IF / CUBA-LIF / ALIF (float parameters; after quantization also ``integer``)
 ``integrator`` non-spiking leaky readout ``v[t] = v[t-1] (1 - 1/tau) + x[t]``, output the trace ``v``
+``recurrent``  neuron population with a recurrent synapse ``s[t] = cell(x[t] + V s[t-1] + b_rec)``; its input is the
+               feed-forward ``dense`` node of the same layer (``<name>.ff``)
 =============  ==============================================================================
 
 The token ops of spiking transformers (``TOKEN_OPS``: ``reshape``, ``permute``, ``mean``, ``matmul``, ``mask``) run on
@@ -304,9 +306,25 @@ class Integrator(Node):
     op = "integrator"
 
 
+@dataclass
+class Recurrent(Node):
+    """Neuron population with a recurrent dense synapse (``nk.layers.Recurrent``, its feed-forward product being the
+    preceding ``dense`` node): ``s[t] = cell(x[t] + V s[t-1] + b_rec)``, ``s[-1] = 0``, the output the spikes ``s``.
+
+    weight: ``V [O, O]`` (``V[o, j]`` weights the spike of neuron ``j`` into neuron ``o``); bias: ``b_rec [O]`` or None;
+    cell: the neuron's dynamics as an :class:`Neuron` node (its ``name`` is ``<name>.neuron``, ``inputs`` empty).
+    Example: ``Recurrent("rec", ("rec.ff",), (4,), weight=np.zeros((4, 4)), cell=Neuron("rec.neuron", (), (4,)))``.
+    """
+
+    weight: np.ndarray = None
+    bias: np.ndarray | None = None
+    cell: Neuron = None
+    op = "recurrent"
+
+
 #: Every IR node class, in the order of the table above (interpreters dispatch on these types: ``compile.dispatch``).
 NODE_TYPES: tuple[type[Node], ...] = (Input, Dense, Conv, BatchNorm, Pool, Flatten, Reshape, Permute, Mean, Add, MatMul,
-                                      Mask, Neuron, Integrator)
+                                      Mask, Neuron, Integrator, Recurrent)
 #: ``node.op`` string -> node class (``NODE_BY_OP["dense"] is Dense``).
 NODE_BY_OP: dict[str, type[Node]] = {t.op: t for t in NODE_TYPES}
 

@@ -40,10 +40,12 @@ from compile.dispatch import Rules
 from compile.ir import CompileError
 from compile.passes import Limits, check_limits, round_delays
 from compile.target import graph_pass, ops_of
+from neurokit.kernels.recurrent import run_recurrent
 from neurokit.layers.attention import SpikeMask, SpikeMatMul
 from neurokit.layers.delays import delayed_linear_reference
 from neurokit.layers.quant import QuantLIF
 from neurokit.layers.readout import LeakyIntegrator
+from neurokit.layers.recurrent import recurrent_reference
 
 SUPPORTS = Limits(ops=ops_of(ir.NODE_TYPES), neuron_kinds=frozenset({"lif", "if", "cuba", "alif"}), integer=False,
                   max_delay=None)
@@ -96,7 +98,8 @@ class TorchProgram(nn.Module):
     def __init__(self, graph: ir.Graph, device: torch.device):
         super().__init__()
         self.graph, self.device = graph, device
-        self.neurons = nn.ModuleDict({n.name.replace(".", "_"): _neuron_module(n) for n in graph if n.op == "neuron"})
+        cells = [n if n.op == "neuron" else n.cell for n in graph if n.op in ("neuron", "recurrent")]
+        self.neurons = nn.ModuleDict({n.name.replace(".", "_"): _neuron_module(n) for n in cells})
         self.tensors = {n.name: {k: torch.as_tensor(v, dtype=torch.float32, device=device)
                                  for k, v in _tensors(n).items()} for n in graph}
         self.units = {n.name: torch.as_tensor(n.unit, dtype=torch.float64, device=device)
@@ -156,6 +159,17 @@ def _neuron(prog: TorchProgram, n: ir.Neuron, a: torch.Tensor, vals: dict) -> to
     return neuron(a, prog.units[n.name]) if n.name in prog.units else neuron(a)
 
 
+def _recurrent(prog: TorchProgram, n: ir.Recurrent, a: torch.Tensor, vals: dict) -> torch.Tensor:
+    """The recurrent loop on the feed-forward currents ``a`` with the eager layer's own code path."""
+    del vals
+    p = prog.tensors[n.name]
+    cell = prog.neurons[n.cell.name.replace(".", "_")]
+    spikes = run_recurrent(cell.family, a, p["weight"], p.get("bias"), cell.params(), cell.surrogate, cell.backend)
+    if spikes is None:
+        spikes, _ = recurrent_reference(a, p["weight"], p.get("bias"), cell.family, cell.params(), cell.surrogate)
+    return spikes
+
+
 def _elementwise(fn):
     """A rule that needs only the node and its first input."""
     def rule(prog: TorchProgram, n: ir.Node, a: torch.Tensor, vals: dict) -> torch.Tensor:
@@ -193,6 +207,7 @@ RULES = Rules("gpu", {
     ir.Mask: _binary(lambda n, a, b: SpikeMask(n.sum_tokens)(a, b)),
     ir.Neuron: _neuron,
     ir.Integrator: _elementwise(lambda n, a: LeakyIntegrator(n.tau)(a)),  # the eager readout module itself
+    ir.Recurrent: _recurrent,
 })
 
 

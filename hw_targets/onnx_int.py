@@ -51,15 +51,19 @@ from compile.passes import (
     quantize,
     round_delays,
 )
-from compile.target import PassContext, graph_pass
+from compile.target import PassContext, graph_pass, ops_of
 from hw_targets.onnx_lower import lower
 
-SUPPORTS = Limits(weight_bits=8, acc_bits=16, act_bits=8, vth_bits=23, max_delay=255)
+#: Node types the integer lowering has a rule for (``recurrent`` is refused with ``UNSUPPORTED``'s reason).
+NODE_TYPES = frozenset(t for t in ir.NODE_TYPES if t is not ir.Recurrent)
+SUPPORTS = Limits(ops=ops_of(NODE_TYPES), weight_bits=8, acc_bits=16, act_bits=8, vth_bits=23, max_delay=255)
 VTH_SHIFT = 0  # thresholds at the membrane's full resolution (Lava uses 6)
 #: why ``onnx_int`` refuses a neuron kind (:func:`compile.passes.check_supported`)
 UNSUPPORTED = {
     "alif": "the adaptive threshold (ALIF) is not part of Lava's CUBA-LIF integer neuron model that integer "
             "targets implement (run it on target 'gpu')",
+    "recurrent": "recurrent layers have no integer lowering yet (the recurrent spikes would be Loop state); compile "
+                 "them for 'gpu' or 'nir'",
 }
 
 
@@ -179,7 +183,7 @@ class OnnxIntTarget:
 
     name = "onnx_int"
     Options = OnnxIntOptions
-    node_types = frozenset(ir.NODE_TYPES)
+    node_types = NODE_TYPES
     refusals = UNSUPPORTED
     supports = SUPPORTS
     passes = (graph_pass(lambda g: check_supported(g, SUPPORTS, "onnx_int", UNSUPPORTED)), graph_pass(fold_bn),

@@ -20,11 +20,15 @@ def _families():
     alif = nn.Sequential(nn.Linear(16, 32), nk.ALIF(), nn.Linear(32, 4))
     delay = nk.models.round_delays(nk.models.delay_snn(in_features=16, num_classes=4, hidden=32, layers=1,
                                                        max_delay=8, dropout=0.0, seed=0))
+    recurrent = {name: nk.models.rsnn(in_features=16, hidden=(32,), num_classes=4, neuron=name, v_threshold=0.3,
+                                      seed=0).eval() for name in ("lif", "cuba", "alif")}
     x16 = (torch.rand(8, 2, 16) > 0.7).float()
     img = (torch.rand(4, 2, 1, 8, 8) > 0.5).float()          # spike frames (Loihi takes spikes only)
     return [
         ("LIF MLP", mlp, x16), ("LIF CNN", cnn, img), ("CUBA-LIF MLP", cuba, x16), ("ALIF MLP", alif, x16),
         ("delay SNN (rounded)", delay.eval(), x16),
+        ("recurrent LIF (rsnn)", recurrent["lif"], x16), ("recurrent CUBA-LIF (rsnn)", recurrent["cuba"], x16),
+        ("recurrent ALIF (rsnn)", recurrent["alif"], x16),
         ("binary MLP", nk.models.binary_mlp(16, (32,), 4).eval(), x16),
         ("binary CNN", nk.models.binary_cnn(preset="tiny").eval(), img),
         ("quantized SNN", nk.models.quant_snn(16, (32,), 4).eval(), torch.rand(8, 2, 16)),

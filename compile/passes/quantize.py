@@ -180,6 +180,7 @@ RULES = Rules("quantize", {
     ir.Integrator: lambda n, st: _integrator(st.g, n, st.scale, st.maxint, st.nonneg, st.integrator_format),
 }, refusals={
     ir.BatchNorm: "cannot be quantized; run fold_bn first (it folds a batch norm into the preceding synapse)",
+    ir.Recurrent: "recurrent layers have no integer lowering yet (the recurrent spikes would be loop-carried state); compile them for 'gpu'",
 })
 
 

@@ -123,7 +123,9 @@ COUNT_RULES = Rules("energy (compiled)", {
     ir.Dense: _count_synapse, ir.Conv: _count_synapse, ir.Neuron: _count_neuron,
     **{t: _no_events for t in (ir.Input, ir.Pool, ir.Flatten, ir.Add, ir.Reshape, ir.Permute, ir.Mean, ir.MatMul,
                                ir.Mask, ir.Integrator)},
-}, refusals={ir.BatchNorm: "a quantized graph holds no batch norm (fold_bn folds it into the preceding synapse)"})
+}, refusals={ir.BatchNorm: "a quantized graph holds no batch norm (fold_bn folds it into the preceding synapse)",
+             ir.Recurrent: "a quantized graph holds no recurrent layer (no integer target lowers one yet); count the "
+                           "eager model's events instead (nk.energy(model, x))"})
 
 
 def compiled_counts(cm, x: torch.Tensor) -> tuple[EventCounts, dict]:

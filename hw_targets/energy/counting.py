@@ -293,12 +293,16 @@ def _binary_as_torch(mod: nn.Module):
 def _install(model: nn.Module, ctr: EventCounter) -> list:
     """Register counting hooks on every countable module; returns the hook handles."""
     neurons, products, delayed = _neuron_classes(), _product_classes(), _delayed_class()
+    from .recurrent_counts import recurrent_class, recurrent_hook
+    recurrent = recurrent_class()
     handles = []
     for name, mod in model.named_modules():
         name = name or type(mod).__name__
         op = type(mod).__name__
         binary_view = _binary_as_torch(mod)
-        if isinstance(mod, nn.Linear) or isinstance(mod, tuple(CONVS)) or binary_view is not None:
+        if recurrent is not None and isinstance(mod, recurrent):
+            hook = recurrent_hook(ctr, name, mod)
+        elif isinstance(mod, nn.Linear) or isinstance(mod, tuple(CONVS)) or binary_view is not None:
             ops_layer = binary_view if binary_view is not None else mod
             rank = None if isinstance(ops_layer, nn.Linear) else 2 + [nn.Conv1d, nn.Conv2d, nn.Conv3d].index(
                 next(c for c in CONVS if isinstance(ops_layer, c)))

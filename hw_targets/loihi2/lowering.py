@@ -74,6 +74,7 @@ UNSUPPORTED = {
     "permute": "netx networks are sequential dense blocks on flat spike vectors; per-step layout changes (tokens, "
                "attention heads) have no Loihi block",
     "mean": "a mean over tokens divides activations by a count; Loihi has no averaging block",
+    "recurrent": "the recurrent layer is not lowered to netx 'dense_rec' blocks yet; compile it for 'gpu'",
     "alif": "the adaptive threshold (ALIF) is not part of Lava's CUBA-LIF neuron model that Loihi runs",
 }
 

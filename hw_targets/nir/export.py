@@ -57,7 +57,7 @@ DELAY_DECOMPOSITION = "per-synapse delays decomposed by delay value"
 #: IR node classes with a NIR export (max-pool and ALIF are refused within them, see :func:`refusal`); a batch norm
 #: is accepted where ``fold_bn`` folds it into the preceding synapse.
 NODE_TYPES = frozenset({ir.Input, ir.Dense, ir.Conv, ir.BatchNorm, ir.Pool, ir.Flatten, ir.Add, ir.Neuron,
-                        ir.Integrator})
+                        ir.Integrator, ir.Recurrent})
 SUPPORTS = Limits(ops=ops_of(NODE_TYPES), integer=False, max_delay=None)
 #: Why NIR (``nir`` 1.0) cannot express an IR op / neuron kind; see :func:`refusal`.
 NO_NIR = {
@@ -155,6 +155,8 @@ def refusal(n: ir.Node) -> str | None:
     if n.op == "pool" and n.kind != "avg":
         return (f"{n.kind}-pool has no NIR node; use AvgPool2d (nk.layers.AvgPool2d, exported as NIR AvgPool2d) or a "
                 "strided Conv2d")
+    if n.op == "recurrent":
+        return refusal(n.cell)
     if n.op == "neuron" and n.kind in NO_NIR:
         return f"neuron kind {n.kind!r} is not supported by NIR: {NO_NIR[n.kind]}"
     return f"op {n.op!r} is not supported by NIR: {NO_NIR[n.op]}" if n.op in NO_NIR else None
@@ -250,6 +252,25 @@ def _export_neuron(n: ir.Neuron, ex: _Export) -> None:
     ex.place(n, _neuron(n, ex.dt))
 
 
+def _export_recurrent(n: ir.Recurrent, ex: _Export) -> None:
+    """The neuron node (named after the layer) plus its recurrent synapse ``<key>_w_rec`` (Affine with ``b_rec``,
+    else Linear) on a cycle ``neuron -> w_rec -> neuron``: the layout snnTorch 1.0's ``export_to_nir`` writes for
+    ``RLeaky`` / ``RSynaptic`` (``lif -> w_rec -> lif``). NIR sums the edges into the neuron, so its input is
+    ``W x[t] + V s[t-1] + b_rec``; the edge through ``w_rec`` carries the previous step's spikes."""
+    why = refusal(n)
+    if why is not None:
+        raise ir.CompileError(f"nir: node {n.name!r} ({n.op}): {why}")
+    ex.place(n, _neuron(n.cell, ex.dt))
+    key = ex.names[n.name][0]
+    rec = f"{key}_w_rec"
+    if rec in ex.nodes:
+        raise ir.CompileError(f"nir: node {n.name!r}: recurrent synapse name {rec!r} is already taken")
+    w = np.asarray(n.weight, dtype=np.float32)
+    ex.nodes[rec] = (nir.Linear(weight=w) if n.bias is None
+                     else nir.Affine(weight=w, bias=np.asarray(n.bias, dtype=np.float32)))
+    ex.edges += [(key, rec), (rec, key)]
+
+
 #: How each IR node type becomes NIR nodes and edges; the refused types carry ``NO_NIR``'s reason.
 RULES = Rules("nir", {
     ir.Input: _export_input,
@@ -261,6 +282,7 @@ RULES = Rules("nir", {
     ir.Add: _export_add,
     ir.Neuron: _export_neuron,
     ir.Integrator: lambda n, ex: ex.place(n, _integrator(n, ex.dt)),
+    ir.Recurrent: _export_recurrent,
 }, refusals={ir.NODE_BY_OP[op]: f"op {op!r} is not supported by NIR: {why}" for op, why in NO_NIR.items()
              if op in ir.NODE_BY_OP})
 

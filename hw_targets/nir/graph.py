@@ -55,8 +55,11 @@ def topo_order(nodes: dict, edges: list[tuple[str, str]]) -> tuple[list[str], di
     if len(order) != len(nodes):
         left = sorted(set(nodes) - set(order))
         stuck = [k for k in left if all(p in order for p in pred[k])]
-        why = "not reachable from the Input" if stuck else "on a cycle (recurrent graphs are not supported)"
-        raise ValueError(f"NIR graph: nodes {left} are {why}")
+        if stuck:
+            raise ValueError(f"NIR graph: nodes {left} are not reachable from the Input")
+        from .cycles import components
+        on_cycles = sorted(k for comp in components(nodes, edges) for k in comp)
+        raise ValueError(f"NIR graph: nodes {on_cycles} are on a cycle that was not imported as a recurrent layer")
     end = next(k for k, n in nodes.items() if isinstance(n, nir.Output))
     dead = [k for k in order if not succ[k] and k != end]
     if dead:

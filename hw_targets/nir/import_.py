@@ -19,7 +19,9 @@ Conventions (the inverse of :mod:`hw_targets.nir_target`; shared/research/loihi_
   edges gets their sum (NIR's rule; a residual ``f(x) + x``), a node may feed several nodes. Per-synapse delays:
   ``Delay -> Linear/Affine`` branches from the same source node(s) summed into one node (the export of a rounded
   ``DelayedLinear``, one branch per delay value; delays in seconds, whole multiples of ``dt``) become one rounded
-  ``DelayedLinear`` (:mod:`neurokit.nir_delays`).
+  ``DelayedLinear`` (:mod:`neurokit.nir_delays`). A cycle ``neuron -> Affine/Linear -> neuron`` (snnTorch's
+  ``RLeaky`` / ``RSynaptic`` export) becomes an ``nk.layers.Recurrent`` (:mod:`hw_targets.nir.cycles`); a cycle with
+  no neuron is refused as an algebraic loop.
 
 Bad input raises ``ValueError`` naming the file / node / field: an unreadable or truncated file, a missing field,
 an unsupported node type, per-neuron parameters that differ (neurokit neurons take one value per layer), a Delay
@@ -44,6 +46,8 @@ from neurokit.layers.delays import DelayedLinear
 from neurokit.layers.readout import LeakyIntegrator
 from neurokit.layers.time_major import AvgPool2d, Conv2d, Flatten
 from neurokit.neurons import IF, LIF, CubaLIF
+from neurokit.layers.recurrent import Recurrent
+from .cycles import RecurrentCell, collapse_cycles
 from .delays import DelayedSynapse, collapse_delays
 from .graph import GraphModel, topo_order
 
@@ -194,8 +198,30 @@ def _pool(name: str, node) -> AvgPool2d:
     return AvgPool2d(k, s, p, divisor_override=1 if isinstance(node, nir.SumPool2d) else None)
 
 
+def _recurrent(name: str, cell: RecurrentCell, dt: float, sources: list[nn.Module | None]) -> Recurrent:
+    """A NIR cycle ``neuron -> synapse -> neuron`` -> ``nk.layers.Recurrent`` with an identity feed-forward weight
+    (the synapses feeding the neuron stay their own modules); the neuron's input gain is folded into the feed-forward
+    sources and the recurrent synapse alike."""
+    rec = _synapse(cell.synapse_name, cell.synapse)
+    n = rec.weight.shape[0]
+    if tuple(rec.weight.shape) != (n, n):
+        raise ValueError(f"NIR node {cell.synapse_name!r}: recurrent weight of {name!r} must be square, got shape "
+                         f"{tuple(rec.weight.shape)}")
+    node_dt = float((cell.neuron.metadata or {}).get("dt", dt))
+    neuron = _neuron(name, cell.neuron, node_dt, [*sources, rec])
+    layer = Recurrent(n, n, neuron, recurrent_bias=rec.bias is not None)
+    with torch.no_grad():
+        layer.weight.copy_(torch.eye(n))
+        layer.recurrent_weight.copy_(rec.weight)
+        if rec.bias is not None:
+            layer.recurrent_bias.copy_(rec.bias)
+    return layer
+
+
 def _module(name: str, node, dt: float, sources: list[nn.Module | None]) -> nn.Module:
     """The neurokit module for NIR node ``node``; ``sources``: the modules feeding it (for gain folding)."""
+    if isinstance(node, RecurrentCell):
+        return _recurrent(name, node, dt, sources)
     if isinstance(node, DelayedSynapse):
         return node.module()
     if isinstance(node, (nir.Affine, nir.Linear, nir.Conv2d)):
@@ -259,6 +285,7 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None) -> nn.Se
         if not (np.isfinite(base_dt) and base_dt > 0):
             raise ValueError(f"metadata 'dt' must be seconds per step > 0, got {base_dt!r}")
         nodes, edges = collapse_delays(graph, base_dt)
+        nodes, edges = collapse_cycles(nodes, edges)
         order, pred, succ = topo_order(nodes, edges)
     except CORRUPT_CONTENT as err:
         raise ValueError(f"{source}: {err}") from err

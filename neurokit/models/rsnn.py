@@ -68,9 +68,8 @@ class RSNN(nn.Module):
         self.in_features, self.num_classes, self.recurrent = in_features, num_classes, recurrent
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[-1] != self.in_features:
-            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"rsnn: input x must have shape [T, B, {self.in_features}], got {shape}")
+        if x.dim() != 3 or x.shape[-1] != self.in_features:
+            raise ValueError(f"rsnn: input x must have shape [T, B, {self.in_features}], got {tuple(x.shape)}")
         return self.readout(self.output(self.hidden(x)))
 
 
