@@ -9,6 +9,10 @@ import neurokit.integer as integer
 from compile import integer_sim, ir
 from hw_targets.loihi2.lowering import lower as loihi_lower
 from hw_targets.loihi2.simulator import simulate
+import json
+
+import onnx
+
 from hw_targets.onnx_int import OnnxProgram
 from hw_targets.onnx_lower import lower as onnx_lower
 from hw_targets.onnx_sym import Sym
@@ -55,13 +59,19 @@ def eager(layers) -> nn.Sequential:
     return nn.Sequential(*mods).eval()
 
 
+def with_input_shape(model, g):
+    """The lowered model with the per-step input shape recorded as the onnx_int target records it."""
+    onnx.helper.set_model_props(model, {"neurokit.input_shape": json.dumps(list(g.input.shape))})
+    return model
+
+
 def outputs(seed: int) -> dict[str, np.ndarray]:
     layers, x = random_network(seed)
     g = graph_of(layers, x.shape[-1])
     with torch.no_grad():
         quant_lif = eager(layers)(torch.from_numpy(x)).numpy().astype(np.int64)
     return {"QuantLIF": quant_lif, "integer_sim": integer_sim.run(g, x),
-            "onnx": OnnxProgram(onnx_lower(g)).run(torch.from_numpy(x)).numpy(),
+            "onnx": OnnxProgram(with_input_shape(onnx_lower(g), g)).run(torch.from_numpy(x)).numpy(),
             "loihi_sim": simulate(loihi_lower(g), x).astype(np.int64),
             "integer_sim_latency1": integer_sim.run(g, x, latency=1)}
 

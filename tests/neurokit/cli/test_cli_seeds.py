@@ -20,6 +20,7 @@ SMALL = {
     "delay_snn": ('[model]\nhidden = 16\ndropout = 0.3\n[data_args]\nn_train = 128\nn_test = 32\n', 32),
     "binary_mlp": ('[model]\nhidden = [32]\n', 64),
     "quant_snn": ('[model]\nhidden = [32]\n', 64),
+    "rsnn": ('[model]\nhidden = [16]\n[data_args]\nn_train = 64\nn_test = 32\nT = 24\n', 32),
     "spikformer_tiny": ('[data_args]\ntest_fraction = 0.9\n', 60),
 }
 
