@@ -25,7 +25,7 @@ if [ "$DRY" = 1 ]; then
     DEV=cpu; TESTS=(tests/neurokit/kernels/test_cpu_parallel_threads.py -k bounded); GPU_TESTS=()
     BENCH=(--device cpu --T 2 4 --neurons 64 --repeats 1)
 else
-    DEV=cuda; TESTS=(tests/test_kernels_triton.py tests/neurokit/kernels); GPU_TESTS=(tests/test_gpu_target.py)
+    DEV=cuda; TESTS=(tests/neurokit/kernels); GPU_TESTS=(tests/hw_targets/test_gpu_target.py)
     BENCH=(--device cuda --T 4 32 --neurons 4194304 --dtype bf16 --repeats 7 --only auto spikingjelly)
 fi
 STEPS=()

@@ -51,7 +51,8 @@ def markdown(s: dict) -> str:
     if b:
         out += ["", f"time_loop ({b['meta']['device']}, {b['meta'].get('dtype', 'fp32')}, "
                 f"{b['meta']['bytes_per_neuron_step']} B/neuron-step):", "",
-                "| T | neurons | contestant | median ms | GB/s | % copy bw | ratio vs auto |", "|---|---|---|---|---|---|---|"]
+                "| T | neurons | contestant | median ms | GB/s | % copy bw | ratio vs auto |",
+                "|---|---|---|---|---|---|---|"]
         for row in b["rows"]:
             auto = row["auto"]["seconds"]
             for name, r in row.items():

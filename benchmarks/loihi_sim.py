@@ -41,7 +41,8 @@ def build(kind: str, n_in: int, hidden: int, n_out: int) -> nn.Module:
     torch.manual_seed(0)
     if kind == "cuba":
         return nn.Sequential(nn.Linear(n_in, hidden, bias=False), nk.CubaLIF(tau_syn=4.0, tau_mem=8.0, v_threshold=0.5),
-                             nn.Linear(hidden, n_out, bias=False), nk.CubaLIF(tau_syn=2.0, tau_mem=4.0, v_threshold=0.3))
+                             nn.Linear(hidden, n_out, bias=False),
+                             nk.CubaLIF(tau_syn=2.0, tau_mem=4.0, v_threshold=0.3))
     g = torch.Generator().manual_seed(0)
     return round_delays(nn.Sequential(DelayedLinear(n_in, hidden, max_delay=20, generator=g),
                                       nk.LIF(tau=4.0, decay_input=False, v_threshold=0.4),

@@ -1,6 +1,7 @@
 """compile: capture a neurokit model into a typed IR, run passes, lower to a hardware target.
 
-Public API: ``compile_model`` (re-exported as ``nk.compile``), ``CompiledModel``, ``CompileError``, ``load``.
+Public API: ``compile_model`` (model + a target object; ``nk.compile`` takes a target name and looks it up in
+``hw_targets.registry``), ``CompiledModel``, ``CompileError``. ``compile`` imports nothing from ``hw_targets``.
 Submodules: ``ir``, ``capture``, ``passes``, ``integer_sim``, ``compiled``, ``dispatch``, ``target``. The integer
 arithmetic itself lives in :mod:`neurokit.integer` (``compile.integer_neuron`` re-exports the neuron).
 Heavy imports are lazy so that ``neurokit`` can import :class:`CompileError` without an import cycle.
@@ -8,11 +9,12 @@ Heavy imports are lazy so that ``neurokit`` can import :class:`CompileError` wit
 Example::
 
     from compile import compile_model
-    cm = compile_model(model, target="onnx_int", example_input=x)
+    from hw_targets.registry import get_target
+    cm = compile_model(model, get_target("onnx_int"), example_input=x)
 """
 from compile.ir import CompileError
 
-__all__ = ["CompileError", "CompiledModel", "compile_model", "load"]
+__all__ = ["CompileError", "CompiledModel", "compile_model"]
 
 
 def __getattr__(name):
@@ -20,8 +22,4 @@ def __getattr__(name):
         from compile import compiled
 
         return getattr(compiled, name)
-    if name == "load":
-        from hw_targets.onnx_int import load
-
-        return load
     raise AttributeError(f"module 'compile' has no attribute {name!r}")

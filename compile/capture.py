@@ -25,6 +25,7 @@ from compile import ir
 from compile.capture_ops import convert_op
 from compile.ir import CompileError
 from compile.tracing import ConcreteTracer, op_name
+from neurokit.layers.time_major import BATCH_NORMS
 
 Converter = Callable[[nn.Module, str, tuple, tuple, tuple], "ir.Node | None"]
 CONVERTERS: dict[type, Converter] = {}
@@ -78,7 +79,6 @@ def _conv(m, path, inputs, in_shape, out_shape):
                    padding=pad, dilation=_pair(m.dilation), groups=int(m.groups))
 
 
-@register_converter(nn.modules.batchnorm._BatchNorm)
 def _bn(m, path, inputs, in_shape, out_shape, axis: int = 0):
     """``axis``: the per-step axis normalised (0: channels; ``TokenBatchNorm``: the last)."""
     if m.running_mean is None:
@@ -104,6 +104,8 @@ def _pool(kind):
     return conv
 
 
+for _cls in BATCH_NORMS:
+    register_converter(_cls)(_bn)
 register_converter(nn.MaxPool2d)(_pool("max"))
 register_converter(nn.AvgPool2d)(_pool("avg"))
 

@@ -2,7 +2,8 @@
 
 Example::
 
-    cm = compile_model(model, target="onnx_int", example_input=x)   # x [T, B, ...]
+    cm = compile_model(model, get_target("onnx_int"), example_input=x)   # x [T, B, ...]; a target object
+    # (by name: nk.compile(model, target="onnx_int", ...), which looks the name up in hw_targets.registry)
     y = cm.run(x)            # target outputs, [T, B, ...]
     cm.save("model.onnx")    # the target's artefact, written atomically
     cm.report()["layers"]    # ops / parameters / weight bytes per layer
@@ -127,23 +128,26 @@ class CompiledModel:
         return rep
 
 
-def compile_model(model: torch.nn.Module, target: str = "gpu", example_input: torch.Tensor | None = None,
+def compile_model(model: torch.nn.Module, target, example_input: torch.Tensor | None = None,
                   **options) -> CompiledModel:
     """Capture ``model`` on ``example_input [T, B, ...]``, run the target's passes and lower it.
 
-    ``target``: a registered name (``hw_targets.registry.TARGETS``); ``options`` are parsed once into the target's
+    ``target``: a target object (protocol: :mod:`compile.target`); the targets and their names live in
+    ``hw_targets`` (``nk.compile`` / :func:`hw_targets.compile_model` take a name). ``options`` are parsed once into the
+    target's
     ``Options`` dataclass (e.g. ``weight_bits=4`` for integer targets; unknown or bad options: ``ValueError`` /
     ``TypeError`` naming the option and the target). Then ``target.passes`` run in order and
     ``target.lower(graph, options)`` builds the artefact (protocol: :mod:`compile.target`). Raises ``ValueError``
     for an unknown target or a bad example input and ``CompileError`` for what the IR/target cannot express.
     Example in the module docstring.
     """
-    from hw_targets.registry import get_target
-
-    tgt = as_target(get_target(target))
+    if isinstance(target, str):
+        raise TypeError(f"compile_model: target must be a target object, got the name {target!r}; compile by name "
+                        f"with nk.compile(model, target={target!r}, ...) (hw_targets.compile_model)")
+    tgt = as_target(target)
     if example_input is None:
         raise ValueError("compile: example_input [T, B, ...] is required (it fixes shapes and input scale)")
     graph = capture(model, example_input)
     opts = parse_any(tgt, options, example_input)
     graph = run_passes(tgt, graph, PassContext(example_input, opts))
-    return CompiledModel(graph, target, tgt.lower(graph, opts))
+    return CompiledModel(graph, tgt.name, tgt.lower(graph, opts))

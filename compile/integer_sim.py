@@ -7,7 +7,8 @@ needs int64 exactly as in Lava). Per node, over the whole sequence ``[T, B, ...]
 * dense: ``acc[t] = W_int x[t] + b`` (delayed: ``acc[t, o] = sum_j W[o, j] x[t - d[o, j], j] + b[o]``);
   conv: integer cross-correlation (im2col); then optional requantization ``trunc(acc * M / 2**shift)``
   (``floor`` instead of ``trunc`` for a QAT accumulator shift);
-* pool: max, or **sum** (avg pool; its ``1/(kh*kw)`` lives in the scale); flatten; add: integer sum (after each input's ``rescale``, if any);
+* pool: max, or **sum** (avg pool; its ``1/(kh*kw)`` lives in the scale); flatten; add: integer sum (after each input's
+``rescale``, if any);
 * token ops (:mod:`compile.passes.quantize_tokens`): reshape / permute move integers; mean is the integer **sum**;
   matmul / mask are integer products (``a @ b``, ``a * b`` [summed over tokens]), then their optional requantization;
 * neuron: :func:`neurokit.integer.integer_cuba_run` (Lava's bit-accurate CUBA-LIF), from rest;
@@ -154,7 +155,8 @@ RULES = Rules("integer_sim", {
     ir.Integrator: lambda n, env: integer_leaky_run(env.a(n), n.integer),
 }, refusals={
     ir.BatchNorm: "a quantized graph holds no batch norm (fold_bn folds it into the preceding synapse)",
-    ir.Recurrent: "recurrent layers have no integer lowering yet (the recurrent spikes would be loop-carried state); compile them for 'gpu'",
+    ir.Recurrent: ("recurrent layers have no integer lowering yet (the recurrent spikes would be loop-carried "
+                   "state); compile them for 'gpu'"),
 })
 
 

@@ -250,7 +250,8 @@ the next neuron's integer threshold). Example: ``MatMul("kv", ("kT", "v"), (2, 1
 @dataclass
 class Mask(Node):
     """``a * b`` of two activation tensors ``inputs = (a, b)`` (broadcast as torch; ``nk.layers.SpikeMask``),
-    with ``sum_tokens`` summed over per-step axis -2 (kept). Example: ``Mask("kv", ("k", "v"), (1, 32), sum_tokens=True)``
+    with ``sum_tokens`` summed over per-step axis -2 (kept). Example: ``Mask("kv", ("k", "v"), (1, 32),
+    sum_tokens=True)``
     on ``[16, 32]`` spikes. ``requant`` as for :class:`MatMul`."""
 
     sum_tokens: bool = False
@@ -264,7 +265,8 @@ class Neuron(Node):
 
     kind: ``"lif"`` (also PLIF, with its learned tau), ``"if"``, ``"cuba"`` (CUBA-LIF) or ``"alif"`` (adaptive
     threshold ``v_threshold + beta * b``, ``b = b (1 - 1/tau_adapt) + s_prev / tau_adapt``; float targets only);
-    tau, tau_syn (cuba only), tau_adapt and beta (alif only), v_threshold, v_reset (a number: hard reset; ``None``: soft reset by
+    tau, tau_syn (cuba only), tau_adapt and beta (alif only), v_threshold, v_reset (a number: hard reset; ``None``: soft
+    reset by
     subtraction), decay_input (LIF form), reset_after_decay (snnTorch's delayed subtraction, float only).
     act_shift / uv_bits: integer format a QAT neuron was trained with (``QuantLIF``: input_shift,
     membrane_bits), else None (the target's). unit (QAT neurons only): the real value of one integer input unit

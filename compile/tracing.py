@@ -39,13 +39,13 @@ class _ConcreteProxy(fx.Proxy):
     concrete values, so ``tuple(x.shape)`` and ``T, B = x.shape[:2]`` work as in eager mode."""
 
     def __getattr__(self, k):
-        value = self.tracer._values.get(self.node)
+        value = self.tracer.values.get(self.node)
         if isinstance(value, torch.Tensor) and k in ("shape", "ndim", "size", "dim"):
             return getattr(value, k)
         return super().__getattr__(k)
 
     def __len__(self) -> int:
-        return len(self.tracer._values[self.node])
+        return len(self.tracer.values[self.node])
 
 
 class ConcreteTracer(fx.Tracer):
@@ -61,7 +61,7 @@ class ConcreteTracer(fx.Tracer):
         # the wrappers and breaks later compilations ("No definition for lowering fabs").
         super().__init__(autowrap_modules=())
         self._leaf, self._example = leaf, example
-        self._values: dict[fx.Node, object] = {}
+        self.values: dict[fx.Node, object] = {}
         self._concrete = 0  # > 0 while real code runs on example values (no proxies are made then)
 
     def trace(self, root, concrete_args=None) -> fx.Graph:
@@ -84,26 +84,26 @@ class ConcreteTracer(fx.Tracer):
         return _ConcreteProxy(node, self)
 
     def to_bool(self, obj: fx.Proxy) -> bool:
-        return bool(self._values[obj.node])
+        return bool(self.values[obj.node])
 
     def iter(self, obj: fx.Proxy) -> Iterator:
-        return iter([obj[i] for i in range(len(self._values[obj.node]))])
+        return iter([obj[i] for i in range(len(self.values[obj.node]))])
 
     def create_proxy(self, kind, target, args, kwargs, name=None, type_expr=None, proxy_factory_fn=None):
         proxy = super().create_proxy(kind, target, args, kwargs, name, type_expr, proxy_factory_fn)
         value = self._evaluate(proxy.node, args, kwargs)
-        self._values[proxy.node] = value
+        self.values[proxy.node] = value
         if isinstance(value, torch.Tensor):
             proxy.node.meta["nk_shape"] = tuple(value.shape)
         return proxy
 
     def _evaluate(self, node: fx.Node, args, kwargs):
         if node.op == "placeholder":
-            if any(n.op == "placeholder" for n in self._values):
+            if any(n.op == "placeholder" for n in self.values):
                 raise CompileError(f"model forward takes more than one input ({node.name!r}); only one is supported")
             return self._example
         args, kwargs = fx.node.map_aggregate(
-            (args, kwargs), lambda v: self._values[v.node] if isinstance(v, fx.Proxy) else v)
+            (args, kwargs), lambda v: self.values[v.node] if isinstance(v, fx.Proxy) else v)
         self._concrete += 1
         try:
             if node.op == "get_attr":

@@ -1,6 +1,7 @@
 """Energy per inference of the demo conv SNN on every target; writes the plots used by docs/energy.md.
 
-    .venv/bin/python examples/energy_demo.py                      # prints the Markdown table, writes docs/img/energy_*.png
+    .venv/bin/python examples/energy_demo.py                      # prints the Markdown table, writes
+    docs/img/energy_*.png
     .venv/bin/python examples/energy_demo.py --plot-dir /tmp/e    # plots elsewhere
 """
 import argparse

@@ -13,7 +13,6 @@ import time
 import warnings
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 import neurokit as nk
@@ -24,25 +23,13 @@ warnings.filterwarnings("ignore", module="brevitas")
 
 
 def fit(model, T, epochs, seed=0, lr=1e-2):
-    """Adam + cosine LR; returns (model, test accuracy fraction, test input [T, N, 64])."""
-    torch.manual_seed(seed)
+    """``nk.train`` (AdamW without weight decay, cosine LR per step, batch 64); returns (model, test accuracy
+    fraction, test input [T, N, 64])."""
     train, test = digits(T=T, encoding="direct", seed=0)
-    x_tr, y_tr = train.x.transpose(0, 1), train.y
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
-    for _ in range(epochs):
-        model.train()
-        for idx in torch.randperm(x_tr.shape[1]).split(64):
-            loss = F.cross_entropy(model(x_tr[:, idx]).mean(0), y_tr[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        sched.step()
+    history = nk.train(model, train, epochs, test_data=test, lr=lr, weight_decay=0.0, batch_size=64, seed=seed,
+                       device="cpu", progress=False)
     model.eval()
-    x_te = test.x.transpose(0, 1)
-    with torch.no_grad():
-        acc = float((model(x_te).mean(0).argmax(1) == test.y).float().mean())
-    return model, acc, x_te
+    return model, history[-1]["test_acc"], test.x.transpose(0, 1)
 
 
 def integer_check(model, x):

@@ -1,7 +1,8 @@
 """Target ``onnx_int``: an integer-only ONNX model (opset 17) run by onnxruntime, bit-identical to the integer
 reference simulator (:mod:`compile.integer_sim`).
 
-Pipeline: ``fold_bn -> compose_convs -> round_delays -> quantize -> check_limits`` then :func:`hw_targets.onnx_lower.lower`.
+Pipeline: ``fold_bn -> compose_convs -> round_delays -> quantize -> check_limits`` then
+:func:`hw_targets.onnx_lower.lower`.
 Declared limits: weights <= 8 bits (int8 containers; 1-bit binary weights are stored as int8 +-1),
 accumulators requantized to 16 bits (the same integer model as the Loihi target, so both match one simulator),
 int8 synapse inputs, delays 0..255 (shift-register delay lines), hard and soft reset, LIF/IF/CUBA, integer
@@ -17,7 +18,8 @@ Loop 14.7 kB / 6.7 ms, unrolled 76.7 kB / 9.8 ms; quantized CNN at T=32: Loop 6.
 79.8 kB / 31.2 ms. Unrolling is up to ~25 % faster for conv nets but grows linearly with T and fixes T, and is
 slower for dense nets, so Loop is the default (any T, constant size).
 
-onnxruntime pitfalls handled (shared/research/quant_onnx.md §4): no int8 ``MatMul`` (``MatMulInteger`` is used);
+onnxruntime pitfalls handled (its ``docs/OperatorKernels.md``, CPUExecutionProvider): no int8 ``MatMul``
+(``MatMulInteger`` is used);
 ``BitShift`` is unsigned only (signed shifts are integer ``Div``, which truncates toward zero in ORT, as the
 integer neuron specifies); ``Where``/``Clip`` lack int8/int16 (int64 state is used); the decay product needs
 36 bits (int64); graph optimisation is limited to the basic level (no Q/DQ fusion rewrites).
@@ -26,7 +28,7 @@ Example::
 
     cm = nk.compile(model, target="onnx_int", example_input=x)
     spikes = cm.run(x)            # int64 tensor [T, B, ...], == compile.integer_sim.run(cm.graph, x)
-    cm.save("model.onnx"); m = compile.load("model.onnx"); m.run(x)
+    cm.save("model.onnx"); m = hw_targets.load("model.onnx"); m.run(x)
 """
 from __future__ import annotations
 
@@ -108,7 +110,7 @@ class OnnxProgram:
 
     def report(self) -> dict:
         ops: dict[str, int] = {}
-        for node in _all_nodes(self.model.graph):
+        for node in all_nodes(self.model.graph):
             ops[node.op_type] = ops.get(node.op_type, 0) + 1
         return {"onnx_ops": dict(sorted(ops.items())), "onnx_bytes": self.model.ByteSize(),
                 "time_loop": self.meta.get("neurokit.time_loop")}
@@ -129,13 +131,13 @@ def _input_shape(meta: dict) -> list[int]:
     return shape
 
 
-def _all_nodes(graph: onnx.GraphProto):
+def all_nodes(graph: onnx.GraphProto):
     """Every node of ``graph`` and of its subgraphs (Loop bodies)."""
     for node in graph.node:
         yield node
         for attr in node.attribute:
             if attr.type == onnx.AttributeProto.GRAPH:
-                yield from _all_nodes(attr.g)
+                yield from all_nodes(attr.g)
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,8 @@ class OnnxIntTarget:
     refusals = UNSUPPORTED
     supports = SUPPORTS
     passes = (graph_pass(lambda g: check_supported(g, SUPPORTS, "onnx_int", UNSUPPORTED)), graph_pass(fold_bn),
-              graph_pass(compose_convs), graph_pass(round_delays), _quantize, graph_pass(lambda g: check_limits(g, SUPPORTS)))
+              graph_pass(compose_convs), graph_pass(round_delays), _quantize,
+              graph_pass(lambda g: check_limits(g, SUPPORTS)))
 
     def lower(self, graph: ir.Graph, options: OnnxIntOptions) -> OnnxProgram:
         model = lower(graph, options.time_loop, options.steps)

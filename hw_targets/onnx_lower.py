@@ -179,7 +179,8 @@ RULES = Rules("onnx_int lowering", {
     ir.Integrator: _emit_integrator,
 }, refusals={
     ir.BatchNorm: "a batch norm must be folded into the preceding synapse (fold_bn) before integer lowering",
-    ir.Recurrent: "recurrent layers have no integer lowering yet (the recurrent spikes would be loop-carried state); compile them for 'gpu'",
+    ir.Recurrent: ("recurrent layers have no integer lowering yet (the recurrent spikes would be loop-carried "
+                   "state); compile them for 'gpu'"),
 })
 
 

@@ -10,7 +10,8 @@
 * ``mask``: int32 ``Mul`` (broadcast), with ``sum_tokens`` a ``ReduceSum`` over axis -2 (kept).
 * then the product's optional requantization (:func:`hw_targets.onnx_sym.emit_requant`).
 
-Example: ``TOKEN_RULES[ir.MatMul](b, graph.node("blocks.0.attn.kv_matmul"), [kT, v], shapes)`` -> a ``Sym`` (int32, bound 16).
+Example: ``TOKEN_RULES[ir.MatMul](b, graph.node("blocks.0.attn.kv_matmul"), [kT, v], shapes)`` -> a ``Sym`` (int32,
+bound 16).
 """
 from __future__ import annotations
 

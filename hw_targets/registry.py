@@ -13,7 +13,8 @@ A target follows the protocol of :mod:`compile.target`:
   ``report() -> dict`` (target-specific extras).
 
 A target keeps no state between compile calls (everything a lowering needs is in ``options``). An object with only
-``prepare(graph, example_input, **options)`` and ``lower(graph)`` is accepted as well (:func:`compile.target.as_target`).
+``prepare(graph, example_input, **options)`` and ``lower(graph)`` is accepted as well
+(:func:`compile.target.as_target`).
 
 Adding a target = one module defining it + one entry in ``TARGETS`` (``name -> "module:attribute"``, imported
 lazily on first use) or a call to :func:`register`; its lowering's rule table (:class:`compile.dispatch.Rules`)

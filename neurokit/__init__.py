@@ -31,14 +31,14 @@ def energy(model_or_cm, x, target="cmos45", **kwargs):
 
 def compile(model, target="gpu", example_input=None, **options):  # noqa: A001 (public API name)
     """Compile ``model`` for ``target`` ("gpu" | "onnx_int" | "loihi2" | "nir"); see
-    :func:`compile.compiled.compile_model` (imported lazily). Returns a ``CompiledModel``.
+    :func:`hw_targets.compile_model` (imported lazily). Returns a ``CompiledModel``.
 
     Example::
 
         >>> cm = nk.compile(model, target="onnx_int", example_input=x)   # x [T, B, ...]
         >>> cm.run(x); cm.save("model.onnx"); cm.report()
     """
-    from compile.compiled import compile_model
+    from hw_targets import compile_model
     return compile_model(model, target, example_input, **options)
 
 

@@ -110,7 +110,8 @@ def atomic_path(path: "str | os.PathLike") -> Iterator[str]:
 
 
 def atomic_write(path: "str | os.PathLike", write: Callable) -> None:
-    """Call ``write(binary_file_object)`` on a temporary file, then rename it onto ``path`` (see :func:`atomic_path`)."""
+    """Call ``write(binary_file_object)`` on a temporary file, then rename it onto ``path`` (see
+    :func:`atomic_path`)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         write(f)
 

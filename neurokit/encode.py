@@ -58,7 +58,8 @@ def latency(x: torch.Tensor, T: int, tau: float = 5.0, threshold: float = 0.1, l
     """Time-to-first-spike code: brighter inputs spike earlier; each input spikes at most once.
 
     Spike time: RC model ``t = tau * ln(x / (x - threshold))`` for ``x > threshold`` (as snnTorch's ``latency``),
-    shifted so that ``x = 1`` spikes at step 0, or ``t = (1 - x) * (T - 1)`` with ``linear=True``. Times are rounded and clipped to ``[0, T - 1]``; inputs ``<= threshold`` never spike.
+    shifted so that ``x = 1`` spikes at step 0, or ``t = (1 - x) * (T - 1)`` with ``linear=True``. Times are rounded and
+    clipped to ``[0, T - 1]``; inputs ``<= threshold`` never spike.
 
     Args: x ``[B, ...]`` in [0, 1]. Returns ``[T, B, ...]`` 0/1 spikes.
     """

@@ -20,7 +20,7 @@ fast_sigmoid   ``1 / (1 + slope * |x|)^2``                       SuperSpike; snn
 triangle(w)    ``max(0, 1 - |x| / w) / w``                        triangular window of half-width ``w``
 rectangle(w)   ``1 / w`` if ``|x| < w / 2`` else 0               rectangular window of width ``w``
 ste(clip)      1 (or ``1[|x| <= clip]``)                         straight-through estimator
-reste(o,t,i)   ``(1/o) |x|^((1-o)/o)`` on ``i < |x| <= t``;       ReSTE (shared/research/quant_onnx.md §1)
+reste(o,t,i)   ``(1/o) |x|^((1-o)/o)`` on ``i < |x| <= t``;       ReSTE (Wu et al., ICCV 2023, arXiv 2308.06689)
                ``i^(1/o) / i`` on ``|x| <= i``; 0 beyond ``t``
 biper(freq)    ``freq * cos(freq * x)``                          BiPer (quant_onnx.md §2)
 ============== ================================================ ==============================================

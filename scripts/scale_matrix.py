@@ -84,10 +84,10 @@ def families(imagenet_size: int = 224) -> list[Family]:
         Family(f"Meta-SpikeFormer 15.1M (ImageNet, at {imagenet_size}px)", "metaspikeformer",
                lambda T: m.metaspikeformer("imagenet-15m", T=T, img_size=imagenet_size), _image(3, imagenet_size)),
         Family("delay SNN 140-256-256-20 (SHD, rounded delays)", "delay_snn",
-               lambda T: m.round_delays(m.delay_snn(seed=0)), _vector(140)),
+               lambda _T: m.round_delays(m.delay_snn(seed=0)), _vector(140)),
         Family("binary VGG-small (CIFAR-10 shape)", "binary_cnn",
-               lambda T: m.binary_cnn(3, 10, 32, preset="vgg_small"), _image(3, 32, spikes=True)),
-        Family("HLOP MLP 784-800-800-10 (PMNIST)", "hlop_mlp", lambda T: m.hlop_mlp(784, (800, 800), 10),
+               lambda _T: m.binary_cnn(3, 10, 32, preset="vgg_small"), _image(3, 32, spikes=True)),
+        Family("HLOP MLP 784-800-800-10 (PMNIST)", "hlop_mlp", lambda _T: m.hlop_mlp(784, (800, 800), 10),
                _vector(784)),
     ]
 

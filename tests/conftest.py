@@ -3,6 +3,7 @@ import os
 
 import torch
 
-# Kernel tests (issue 3): without a GPU, Triton kernels run in the interpreter. It must be set before triton is imported.
+# Kernel tests: without a GPU, Triton kernels run in the interpreter. It must be set before triton is
+# imported.
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")

@@ -9,7 +9,8 @@ Conv A (``[M, C/gA, ka, ka]``, stride 1, bias ``a``) followed directly by conv B
 which is exact in real arithmetic when B has no padding (the border of A's output, computed from A's zero padding
 as ``a``, is what the composed conv sees too) or A is a bias-free unpadded 1x1 conv (B's zero padding of A's output
 is then A's output on a zero-padded input). Meta-SpikeFormer's separable conv (depth-wise 7x7 then point-wise)
-and RepConv (1x1, depth-wise 3x3, 1x1) are such chains; an integer target then runs them as one integer conv (an accumulator
+and RepConv (1x1, depth-wise 3x3, 1x1) are such chains; an integer target then runs them as one integer conv (an
+accumulator
 feeding another synapse has no integer format of its own). A chain that fails these conditions is left alone, and
 the target's own check names it.
 

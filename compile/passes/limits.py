@@ -20,7 +20,8 @@ ALL_OPS = frozenset(t.op for t in ir.NODE_TYPES)  # the ``op`` of every IR node 
 class Limits:
     """What a target supports.
 
-    ops: IR ops (default: all, ``ALL_OPS``); neuron_kinds: ``lif``/``if``/``cuba``/``alif``; integer: the target runs the quantized graph;
+    ops: IR ops (default: all, ``ALL_OPS``); neuron_kinds: ``lif``/``if``/``cuba``/``alif``; integer: the target runs
+    the quantized graph;
     weight_bits: widest integer weight; acc_bits: widest (requantized) accumulator fed to a neuron;
     act_bits: widest signed integer tensor feeding a synapse (int8 containers: 8); vth_bits: threshold
     mantissa bits; max_delay: largest synaptic delay (None: any); resets: integer reset modes;

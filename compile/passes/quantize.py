@@ -180,7 +180,8 @@ RULES = Rules("quantize", {
     ir.Integrator: lambda n, st: _integrator(st.g, n, st.scale, st.maxint, st.nonneg, st.integrator_format),
 }, refusals={
     ir.BatchNorm: "cannot be quantized; run fold_bn first (it folds a batch norm into the preceding synapse)",
-    ir.Recurrent: "recurrent layers have no integer lowering yet (the recurrent spikes would be loop-carried state); compile them for 'gpu'",
+    ir.Recurrent: ("recurrent layers have no integer lowering yet (the recurrent spikes would be loop-carried "
+                   "state); compile them for 'gpu'"),
 })
 
 
@@ -293,7 +294,8 @@ def _synapse(st: _State, n: ir.Dense | ir.Conv) -> None:
         requant, bound, factor = requant_to_fit(bound, limit)
         acc_scale = acc_scale * factor
         mult = requant.multiplier
-        g.warnings.append(f"synapse {n.name!r}: accumulator requantized by {float(mult.min()) / 2 ** requant.shift:.3f}.."
+        g.warnings.append(f"synapse {n.name!r}: accumulator requantized by "
+                          f"{float(mult.min()) / 2 ** requant.shift:.3f}.."
                           f"{float(mult.max()) / 2 ** requant.shift:.3f} to fit {st.acc_bits} bits (LSBs dropped)")
     n.quant = ir.QuantSynapse(bits, w_int, s_w, s_in, b_int, requant, acc_scale, in_max, bound.astype(np.int64))
     st.scale[n.name], st.maxint[n.name], st.nonneg[n.name] = _channel(n, acc_scale), _channel(n, bound), False
@@ -360,7 +362,8 @@ def _neuron(g: ir.Graph, n: ir.Neuron, a_scale, vth_shift: int) -> None:
     vth_f = n.v_threshold / np.asarray(a_scale, dtype=np.float64) * 2.0 ** (act - vth_shift)
     if not (np.isfinite(vth_f).all() and vth_f.max() < 2.0 ** 62):
         raise CompileError(f"neuron {n.name!r} (fed by {', '.join(map(repr, n.inputs))}): integer threshold "
-                           f"v_threshold / input scale = {float(vth_f.max()):.3g} overflows 64 bits: the weights feeding "
+                           f"v_threshold / input scale = {float(vth_f.max()):.3g} overflows 64 bits: the weights "
+                           f"feeding "
                            f"it are vanishingly small next to v_threshold={n.v_threshold} (input scale "
                            f"{float(np.min(a_scale)):.3g}); rescale the weights or the threshold")
     vth = np.round(vth_f).astype(np.int64)

@@ -52,7 +52,8 @@ def scalar_scale(n: ir.Node, scale: dict, src: str) -> float:
 
 
 def quantize_token_op(g: ir.Graph, n: ir.Node, scale: dict, maxint: dict, nonneg: dict, acc_bits: int) -> None:
-    """Set ``scale[n.name]`` (float; a moved per-element array for a layout op on an accumulator), ``maxint[n.name]`` (worst-case ``|x|``, int) and ``nonneg[n.name]`` for token
+    """Set ``scale[n.name]`` (float; a moved per-element array for a layout op on an accumulator), ``maxint[n.name]``
+    (worst-case ``|x|``, int) and ``nonneg[n.name]`` for token
     op ``n`` from its inputs' entries (rules in the module docstring); sets ``n.requant`` on an oversized product."""
     m = [int(np.max(maxint[src])) for src in n.inputs]
     pos = all(nonneg[src] for src in n.inputs)

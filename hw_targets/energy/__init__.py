@@ -1,4 +1,4 @@
-"""Energy per inference: measured event counts x per-target cost tables (issue 8).
+"""Energy per inference: measured event counts x per-target cost tables.
 
 * :func:`energy` (``nk.energy``): ``energy(model_or_cm, x, target="cmos45"|"loihi2"|"onnx_int"|"gpu")`` ->
   :class:`EnergyReport` (``total_j``, ``per_layer``, ``shares``, ``to_dict``, ``to_markdown``, ``plot``).

@@ -1,10 +1,12 @@
 """Cost models as data: one :class:`CostTable` per target, every constant with its source and technology node.
 
-Sources are the team's research notes (shared/research/loihi_nir.md §3, models.md §1.5) and the primary documents
-they cite. Values are stored in SI units (J, W, s, FLOP/s, B/s); ``unit`` says what one count means.
+Sources are the primary documents below (and, for the SOP/MAC convention, Zhou et al., Spikformer, ICLR 2023,
+arXiv 2209.15425, section on energy). Values are stored in SI units (J, W, s, FLOP/s, B/s); ``unit`` says what one count
+means.
 
 * ``cmos45``  Horowitz, "Computing's Energy Problem", ISSCC 2014, 45 nm CMOS at 0.9 V.
-* ``loihi2``  Intel publishes no per-operation energy for Loihi 2 (loihi_nir.md §3.2); the Loihi 1 figures of
+* ``loihi2``  Intel publishes no per-operation energy for Loihi 2 (its tech brief "Taking Neuromorphic
+  Computing to the Next Level with Loihi 2", 2021, gives none); the Loihi 1 figures of
   Davies et al., IEEE Micro 2018, Table 2 (14 nm FinFET, 0.75 V, pre-silicon SPICE) are used and labelled as such.
 * ``onnx_int`` integer-only inference (int8 weights/activations, int32 accumulators) on 45 nm CMOS, Horowitz.
 * ``gpu``     roofline estimate for an NVIDIA H100 SXM5 (TSMC 4N) from its datasheet figures, unless NVML measures.

@@ -6,7 +6,8 @@ For every synapse (``nn.Linear``, ``nn.Conv1d/2d/3d`` including neurokit's time-
 
 * ``ac`` / ``mac``: effective synaptic operations = number of (non-zero input x non-zero weight) products. A step
   whose input holds only values in {-1, 0, 1} counts as accumulates (spikes), otherwise as multiply-accumulates.
-  This is NeuroBench's ``SynapticOperations`` rule (shared/research/loihi_nir.md §5.2), classified per call per step.
+  This is NeuroBench's ``SynapticOperations`` rule (neurobench 2.3.0,
+  ``neurobench/metrics/workload/synaptic_operations.py``), classified per call per step.
 * ``dense``: every in-bounds connection (input and weights set to one; padding excluded), NeuroBench's "Dense".
 * ``flops``: ``out_numel x fan_in`` (padding included), the paper FLOPs of models.md §1.5 (``k^2 h w c_in c_out``).
 * ``in_nnz`` / ``in_numel``: non-zero and total input elements (firing rate of the layer input).
@@ -310,14 +311,14 @@ def _install(model: nn.Module, ctr: EventCounter) -> list:
             lc.weight_words = mod.weight.numel()
             lc.weight_bits = 1 if binary_view is not None else _bits(mod.weight)
 
-            def hook(m, inp, out, lc=lc, rank=rank, name=name, ops_layer=ops_layer):
+            def hook(_m, inp, _out, lc=lc, rank=rank, name=name, ops_layer=ops_layer):
                 xs = ctr.by_step(inp[0], rank, name)
                 record_synapse(ctr, lc, xs, synapse_ops(ops_layer, xs, rank), spiking_steps(xs))
         elif delayed is not None and isinstance(mod, delayed):
             lc = ctr.get(name, "synapse", op)
             lc.weight_words, lc.weight_bits = mod.weight.numel(), _bits(mod.weight)
 
-            def hook(m, inp, out, lc=lc, name=name):
+            def hook(m, inp, _out, lc=lc, name=name):
                 if ctr.stepwise:
                     raise EnergyError(f"{name}: DelayedLinear needs the whole sequence; run time-major")
                 xs = ctr.by_step(inp[0], None, name)
@@ -325,7 +326,7 @@ def _install(model: nn.Module, ctr: EventCounter) -> list:
         elif products and isinstance(mod, products):
             lc = ctr.get(name, "product", op)
 
-            def hook(m, inp, out, lc=lc, name=name):
+            def hook(m, inp, _out, lc=lc, name=name):
                 a, b = (ctr.by_step(t, None, name) for t in inp[:2])
                 spiking, operand = rate_operand(a, b)
                 record_synapse(ctr, lc, operand, product_ops(m, a, b), spiking)
@@ -334,7 +335,7 @@ def _install(model: nn.Module, ctr: EventCounter) -> list:
             lc = ctr.get(name, "neuron" if is_neuron else "activation", op)
             lc.state_vars = _STATE_VARS.get(op, 1) if is_neuron else 0
 
-            def hook(m, inp, out, lc=lc, name=name):
+            def hook(_m, inp, out, lc=lc, name=name):
                 y = out[0] if isinstance(out, tuple) else out
                 record_neuron(ctr, lc, ctr.by_step(inp[0], None, name), ctr.by_step(y, None, name))
         else:

@@ -79,9 +79,12 @@ def nvml_power_sampler(index: int = 0) -> Callable[[], float] | None:
         return None
     try:
         import pynvml
+    except ImportError:   # pynvml missing: the caller falls back to the stated estimate
+        return None
+    try:
         pynvml.nvmlInit()
         handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-    except Exception:   # pynvml missing or NVML not usable: the caller falls back to the stated estimate
+    except pynvml.NVMLError:   # NVML not usable (no driver, no permission): the stated estimate again
         return None
     return lambda: pynvml.nvmlDeviceGetPowerUsage(handle) / 1000.0
 

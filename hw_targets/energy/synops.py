@@ -64,7 +64,8 @@ def synapse_ops(layer: nn.Module, xs: torch.Tensor, rank: int | None):
         pad = layer.padding
         if layer.padding_mode != "zeros":
             # non-zero padding modes pad the (binarised) input itself, as the layer does
-            xb = F.pad(xb, layer._reversed_padding_repeated_twice, mode=layer.padding_mode)
+            # torch's own padding amounts for these modes (also for padding='same'); it has no public accessor
+            xb = F.pad(xb, layer._reversed_padding_repeated_twice, mode=layer.padding_mode)  # noqa: SLF001
             ones_x = torch.ones_like(xb)
             pad = 0
         fn = lambda a, k: conv(a, k, None, layer.stride, pad, layer.dilation, layer.groups)
@@ -78,7 +79,8 @@ def synapse_ops(layer: nn.Module, xs: torch.Tensor, rank: int | None):
 
 def delayed_ops(layer: nn.Module, xs: torch.Tensor):
     """Per-step ``(effective, dense, flops, out_numel)`` of a ``DelayedLinear`` on ``xs [T, B, in]``: synapse
-    ``(o, j)`` with delay ``d`` reads ``x[t - d, j]`` (nothing before t = d). Example: see tests/test_energy_counts.py.
+    ``(o, j)`` with delay ``d`` reads ``x[t - d, j]`` (nothing before t = d). Example: see
+    tests/hw_targets/energy/test_energy_counts.py.
     """
     taps = layer.tap_kernel().detach().to(torch.float64)                   # [out, in, D+1]
     if layer.is_rounded:

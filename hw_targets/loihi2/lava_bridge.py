@@ -72,7 +72,8 @@ def run_lava(jobs: Sequence[tuple[str | Path, np.ndarray]], timeout: float = 900
             np.save(inp, np.ascontiguousarray(x.transpose(1, 0, 2)).astype(np.uint8))
             spec.append({"net": str(Path(net).resolve()), "input": str(inp), "output": str(Path(tmp) / f"out{i}.npz")})
         (Path(tmp) / "jobs.json").write_text(json.dumps(spec))
-        proc = subprocess.run([str(lava_python()), str(RUNNER), str(Path(tmp) / "jobs.json")], capture_output=True, check=False,
+        proc = subprocess.run([str(lava_python()), str(RUNNER), str(Path(tmp) / "jobs.json")], capture_output=True,
+                              check=False,
                               text=True, timeout=timeout, env={**os.environ, "PYTHONWARNINGS": "ignore"})
         if proc.returncode != 0:
             raise RuntimeError(f"Lava runner failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")

@@ -4,7 +4,8 @@ This script imports only numpy and Lava, never neurokit: Lava does not import on
 neurokit calls it as a subprocess (:func:`hw_targets.loihi2.lava.run_lava`). Each job loads a
 network with lava-dl's own reader ``lava.lib.dl.netx.hdf5.Network(net_config=path)``, feeds the
 input spikes from a ``RingBuffer`` source into ``net.inp``, records every layer's output spikes
-with ``RingBuffer`` sinks, the last layer's membrane ``v`` with a ``Monitor``, and runs ``Loihi2SimCfg(select_tag="fixed_pt")`` for T steps. One sample
+with ``RingBuffer`` sinks, the last layer's membrane ``v`` with a ``Monitor``, and runs
+``Loihi2SimCfg(select_tag="fixed_pt")`` for T steps. One sample
 is one fresh network (Lava state cannot be reset between samples).
 
 Usage::
@@ -13,7 +14,8 @@ Usage::
 
 ``jobs.json`` is a list of ``{"net": path, "input": path.npy, "output": path.npz}``; the input is
 ``uint8 [B, T, n_in]``, a conv-first network's ``[C, H, W]`` frames flattened in that order (Lava's ports are
-``(W, H, C)``: inputs are transposed in and conv blocks' spikes / voltages transposed back). The output ``.npz`` holds ``layer<i>`` (``uint8 [B, T, n_i]``, i = 1..L,
+``(W, H, C)``: inputs are transposed in and conv blocks' spikes / voltages transposed back). The output ``.npz`` holds
+``layer<i>`` (``uint8 [B, T, n_i]``, i = 1..L,
 the last one being ``net.out``), ``v_last`` (``int64 [B, T, n_L]``, the
 last layer's voltage after each step), ``seconds`` (wall time of loading + building + running, per sample)
 and ``run_seconds`` (``net.run`` alone).
@@ -61,7 +63,8 @@ def run_sample(net_path: str, spikes: np.ndarray, run_seconds: list):
         net.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
         run_seconds.append(time.perf_counter() - t0)
         v_trace = np.asarray(mon.get_data()[v.process.name][v.name]).reshape(steps, *v.shape).astype(np.int64)
-        return [_to_flat_chw(np.moveaxis(s.data.get(), -1, 0)).astype(np.uint8) for s in sinks] + [_to_flat_chw(v_trace)]
+        spikes = [_to_flat_chw(np.moveaxis(s.data.get(), -1, 0)).astype(np.uint8) for s in sinks]
+        return spikes + [_to_flat_chw(v_trace)]
     finally:
         net.stop()
 

@@ -7,7 +7,7 @@ Per-core limits (:class:`CoreLimits`) and their sources:
 - ``synapse_bits_per_core = 1,048,576`` (128 KiB) and ``fan_in_per_core = 4096`` input axons: the Loihi
   per-core synapse memory and input-axon limits as nengo-loihi enforces them (``nengo_loihi/block.py``:
   ``MAX_SYNAPSE_BITS``, ``MAX_IN_AXONS``). Intel has not published Loihi 2's per-core synapse memory split,
-  so the Loihi 1 figures are used as a conservative bound (shared/research/loihi_nir.md §3.2).
+  so the Loihi 1 figures are used as a conservative bound (Davies et al., IEEE Micro 38(1), 2018).
 - ``cores_per_chip = 128`` neuro-cores (same Intel brief).
 
 A synapse costs its weight bits (``num_weight_bits`` of the netx/Lava encoding) plus 6 delay bits when
@@ -179,5 +179,5 @@ def map_cores(net: LoihiNetwork, limits: CoreLimits = CoreLimits()) -> CoreMap:
     if len(cores) > budget:
         raise CompileError(f"loihi2: model too large: needs {len(cores)} neuro-cores, the target has {budget} "
                            f"({limits.chips} chip(s) x {limits.cores_per_chip}); largest layer: "
-                           f"{max(net.layers, key=lambda l: l.n_out * l.n_in).name or 'unnamed'}")
+                           f"{max(net.layers, key=lambda layer: layer.n_out * layer.n_in).name or 'unnamed'}")
     return CoreMap(cores, limits, dests)

@@ -3,10 +3,11 @@
 A :class:`LoihiNetwork` is a feed-forward chain of :class:`LoihiLayer` s. Each layer is one
 netx ``dense`` block (a Lava ``Dense``, or ``DelayDense`` when it has per-synapse delays) or one netx
 ``conv`` block (a Lava ``Conv``, :class:`ConvGeometry`) synapse feeding a bit-accurate CUBA LIF population.
-All values are the integers written to the netx file (shared/research/loihi_nir.md §1-§2):
+All values are the integers written to the netx file (lava-dl 0.6 ``netx/hdf5.py``; Lava's ``proc/lif``):
 
 - ``weight``: integer synaptic weights, shape ``(out, in)`` (conv: PyTorch's ``(C_out, C_in / groups, kH, kW)``),
-  in ``[-256, 254]`` (netx clips to this range). One spike on synapse ``(o, i)`` adds ``weight[o, i]`` to the activation ``a_in`` that the
+  in ``[-256, 254]`` (netx clips to this range). One spike on synapse ``(o, i)`` adds ``weight[o, i]`` to the activation
+  ``a_in`` that the
   neuron left-shifts by 6 into its current ``u``.
 - ``i_decay``, ``v_decay`` in ``0..4096`` (netx ``iDecay``/``vDecay``; Lava ``du = iDecay - 1``).
 - ``vth_mant`` in ``0..131071`` (17 bits); the neuron spikes when ``v > vth_mant << 6``.

@@ -1,6 +1,7 @@
 """lava-dl netx HDF5 (``.net``) writer and reader for :class:`LoihiNetwork`.
 
-Layout written (shared/research/loihi_nir.md §1; every entry is an HDF5 *dataset*, no attributes)::
+Layout written (as lava-dl 0.6's slayer ``export_hdf5`` writes it and ``lava/lib/dl/netx/hdf5.py`` reads it; every entry
+is an HDF5 *dataset*, no attributes)::
 
     layer/0/type          |S10 (1,)   b"input"
     layer/0/shape         int64 (1,)  [n_in]    (a conv-first network: int64 (3,) [C, H, W])

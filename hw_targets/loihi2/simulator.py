@@ -1,6 +1,7 @@
 """Fast, vectorized, bit-accurate simulation of a :class:`LoihiNetwork` (Lava ``fixed_pt`` semantics).
 
-Per layer and time step ``t`` (shared/research/loihi_nir.md §2.2-2.3; Lava's ``Dense``/``DelayDense``
+Per layer and time step ``t`` (lava-nc 0.10, ``lava/proc/lif/models.py`` and ``lava/proc/dense/models.py``; Lava's
+``Dense``/``DelayDense``
 bit-accurate models)::
 
     acc_k[t] = (sum_i mantissa[o, i] * s_in[t, i] over synapses with delay k) shifted by weight_exp

@@ -1,7 +1,8 @@
 """Target ``loihi2``: Loihi 2 fixed-point CUBA semantics (Lava bit-accurate), netx export, core mapping.
 
 Passes (``Loihi2Target.passes``, in order): round delays, fold batch norm, Loihi structure check (op-specific
-reasons), quantize (per-tensor 8-bit weights so each layer has one threshold, 16-bit accumulators: Lava's ``a_in``, integrator
+reasons), quantize (per-tensor 8-bit weights so each layer has one threshold, 16-bit accumulators: Lava's ``a_in``,
+integrator
 readouts in Lava's voltage format: input ``<< 6``, 24-bit saturation), check limits.
 ``lower`` builds the :class:`LoihiNetwork`, maps it onto neuro-cores and returns a :class:`Loihi2Program`.
 
@@ -92,7 +93,8 @@ class Loihi2Program:
         return len(self.net.layers)
 
     def run(self, x: torch.Tensor) -> torch.Tensor:
-        """Bit-accurate run. ``x [T, B, *input_shape]`` 0/1 -> int64 ``[T, B, *output_shape]``: output spikes, for a plain
+        """Bit-accurate run. ``x [T, B, *input_shape]`` 0/1 -> int64 ``[T, B, *output_shape]``: output spikes, for a
+        plain
         readout the accumulator ``v >> 6``, for an integrator readout its trace ``v`` (real value
         ``graph.scales[graph.output] * out``). Equals ``integer_sim.run(graph, x, latency=1)``; a ``RuntimeWarning``
         says when an integrator trace passed Lava's largest threshold (the block spiked and reset, unlike the
@@ -109,7 +111,8 @@ class Loihi2Program:
             return torch.from_numpy(rec.spikes[-1].astype(np.int64).reshape(shape))
         if rec.spikes[-1].any():
             warnings.warn(f"loihi2: readout {self.net.layers[-1].name!r} exceeded vThMant << 6 = "
-                          f"{self.net.layers[-1].vth_mant << 6} and reset; its trace differs from the integer reference",
+                          f"{self.net.layers[-1].vth_mant << 6} and reset; its trace differs from the integer "
+                          f"reference",
                           RuntimeWarning, stacklevel=2)
         leaky = self.graph.node(self.graph.output).op == "integrator"
         return torch.from_numpy(rec.v_last if leaky else rec.v_last >> 6)
@@ -132,7 +135,8 @@ class Loihi2Program:
             if not layer.exact_weights:
                 warn.append(f"loihi2: layer {layer.name!r}: netx/Lava sign-mode corner changes the effective "
                             "weights (all weights <= 0 with max 0); Loihi differs from the integer reference")
-        rep = {"cores": self.cores.cores_used, "core_map": self.cores.report(), "loihi_layers": layers, "latency_steps": self.latency,
+        rep = {"cores": self.cores.cores_used, "core_map": self.cores.report(), "loihi_layers": layers,
+               "latency_steps": self.latency,
                "readout": self.net.readout, "warnings": warn}
         if self.last_run is not None:
             rep["spike_traffic"] = self.cores.traffic(self._last_input, self.last_run.spikes)

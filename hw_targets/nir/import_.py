@@ -1,7 +1,7 @@
 """``nk.from_nir``: a NIR graph (or ``.nir`` file) -> a time-major neurokit model (``nn.Sequential`` for a chain,
 :class:`neurokit.nir_graph.GraphModel` for a graph that branches and merges, e.g. residual connections).
 
-Conventions (the inverse of :mod:`hw_targets.nir_target`; shared/research/loihi_nir.md §4.5):
+Conventions (the inverse of :mod:`hw_targets.nir.export`; as snnTorch 1.0's ``import_nir.py`` reads NIR):
 
 * ``dt`` per node: ``node.metadata["dt"]``, else the graph's ``metadata["dt"]``, else ``dt=`` given here, else 1e-4 s
   (snnTorch's hard-coded step, so its exports import unchanged).
@@ -100,7 +100,8 @@ def _read_file(path: Path) -> nir.NIRGraph:
     except ValueError:
         raise
     except CORRUPT_CONTENT as e:
-        raise ValueError(f"{path}: not a readable NIR HDF5 file (truncated or corrupt?): {type(e).__name__}: {e}") from e
+        raise ValueError(f"{path}: not a readable NIR HDF5 file (truncated or corrupt?): "
+                         f"{type(e).__name__}: {e}") from e
     try:
         return nir.read(path, type_check=True)
     except Exception as e:  # nir raises many types; give the file name and the cause
@@ -137,7 +138,8 @@ def _neuron(name: str, node, dt: float, sources: list[nn.Module | None]) -> nn.M
                          "'zero'|'subtract' and 'same_step'|'next_step'")
     vth = _scalar(name, "v_threshold", node.v_threshold)
     vr = _scalar(name, "v_reset", getattr(node, "v_reset", 0.0))
-    common = {"v_threshold": vth, "v_reset": vr if reset == "zero" else None, "reset_after_decay": timing == "next_step"}
+    common = {"v_threshold": vth, "v_reset": vr if reset == "zero" else None,
+              "reset_after_decay": timing == "next_step"}
     if not isinstance(node, nir.IF):
         leak = _scalar(name, "v_leak", node.v_leak)
         if not np.isclose(leak, vr if reset == "zero" else 0.0):
@@ -180,8 +182,9 @@ def _synapse(name: str, node) -> nn.Module:
                 lin.bias.copy_(torch.as_tensor(np.asarray(node.bias, dtype=np.float32)))
         return lin
     pad = node.padding if isinstance(node.padding, str) else tuple(int(p) for p in np.atleast_1d(node.padding))
-    conv = Conv2d(w.shape[1] * int(node.groups), w.shape[0], tuple(w.shape[2:]), stride=tuple(np.atleast_1d(node.stride)),
-                  padding=pad, dilation=tuple(np.atleast_1d(node.dilation)), groups=int(node.groups), bias=True)
+    conv = Conv2d(w.shape[1] * int(node.groups), w.shape[0], tuple(w.shape[2:]),
+                  stride=tuple(np.atleast_1d(node.stride)), padding=pad, dilation=tuple(np.atleast_1d(node.dilation)),
+                  groups=int(node.groups), bias=True)
     with torch.no_grad():
         conv.weight.copy_(w)
         conv.bias.copy_(torch.as_tensor(np.asarray(node.bias, dtype=np.float32)))

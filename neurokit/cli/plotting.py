@@ -1,7 +1,6 @@
 """Figures for the docs: surrogate shapes."""
 from __future__ import annotations
 
-import os
 
 import torch
 

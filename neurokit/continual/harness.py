@@ -239,7 +239,7 @@ def _train(model, tasks, method, epochs, lr, batch_size, T, optimizer, ewc_lambd
         if method == "hlop":
             model.add_subspaces(i, gen)
 
-        def loss_fn(out, y, reduction="mean"):
+        def loss_fn(out, y, reduction="mean", classes=classes):
             return F.cross_entropy(out.mean(0)[:, classes], torch.searchsorted(classes, y), reduction=reduction)
 
         for _ in range(epochs):

@@ -1,4 +1,4 @@
-"""Hebbian Learning based Orthogonal Projection (HLOP; Xiao et al., ICLR 2024; shared/research/models.md section 3).
+"""Hebbian Learning based Orthogonal Projection (HLOP; Xiao et al., ICLR 2024, arXiv 2402.11984).
 
 Per layer, a bank of lateral *subspace neurons* ``H [M, N]`` (``N`` = presynaptic size) learns the principal subspace
 of the layer's presynaptic activity ``x`` with Oja's subspace rule (Hebbian ``y x^T`` minus anti-Hebbian

@@ -1,4 +1,4 @@
-"""Fused neuron time loops (issue 3): one recurrence for all families, run by a Numba CPU loop or a Triton kernel.
+"""Fused neuron time loops: one recurrence for all families, run by a Numba CPU loop or a Triton kernel.
 
 Entry point: :func:`neurokit.kernels.dispatch.run_neuron`; the neuron modules call it for ``backend="auto"`` and
 ``backend="triton"``. See ``docs/kernels.md``.

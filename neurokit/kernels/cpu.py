@@ -4,7 +4,8 @@ The neurons are split into chunks of ``CHUNK`` consecutive columns that run in p
 ``torch.get_num_threads()`` threads, set per call). Inside a chunk the loop is time-outer, neuron-inner over
 contiguous fp32 ``[T, N]`` arrays, so the inner loop is a straight SIMD-friendly sweep with the chunk's state in
 L1-sized slices of the ``[N]`` buffers; there is no Python work per step or per element. Neurons are independent,
-so the result does not depend on the thread count or the chunking (bit-identical; tested). All arithmetic is fp32 in the reference's operation order (:mod:`neurokit.kernels.spec`), so spikes are
+so the result does not depend on the thread count or the chunking (bit-identical; tested). All arithmetic is fp32 in the
+reference's operation order (:mod:`neurokit.kernels.spec`), so spikes are
 bit-identical to :func:`neurokit.neurons.functional.lif_reference` and friends. bf16/fp16 inputs are converted to
 fp32 once by the caller (:mod:`neurokit.kernels.autograd`).
 

@@ -36,7 +36,7 @@ __all__ = ["shift_accumulate"]
 @numba.njit(nogil=True, parallel=True)
 def _forward(x, w, d, out):
     B, T, J = x.shape
-    M, _, O = w.shape
+    M, _, n_out = w.shape
     for b in numba.prange(B):
         for t in range(T):
             for j in range(J):
@@ -44,7 +44,7 @@ def _forward(x, w, d, out):
                 if xv == 0:
                     continue
                 for m in range(M):
-                    for o in range(O):
+                    for o in range(n_out):
                         tt = t + d[m, j, o]
                         if tt < T:
                             out[b, tt, o] += w[m, j, o] * xv
@@ -53,7 +53,7 @@ def _forward(x, w, d, out):
 @numba.njit(nogil=True, parallel=True)
 def _grad_weight(x, g, d, gw):
     B, T, J = x.shape
-    M, _, O = gw.shape
+    M, _, n_out = gw.shape
     for j in numba.prange(J):
         for b in range(B):
             for t in range(T):
@@ -61,7 +61,7 @@ def _grad_weight(x, g, d, gw):
                 if xv == 0:
                     continue
                 for m in range(M):
-                    for o in range(O):
+                    for o in range(n_out):
                         tt = t + d[m, j, o]
                         if tt < T:
                             gw[m, j, o] += g[b, tt, o] * xv
@@ -70,13 +70,13 @@ def _grad_weight(x, g, d, gw):
 @numba.njit(nogil=True, parallel=True)
 def _grad_input(g, w, d, gx):
     B, T, J = gx.shape
-    M, _, O = w.shape
+    M, _, n_out = w.shape
     for b in numba.prange(B):
         for t in range(T):
             for j in range(J):
                 acc = np.float32(0.0)
                 for m in range(M):
-                    for o in range(O):
+                    for o in range(n_out):
                         tt = t + d[m, j, o]
                         if tt < T:
                             acc += w[m, j, o] * g[b, tt, o]

@@ -142,7 +142,8 @@ def run_recurrent(family: str, ff: torch.Tensor, weight_rec: torch.Tensor, bias_
         weight_rec: recurrent weight ``V [N, N]`` (``V[n, j]``: from neuron ``j`` to neuron ``n``).
         bias_rec: recurrent bias ``[N]`` or ``None``.
         params, surrogate: the neuron's ``*Params`` and surrogate.
-        backend: ``"auto"`` (fused on CPU fp32 for configurations ``fused_covers`` accepts, else ``None``), ``"torch"`` (always ``None``), ``"triton"`` (raises:
+        backend: ``"auto"`` (fused on CPU fp32 for configurations ``fused_covers`` accepts, else ``None``), ``"torch"``
+        (always ``None``), ``"triton"`` (raises:
             no Triton recurrent kernel).
 
     Returns:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import torch
 
 from ..surrogate import SURROGATE_IDS
-from .spec import ALIF, CUBA, DECAY_INPUT, DETACH, HARD_RESET, RAD, build_spec
+from .spec import build_spec
 
 __all__ = ["Variant", "Resources", "variants", "compile_variant", "ARCHS"]
 

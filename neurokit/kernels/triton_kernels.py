@@ -74,7 +74,8 @@ def _forward_kernel(x_ptr, s_ptr, h_ptr, th_ptr, vseq_ptr, s8_ptr, vlast_ptr, au
     v = tl.zeros([BLOCK], tl.float32) + vr
     aux = tl.zeros([BLOCK], tl.float32)
     s_prev = tl.zeros([BLOCK], tl.float32)
-    x_p, s_p, h_p, th_p, vs_p, s8_p = x_ptr + offs, s_ptr + offs, h_ptr + offs, th_ptr + offs, vseq_ptr + offs, s8_ptr + offs
+    x_p, s_p, h_p, th_p = x_ptr + offs, s_ptr + offs, h_ptr + offs, th_ptr + offs
+    vs_p, s8_p = vseq_ptr + offs, s8_ptr + offs
     for _t in range(T):
         x = tl.load(x_p, mask=mask, other=0.0).to(tl.float32)
         if CUBA_:
@@ -118,6 +119,51 @@ def _forward_kernel(x_ptr, s_ptr, h_ptr, th_ptr, vseq_ptr, s8_ptr, vlast_ptr, au
     tl.store(aux_ptr + offs, aux, mask=mask)
 
 
+@triton.jit
+def _grad_through_reset(gs, gv, h, th, c2, vth, vr, HARD: tl.constexpr, RAD_: tl.constexpr, DETACH_: tl.constexpr):
+    """dL/ds plus what reaches the spike through the reset (nothing when the reset is detached)."""
+    if not DETACH_:
+        if HARD:
+            gs = gs + gv * (vr - h)
+        elif RAD_:
+            gs = gs + c2 * vth
+        else:
+            gs = gs - gv * th
+    return gs
+
+
+@triton.jit
+def _decay_grad_term(gh, h_p, s8_p, x_p, has_prev, mask, N, vth, vr, DI: tl.constexpr, HARD: tl.constexpr,
+                     HAS_S: tl.constexpr):
+    """This step's term of dL/dk (learnable decay): ``gh * (x[t] - dv)`` (``-gh * dv`` without input decay), where
+    ``dv = v[t-1] - v_reset`` after the previous step's reset (0 at t = 0)."""
+    hp = tl.load(h_p - N, mask=has_prev, other=0.0).to(tl.float32)
+    if HAS_S:
+        spp = tl.load(s8_p - N, mask=has_prev, other=0).to(tl.float32)
+    else:
+        spp = tl.where(hp - vth > 0.0, 1.0, 0.0)
+    if HARD:
+        dv = hp * (1.0 - spp) + vr * spp - vr
+    else:
+        dv = hp - vth * spp - vr
+    dv = tl.where(has_prev, dv, 0.0)
+    if DI:
+        term = gh * (tl.load(x_p, mask=mask, other=0.0).to(tl.float32) - dv)
+    else:
+        term = gh * (-dv)
+    return term
+
+
+@triton.jit
+def _adaptation_grads(gs, sg, gv, sp, c1, beta, rho, omr, HARD: tl.constexpr):
+    """ALIF: the carried gradients of the adaptation variable, ``(c1, c2)``, from this step's threshold gradient."""
+    gth = -(gs * sg)
+    if not HARD:
+        gth = gth - gv * sp
+    gb = gth * beta + c1
+    return gb * rho, gb * omr
+
+
 @triton.jit(do_not_specialize=["T"])
 def _backward_kernel(gs_ptr, gvseq_ptr, h_ptr, th_ptr, s8_ptr, x_ptr, gx_ptr, gk_ptr, gvlast_ptr, gaux_ptr, k_ptr,
                      T, N, k_scalar, vth, vr, syn, rho, omr, beta, p0, p1, p2,
@@ -158,40 +204,16 @@ def _backward_kernel(gs_ptr, gvseq_ptr, h_ptr, th_ptr, s8_ptr, x_ptr, gx_ptr, gk
         gs = tl.load(gs_p, mask=mask, other=0.0).to(tl.float32)
         if ALIF_:
             gs = gs + c2
-        if not DETACH_:
-            if HARD:
-                gs = gs + gv * (vr - h)
-            elif RAD_:
-                gs = gs + c2 * vth
-            else:
-                gs = gs - gv * th
+        gs = _grad_through_reset(gs, gv, h, th, c2, vth, vr, HARD, RAD_, DETACH_)
         if HARD:
             gh = gv * (1.0 - sp) + gs * sg
         else:
             gh = gv + gs * sg
         if ALIF_:
-            gth = -(gs * sg)
-            if not HARD:
-                gth = gth - gv * sp
-            gb = gth * beta + c1
-            c1 = gb * rho
-            c2 = gb * omr
+            c1, c2 = _adaptation_grads(gs, sg, gv, sp, c1, beta, rho, omr, HARD)
         if LEARN_K:
-            has_prev = mask & ((offs * 0 + i) < T - 1)
-            hp = tl.load(h_p - N, mask=has_prev, other=0.0).to(tl.float32)
-            if HAS_S:
-                spp = tl.load(s8_p - N, mask=has_prev, other=0).to(tl.float32)
-            else:
-                spp = tl.where(hp - vth > 0.0, 1.0, 0.0)
-            if HARD:
-                dv = hp * (1.0 - spp) + vr * spp - vr
-            else:
-                dv = hp - vth * spp - vr
-            dv = tl.where(has_prev, dv, 0.0)
-            if DI:
-                g_k += gh * (tl.load(x_p, mask=mask, other=0.0).to(tl.float32) - dv)
-            else:
-                g_k += gh * (-dv)
+            g_k += _decay_grad_term(gh, h_p, s8_p, x_p, mask & ((offs * 0 + i) < T - 1), mask, N, vth, vr,
+                                    DI, HARD, HAS_S)
         if DI:
             gu = gh * k
         else:

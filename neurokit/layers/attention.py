@@ -3,7 +3,7 @@
 Token layout is time-major ``[T, B, N, C]`` (N tokens, C channels). Products between activations are separate
 modules (`SpikeMatMul`, `SpikeMask`) so that the compiler captures them as graph nodes (torch.fx leaves).
 
-* `SpikingSelfAttention` (Spikformer SSA, Zhou et al. ICLR 2023; shared/research/models.md 1.1): spike Q, K, V,
+* `SpikingSelfAttention` (Spikformer SSA, Zhou et al. ICLR 2023, arXiv 2209.15425): spike Q, K, V,
   **no softmax**, a fixed scale (0.125). Computed as ``scale * Q (K^T V)`` (two `SpikeMatMul`), which equals
   ``scale * (Q K^T) V`` exactly in real arithmetic and is linear in the number of tokens.
 * `SpikeDrivenSelfAttention` (SDT v1 SDSA, Yao et al. NeurIPS 2023; models.md 1.2): ``kv = sum_n K ∘ V`` (mask and

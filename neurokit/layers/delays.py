@@ -6,7 +6,7 @@ weight ``W[o, j]`` and a delay. Two semantics exist:
 * **Continuous (training, ``mode="learned"`` before rounding).** Each synapse has a real position
   ``p[o, j]`` in ``[0, max_delay]``. Its temporal kernel over the taps ``k = 0..max_delay`` is a Gaussian centred on
   ``p`` with width ``sigma``, normalised to sum to 1 over the taps (Hammouamri et al., ICLR 2024, DCLS
-  ``version='gauss'``; shared/research/models.md section 2)::
+  ``version='gauss'``; Hammouamri et al., ICLR 2024, arXiv 2306.17670)::
 
       g[o, j, k] = exp(-0.5 * ((k - p[o, j]) / sigma) ** 2) / sum_k' exp(-0.5 * ((k' - p[o, j]) / sigma) ** 2)
       out[t, b, o] = bias[o] + sum_j sum_k W[o, j] * g[o, j, k] * x[t - k, b, j]

@@ -46,8 +46,8 @@ from .. import surrogate as _surrogate
 from ..neurons.checks import check_input, check_number, check_tau
 from .time_major import fold_time
 
-__all__ = ["SUPPORTED_BITS", "MEMBRANE_BITS", "check_bits", "quantize_input", "input_scale", "QuantLinear", "QuantConv2d", "QuantLIF",
-           "IntegerSpikingLayer", "quant_lif_reference"]
+__all__ = ["SUPPORTED_BITS", "MEMBRANE_BITS", "check_bits", "quantize_input", "input_scale", "QuantLinear",
+           "QuantConv2d", "QuantLIF", "IntegerSpikingLayer", "quant_lif_reference"]
 
 #: Weight / activation bit widths the quantized layers accept.
 SUPPORTED_BITS = (2, 4, 8)
@@ -327,7 +327,8 @@ class IntegerSpikingLayer(nn.Module):
 
     This is the unit the integer targets run: ``integer_params()`` returns everything the compiler needs
     (``weight`` int8, ``threshold`` int64 ``[C]``, ``decay``, ``membrane_bits``, ``accumulator_shift``,
-    ``input_shift``, ``input_scale``, ``weight_scale``). The synapse is any of :class:`QuantLinear`, :class:`QuantConv2d`,
+    ``input_shift``, ``input_scale``, ``weight_scale``). The synapse is any of :class:`QuantLinear`,
+    :class:`QuantConv2d`,
     :class:`~neurokit.layers.BinaryLinear`, :class:`~neurokit.layers.BinaryConv2d` (bias off).
 
     Shapes: ``x [T, B, ...]`` -> spikes ``[T, B, C_out, ...]``.

@@ -50,6 +50,10 @@ class Conv1d(nn.Conv1d):
         return fold_time(super().forward, x, 4, "Conv1d", self.in_channels)
 
 
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+"""The torch batch-norm classes every neurokit batch norm derives from (``isinstance(m, BATCH_NORMS)``)."""
+
+
 class BatchNorm2d(nn.BatchNorm2d):
     """``nn.BatchNorm2d`` over ``[T, B, C, H, W]`` (statistics over time, batch and space)."""
 

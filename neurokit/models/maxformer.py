@@ -1,4 +1,4 @@
-"""Max-Former (Fang et al., NeurIPS 2025; shared/research/models.md 1.4): high-frequency operators for spiking
+"""Max-Former (Fang et al., NeurIPS 2025, arXiv 2505.18608): high-frequency operators for spiking
 transformers -- an extra max-pool in the patch embedding and depth-wise convolution as the early token mixer.
 
 Layout (the CIFAR model of the paper's code), images time-major ``[T, B, C, H, W]``, membrane-shortcut residuals

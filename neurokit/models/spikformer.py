@@ -1,6 +1,7 @@
 """Spikformer (Zhou et al., ICLR 2023) with an optional spike-driven attention (SDT v1, Yao et al., NeurIPS 2023).
 
-Architecture (shared/research/models.md 1.1, 1.2), time-major throughout:
+Architecture (Spikformer, Zhou et al., ICLR 2023, arXiv 2209.15425; spike-driven self-attention, Yao et al.,
+NeurIPS 2023, arXiv 2307.01694), time-major throughout:
 
 * **SPS** (spiking patch splitting): four Conv3x3(no bias)-BN-neuron stages with ``dim/8, dim/4, dim/2, dim``
   channels; ``log2(patch_size)`` MaxPool(3, stride 2) layers after the last stages; a relative position embedding

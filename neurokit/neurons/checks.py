@@ -29,7 +29,7 @@ def check_input(x, name: str = "x", who: str = "neuron") -> None:
                       "time axis first (x.unsqueeze(0), or nk.encode.rate / nk.encode.direct)", stacklevel=3)
     if x.shape[0] == 0:
         raise ValueError(f"{name} has T=0 time steps (shape {tuple(x.shape)}); expected T >= 1")
-    # aminmax propagates NaN and +-inf and is ~15x faster on CPU than isfinite(x).all() (kernels issue 3)
+    # aminmax propagates NaN and +-inf and is ~15x faster on CPU than isfinite(x).all()
     if (not torch.compiler.is_compiling() and x.numel()
             and not bool(torch.isfinite(torch.stack(torch.aminmax(x.detach()))).all())):
         raise ValueError(f"{name} contains NaN or Inf values (shape {tuple(x.shape)}); expected finite inputs")

@@ -99,7 +99,7 @@ class LIF(Neuron):
         reset_after_decay: defer the reset of a spike to the next step, after its decay and input (snnTorch order).
         backend: ``"auto" | "torch" | "triton"``. store_v_seq: keep ``self.v_seq``.
 
-    Peer mapping (tested in ``tests/test_parity_peers.py``):
+    Peer mapping (tested in ``tests/neurokit/test_parity_peers.py``):
 
     * SpikingJelly ``LIFNode(tau, decay_input, v_threshold, v_reset)`` == ``LIF`` with the same arguments.
     * snnTorch ``Leaky(beta, threshold, reset_mechanism="zero")`` == ``LIF(tau=1/(1-beta), decay_input=False,

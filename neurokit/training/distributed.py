@@ -32,6 +32,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DistributedSampler, Sampler
 
+from ..layers.time_major import BATCH_NORMS
+
 __all__ = ["DistContext", "setup_distributed", "teardown_distributed", "check_global_batch", "all_reduce_sum",
            "all_reduce_mean_", "is_main_process", "launched_by_torchrun", "ResumableDistributedSampler",
            "ShardSampler", "build_torchrun_command", "launch_distributed", "convert_sync_batchnorm",
@@ -251,7 +253,7 @@ def convert_sync_batchnorm(module: nn.Module) -> nn.Module:
         (True, True)
     """
     for child in module.modules():
-        if isinstance(child, nn.modules.batchnorm._BatchNorm) and not isinstance(child, nn.SyncBatchNorm):
+        if isinstance(child, BATCH_NORMS) and not isinstance(child, nn.SyncBatchNorm):
             child.__class__ = _sync_class(type(child))
             child.process_group = None
     return module

@@ -36,6 +36,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..data.base import collate_time_major
+from ..layers.time_major import BATCH_NORMS
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .distributed import (DistContext, ResumableDistributedSampler, all_reduce_sum, check_global_batch,
                           convert_sync_batchnorm, revert_sync_batchnorm, setup_distributed,
@@ -130,7 +131,7 @@ def _amp_dtype(amp: Optional[bool], device: torch.device) -> Optional[torch.dtyp
 
 def _freeze_batchnorm(model: nn.Module) -> None:
     for module in model.modules():
-        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+        if isinstance(module, BATCH_NORMS):
             module.eval()
 
 

@@ -133,7 +133,7 @@ class SpikeRecorder:
         self.elements = torch.zeros((), dtype=torch.float64)
         self._handles = []
 
-    def _hook(self, module, inputs, output):
+    def _hook(self, _module, _inputs, output):
         spikes = output[0] if isinstance(output, tuple) else output
         spikes = spikes.detach()
         self.spikes = self.spikes.to(spikes.device) + spikes.sum(dtype=torch.float64)

@@ -2,11 +2,11 @@
 writes complete JSON; `neurokit bench` knows every script."""
 import importlib.util
 import json
-import pathlib
 
 from neurokit.cli.commands import BENCHMARKS
+from tests.helpers.paths import REPO_ROOT
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 
 
 def _load(name):

@@ -1,11 +1,11 @@
 """``benchmarks/gpu_check.sh`` in its CPU dry run: every step runs and the JSON + markdown summary is complete."""
 import json
 import os
-import pathlib
 import subprocess
 import sys
+from tests.helpers.paths import REPO_ROOT
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 
 
 def test_gpu_check_dry_run_writes_summary(tmp_path):

@@ -1,12 +1,12 @@
 """Bad-input suite, compile and targets: ``nk.compile`` (model, target, example input, options), ``cm.run`` per
-target, ``cm.save``, ``nk.energy``, and the file readers ``nk.from_nir``, ``load_netx``, ``compile.load`` and the
+target, ``cm.save``, ``nk.energy``, and the file readers ``nk.from_nir``, ``load_netx``, ``hw_targets.load`` and the
 SHD/SSC HDF5 reader.
 
 Each row ``(id, call, error type, pattern)``: ``call(tmp_path)`` must raise that error type and the message must
 match ``pattern``, which names the culprit (argument, option, module path, node, field or file).
 
 Counts (``pytest --collect-only -q tests/hw_targets/test_bad_inputs_targets.py | tail -1``): 198 tests = 197 error
-cases (nk.compile 89, cm.run 34, cm.save 6, nk.energy 20, nk.from_nir 14, load_netx 9, compile.load 7, SHD/SSC
+cases (nk.compile 89, cm.run 34, cm.save 6, nk.energy 20, nk.from_nir 14, load_netx 9, hw_targets.load 7, SHD/SSC
 18) + 1 "a refused compile writes nothing". With ``tests/neurokit/test_bad_inputs_api.py`` (282) the API/reader
 suite has 480 cases.
 
@@ -31,7 +31,7 @@ import torch
 from onnx import TensorProto, helper
 from torch import nn
 
-import compile as nkc
+import hw_targets
 import neurokit as nk
 from hw_targets.loihi2.netx import NetxFormatError, load_netx
 from neurokit.data.shd import SpikeHDF5Dataset
@@ -199,10 +199,10 @@ add("run-onnx-artefact-real-input", lambda _t: compiled("onnx_int").artefact.run
     ValueError, "spike")
 add("run-loihi2-artefact-real-input", lambda _t: compiled("loihi2").artefact.run(torch.rand(4, 2, 4) * 0.5 + 0.2),
     ValueError, r"run \(loihi2\).*0/1 spikes")
-add("run-loaded-onnx-T0", lambda t: (compiled("onnx_int").save(t / "m.onnx"), nkc.load(t / "m.onnx").run(
+add("run-loaded-onnx-T0", lambda t: (compiled("onnx_int").save(t / "m.onnx"), hw_targets.load(t / "m.onnx").run(
     spikes(T=0)))[1], ValueError, "T=0")
 add("run-loaded-unrolled-steps", lambda t: (compiled("onnx_int", time_loop="unrolled").save(t / "u.onnx"),
-                                            nkc.load(t / "u.onnx").run(spikes(T=6)))[1], ValueError,
+                                            hw_targets.load(t / "u.onnx").run(spikes(T=6)))[1], ValueError,
     "unrolled for T=4")
 
 # ---------------------------------------------------------------- cm.save
@@ -323,7 +323,7 @@ add("load_netx-weight-range", lambda t: load_netx(netx(t, _set("layer/1/weight",
     NetxFormatError, "layer/1.*weight")
 
 
-# ---------------------------------------------------------------- compile.load
+# ---------------------------------------------------------------- hw_targets.load
 def foreign_onnx(t):
     g = helper.make_graph([helper.make_node("Relu", ["a"], ["b"])], "g",
                           [helper.make_tensor_value_info("a", TensorProto.FLOAT, [2])],
@@ -341,16 +341,17 @@ def edited_onnx(t, key, value):
     return t / "edited.onnx"
 
 
-add("load-missing", lambda t: nkc.load(t / "none.onnx"), ValueError, "none.onnx")
-add("load-garbage", lambda t: (t / "g.onnx").write_bytes(b"\x01\x02garbage") and nkc.load(t / "g.onnx"), ValueError,
-    "g.onnx")
-add("load-empty", lambda t: (t / "e.onnx").write_bytes(b"") or nkc.load(t / "e.onnx"), ValueError, "e.onnx")
-add("load-foreign", lambda t: nkc.load(foreign_onnx(t)), ValueError, "foreign.onnx.*not an ONNX model written by")
-add("load-input-shape-not-json", lambda t: nkc.load(edited_onnx(t, "neurokit.input_shape", "[4")), ValueError,
+add("load-missing", lambda t: hw_targets.load(t / "none.onnx"), ValueError, "none.onnx")
+add("load-garbage", lambda t: (t / "g.onnx").write_bytes(b"\x01\x02garbage") and hw_targets.load(t / "g.onnx"),
+    ValueError, "g.onnx")
+add("load-empty", lambda t: (t / "e.onnx").write_bytes(b"") or hw_targets.load(t / "e.onnx"), ValueError, "e.onnx")
+add("load-foreign", lambda t: hw_targets.load(foreign_onnx(t)), ValueError,
+    "foreign.onnx.*not an ONNX model written by")
+add("load-input-shape-not-json", lambda t: hw_targets.load(edited_onnx(t, "neurokit.input_shape", "[4")), ValueError,
     "edited.onnx.*input_shape")
-add("load-input-shape-negative", lambda t: nkc.load(edited_onnx(t, "neurokit.input_shape", "[-4]")), ValueError,
+add("load-input-shape-negative", lambda t: hw_targets.load(edited_onnx(t, "neurokit.input_shape", "[-4]")), ValueError,
     "edited.onnx.*input_shape")
-add("load-directory", lambda t: nkc.load(t / "d.onnx" if (t / "d.onnx").mkdir() is None else t), ValueError,
+add("load-directory", lambda t: hw_targets.load(t / "d.onnx" if (t / "d.onnx").mkdir() is None else t), ValueError,
     "no file at .*d.onnx")
 
 

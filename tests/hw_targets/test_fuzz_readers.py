@@ -8,7 +8,7 @@ outcomes allowed are a valid load or the reader's documented error:
 =================================================  ===========================  ================================
 reader                                             file                         documented error
 =================================================  ===========================  ================================
-``compile.load``                                   ``.onnx`` (integer ONNX)     ``ValueError``
+``hw_targets.load``                                   ``.onnx`` (integer ONNX)     ``ValueError``
 ``hw_targets.loihi2.netx.load_netx``               ``.net`` (netx HDF5)         ``NetxFormatError(ValueError)``
 ``nk.from_nir``                                    ``.nir`` (NIR HDF5)          ``ValueError``
 ``neurokit.training.load_checkpoint``              ``.safetensors``             ``ValueError``
@@ -37,7 +37,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-import compile as nkc
+import hw_targets
 import neurokit as nk
 from hw_targets.loihi2.netx import NetxFormatError, load_netx
 from neurokit.data.nmnist import NMNISTDataset, write_events
@@ -160,7 +160,7 @@ def tiny_net():
     return nn.Sequential(nn.Linear(4, 3), nk.IF(), nn.Linear(3, 2), nk.IF())
 
 
-# ---------------------------------------------------------------- .onnx via compile.load
+# ---------------------------------------------------------------- .onnx via hw_targets.load
 @pytest.fixture(scope="module")
 def valid_onnx(folder):
     path = os.path.join(folder, "valid.onnx")
@@ -174,7 +174,7 @@ def test_fuzz_onnx_load(valid_onnx, folder):
     @given(mutation=file_mutation(valid_onnx))
     def run(mutation):
         path = write_mutated(folder, "m.onnx", valid_onnx, mutation)
-        expect_valid_or(ValueError, lambda: nkc.load(path), lambda prog: prog.run(spikes()))
+        expect_valid_or(ValueError, lambda: hw_targets.load(path), lambda prog: prog.run(spikes()))
 
     run()
 
@@ -242,7 +242,8 @@ def valid_ckpt(folder):
         return f.read()
 
 
-JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers(-2 ** 40, 2 ** 40) | st.floats() | st.text(max_size=8),
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers(-2 ** 40, 2 ** 40) | st.floats()
+                           | st.text(max_size=8),
                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
                                                                                          max_size=3), max_leaves=6)
 
@@ -359,7 +360,8 @@ def test_fuzz_config_read(folder):
         path = os.path.join(folder, "cfg" + ext)
         with open(path, "wb") as f:
             f.write(data)
-        expect_valid_or((ValueError, UsageError), lambda: read_config(path), lambda cfg: isinstance(cfg, dict) or pytest.fail(cfg))
+        expect_valid_or((ValueError, UsageError), lambda: read_config(path),
+                        lambda cfg: isinstance(cfg, dict) or pytest.fail(cfg))
 
     run()
 

@@ -1,7 +1,6 @@
 """The target protocol: declared passes, options parsed once into a dataclass, node types, limits, no state."""
 import dataclasses
 import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,8 +11,9 @@ from compile import ir
 from compile.capture import capture
 from compile.target import PassContext, parse_options, run_passes
 from hw_targets import registry
+from tests.helpers.paths import REPO_ROOT
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "support_matrix.py"
+SCRIPT = REPO_ROOT / "scripts" / "support_matrix.py"
 NAMES = ("gpu", "onnx_int", "loihi2", "nir")
 
 

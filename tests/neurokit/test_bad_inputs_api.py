@@ -7,7 +7,8 @@ Rows that are legitimate but ambiguous (a rank-2 input to a neuron) assert the w
 
 Counts (``pytest --collect-only -q tests/neurokit/test_bad_inputs_api.py | tail -1``): 282 tests = 279 error cases
 + 3 warning cases (neurons 117, layers 41, models 20, encoders/surrogates 19, data sets/readers 45, nk.train and
-losses 27, checkpoints 14). The compile / targets / energy / file-reader half is ``tests/hw_targets/test_bad_inputs_targets.py``
+losses 27, checkpoints 14). The compile / targets / energy / file-reader half is
+``tests/hw_targets/test_bad_inputs_targets.py``
 (198 tests); both files together: 480 cases (the CLI cases live in the CLI's own test file).
 """
 from __future__ import annotations
@@ -200,8 +201,9 @@ add("SequenceDataset-length", lambda _t: nk.data.SequenceDataset(torch.rand(3, 4
     ValueError, "y|x")
 add("SequenceDataset-labels-negative",
     lambda _t: nk.data.SequenceDataset(torch.rand(2, 4, 2), torch.tensor([0, -1])), ValueError, "y|label")
-add("SequenceDataset-labels-above", lambda _t: nk.data.SequenceDataset(torch.rand(2, 4, 2), torch.tensor([0, 3]),
-                                                                       num_classes=2), ValueError, "y|label|num_classes")
+add("SequenceDataset-labels-above",
+    lambda _t: nk.data.SequenceDataset(torch.rand(2, 4, 2), torch.tensor([0, 3]), num_classes=2),
+    ValueError, "y|label|num_classes")
 add("collate-empty", lambda _t: nk.data.collate_time_major([]), ValueError, "batch")
 add("collate-mismatch", lambda _t: nk.data.collate_time_major([(torch.rand(3, 2), 0), (torch.rand(4, 2), 1)]),
     ValueError, r"batch\[1\]")

@@ -1,0 +1,190 @@
+"""The `neurokit` command line: help, exit codes, one-line errors, train/resume after a kill, atomic checkpoints."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from tests.helpers.paths import REPO_ROOT
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+
+
+def _cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "neurokit.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env=ENV)
+
+
+def test_help_lists_every_subcommand_and_each_has_examples():
+    r = _cli("--help")
+    assert r.returncode == 0
+    for sub in ("demo", "train", "compile", "energy", "bench"):
+        assert sub in r.stdout
+        h = _cli(sub, "--help")
+        assert h.returncode == 0 and "Example" in h.stdout, sub
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("train", "no_such_preset"), "unknown preset 'no_such_preset'"),
+    (("train", "binary_mlp", "--config", "/nonexistent.toml"), "config file '/nonexistent.toml' does not exist"),
+    (("compile", "/nonexistent-run"), "run folder '/nonexistent-run' does not exist"),
+    (("energy", "/nonexistent-run"), "run folder '/nonexistent-run' does not exist"),
+    (("bench", "nope"), "unknown benchmark 'nope'"),
+    (("energy", str(REPO_ROOT / "pyproject.toml")),
+     "is a file; expected a run folder"),
+    (("demo", "--quick", "--out", "/dev/null/demo"), "Not a directory"),
+    (("train", "binary_mlp", "--nproc", "0"), "nproc"),
+    (("compile", "--bogus-option"), "No such option"),
+])
+def test_bad_input_exits_2_with_one_line(args, needle):
+    r = _cli(*args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and needle in lines[0], r.stderr
+
+
+def test_bad_config_key_and_corrupt_checkpoint(tmp_path):
+    cfg = tmp_path / "train.toml"
+    cfg.write_text('preset = "binary_mlp"\nepochs = 1\nlearning_rate = 0.1\n')
+    r = _cli("train", "--config", str(cfg), "--out", str(tmp_path / "run"))
+    assert r.returncode == 2 and "unknown key(s) ['learning_rate']" in r.stderr
+    run = tmp_path / "bad"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"preset": "binary_mlp", "model": {}, "data": "digits",
+                                              "data_args": {"T": 4}}))
+    (run / "last.safetensors").write_bytes(b"\x00garbage" * 10)
+    r = _cli("compile", str(run), "--target", "onnx_int")
+    assert r.returncode == 2 and "cannot be loaded" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_debug_flag_shows_traceback():
+    r = _cli("--debug", "train", "no_such_preset")
+    assert r.returncode == 2 and "Traceback" in r.stderr
+
+
+TRAIN = ("train", "binary_mlp", "--epochs", "2", "--checkpoint-every", "5", "--batch-size", "32", "--no-progress")
+
+
+def _steps_per_epoch():
+    import neurokit as nk
+
+    return len(nk.data.digits(T=8, encoding="rate")[0]) // 32
+
+
+def _read_until(stream, needle):
+    """Read ``stream`` line by line until a line contains ``needle`` (blocking reads: no sleeps, no polling)."""
+    seen = []
+    for line in stream:
+        seen.append(line)
+        if needle in line:
+            return seen
+    raise AssertionError(f"{needle!r} never appeared; output: {''.join(seen)[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reference") / "run"
+    r = _cli(*TRAIN, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_interrupted_train_resumes_from_last_checkpoint(tmp_path, sig, uninterrupted_run):
+    """The run pauses (test hook) right after global step spe+10 -- the step that writes checkpoint (epoch 1, step
+    10) -- and says so on stdout; only then is it signalled. The resumed run's checkpoint is byte-identical to an
+    uninterrupted run's."""
+    from neurokit.cli.train_plan import PAUSE_STEP_ENV
+    from neurokit.training import read_checkpoint_meta
+
+    out = tmp_path / "run"
+    spe = _steps_per_epoch()
+    proc = subprocess.Popen([sys.executable, "-m", "neurokit.cli", *TRAIN, "--out", str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**ENV, PAUSE_STEP_ENV: str(spe + 10)})
+    try:
+        _read_until(proc.stdout, f"test pause after step {spe + 10}")
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL), err
+    if sig == signal.SIGINT:
+        assert "interrupted" in err and "Traceback" not in err, err
+    ckpt = out / "last.safetensors"
+    meta = read_checkpoint_meta(str(ckpt))                  # never half-written: always readable
+    assert (meta["epoch"], meta["step_in_epoch"]) == (1, 10)
+    assert not [f for f in os.listdir(out) if f.endswith(".tmp")]
+    r = _cli(*TRAIN, "--out", str(out), "--resume")
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    assert read_checkpoint_meta(str(ckpt))["epoch"] == 2
+    assert ckpt.read_bytes() == (uninterrupted_run / "last.safetensors").read_bytes()
+
+
+def test_checkpoint_never_half_written_when_killed_during_save_loop(tmp_path):
+    """A child process saves checkpoints in a loop and reports each one on stdout; it is SIGKILLed right after its
+    3rd, 7th and 12th save (i.e. while writing the next one). The file always loads, and the next save to the same
+    destination removes whatever temporary file the kill left behind."""
+    path = tmp_path / "ck" / "last.safetensors"
+    script = (
+        "import sys, torch, neurokit as nk\n"
+        "from neurokit.training import save_checkpoint\n"
+        "m = nk.models.binary_mlp(64, (512,), 10)\n"
+        "i = 0\n"
+        "while True:\n"
+        "    i += 1\n"
+        f"    save_checkpoint({str(path)!r}, m, meta={{'epoch': i}})\n"
+        "    print('saved', i, flush=True)\n"
+    )
+    import neurokit as nk
+    from neurokit.training import read_checkpoint_meta, save_checkpoint
+
+    for kill_after in (3, 7, 12):
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=ENV)
+        try:
+            _read_until(proc.stdout, f"saved {kill_after}")
+        finally:
+            proc.kill()
+            proc.communicate()
+        assert read_checkpoint_meta(str(path))["epoch"] >= kill_after
+        save_checkpoint(str(path), nk.models.binary_mlp(64, (8,), 10), meta={"epoch": 0})
+        assert os.listdir(path.parent) == ["last.safetensors"]
+
+
+def test_train_compile_energy_roundtrip(tmp_path):
+    out = tmp_path / "run"
+    r = _cli("train", "binary_mlp", "--epochs", "1", "--out", str(out), "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "test_acc" in r.stdout
+    r = _cli("compile", str(out), "--target", "loihi2", "--out", str(tmp_path / "m.net"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "m.net").exists() and '"cores"' in r.stdout
+    r = _cli("energy", str(out), "--target", "loihi2", "--target", "cmos45")
+    assert r.returncode == 0, r.stderr
+    assert "| loihi2 |" in r.stdout and "| cmos45 |" in r.stdout
+
+
+def test_demo_quick_end_to_end(tmp_path):
+    out = tmp_path / "demo"
+    r = _cli("demo", "--quick", "--out", str(out), timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert str(out) in r.stdout.replace("\n", "")
+    assert "bit-exact" in r.stdout
+    for model in ("delay_snn", "binary_mlp"):
+        folder = out / model
+        for name in ("last.safetensors", "run.json", "model.onnx", "model.net", "model.nir", "training.png",
+                     "energy/energy_loihi2.png"):
+            assert (folder / name).is_file(), f"{model}/{name} missing"
+    report = (out / "report.md").read_text()
+    summary = json.loads((out / "summary.json").read_text())
+    for model, res in summary["models"].items():
+        checks = {row["target"]: row["check"] for row in res["targets"]}
+        assert checks["onnx_int"] == "bit-exact" and checks["loihi2"] == "bit-exact", (model, checks)
+        assert f"## {model}" in report
+    assert "| loihi2 |" in report and "µJ / inference" in report
+
+
+def test_bench_runs_the_kernel_benchmark_with_script_arguments():
+    r = _cli("bench", "time_loop", "--", "--T", "4", "--neurons", "1024", "--repeats", "1")
+    assert r.returncode == 0, r.stderr
+    assert "snntorch" in r.stdout and "spikingjelly" in r.stdout and "T=   4" in r.stdout
