@@ -104,3 +104,29 @@ def test_the_checker_sees_module_level_imports_in_any_block(tmp_path, monkeypatc
     (pkg / "probe.py").write_text(source)
     monkeypatch.setattr(sys.modules[__name__], "REPO_ROOT", tmp_path)
     assert [i.target for i in _imports(pkg / "probe.py") if not i.in_function] == expected
+
+
+
+def _imports_another_test_module(imp: Import) -> bool:
+    """``imp`` (in a test file) reaches into a test module: ``test_*`` / ``conftest`` or ``tests.*`` outside helpers."""
+    for name in [imp.target] + [f"{imp.target}.{n}" for n in imp.names]:
+        last = name.split(".")[-1]
+        if last.startswith("test_") or last == "conftest" or (name.startswith("tests.")
+                                                                and not name.startswith("tests.helpers")):
+            return True
+    return False
+
+
+def test_test_files_share_helpers_only_through_tests_helpers():
+    """A test module imports from ``tests.helpers`` (or gets conftest fixtures), never from another test module."""
+    bad = [imp for path in sorted((REPO_ROOT / "tests").rglob("*.py")) for imp in _imports(path)
+           if _imports_another_test_module(imp)]
+    assert bad == [], "\n".join(f"{i.module}:{i.line} imports {i.target} {i.names}" for i in bad)
+
+
+@pytest.mark.parametrize("target,names,expected", [
+    ("test_onnx_int", ("float_ops",), True), ("tests.hw_targets.onnx.test_onnx_int", ("float_ops",), True),
+    ("tests.helpers.onnx_checks", ("float_ops",), False), ("tests.helpers", ("ddp_job",), False),
+    ("torch.testing", ("assert_close",), False)])
+def test_the_test_import_check(target, names, expected):
+    assert _imports_another_test_module(Import("tests.x.test_y", target, names, False, 1)) is expected

@@ -8,28 +8,18 @@ import neurokit as nk
 from hw_targets.energy import EnergyError, count_events, energy
 from neurokit.layers.attention import SpikeMatMul
 from neurokit.layers.delays import DelayedLinear
+from tests.helpers.models import two_layer_if_net
 
 PJ = 1e-12
 
 
-def _two_layer():
-    """Linear(3->2) with zero weights, IF(0.9), Linear(2->1), IF(0.5); one sample, T=3, known spikes."""
-    fc1, fc2 = nn.Linear(3, 2, bias=False), nn.Linear(2, 1, bias=False)
-    with torch.no_grad():
-        fc1.weight.copy_(torch.tensor([[1.0, 0.0, 1.0], [0.5, 0.5, 0.0]]))
-        fc2.weight.copy_(torch.tensor([[1.0, 1.0]]))
-    net = nn.Sequential(fc1, nk.IF(v_threshold=0.9, backend="torch"), fc2, nk.IF(v_threshold=0.5, backend="torch"))
-    x = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 1.0, 1.0]]).reshape(3, 1, 3)
-    return net, x
-
-
-# By hand (see _two_layer):
+# By hand (see two_layer_if_net):
 #   fc1 non-zero weights: row0 {0, 2}, row1 {0, 1}; effective ops t0: 2+1, t1: 0+1, t2: 2+2  -> 8 ACs, dense 6/step
 #   fc1 currents t0 (2, .5), t1 (0, .5), t2 (2, 1); IF 0.9 spikes t0 (1,0), t1 (0,1), t2 (1,1) -> 4 spikes,
 #   5 active updates (non-zero current) of 6
 #   fc2 effective ops t0 1, t1 1, t2 2 -> 4 ACs, dense 2/step; currents 1, 1, 2 -> 3 spikes, 3 active of 3
-def test_two_layer_counts_by_hand():
-    net, x = _two_layer()
+def testtwo_layer_if_net_counts_by_hand():
+    net, x = two_layer_if_net()
     c = count_events(net, x)
     fc1, if1, fc2, if2 = (c.layer(n) for n in ("0", "1", "2", "3"))
     assert fc1.ac.tolist() == [3, 1, 4] and fc1.mac.tolist() == [0, 0, 0] and fc1.dense.tolist() == [6, 6, 6]
@@ -43,8 +33,8 @@ def test_two_layer_counts_by_hand():
     assert (fc1.weight_words, fc1.weight_bits, if1.state_vars, if1.state_bits) == (6, 32, 1, 32)
 
 
-def test_two_layer_energy_by_hand():
-    net, x = _two_layer()
+def testtwo_layer_if_net_energy_by_hand():
+    net, x = two_layer_if_net()
     # cmos45 paper convention: SOP = rate x FLOPs per step: fc1 (2/3 + 1/3 + 1) x 6 = 12, fc2 (1/2 + 1/2 + 1) x 2 = 4
     rep = energy(net, x, "cmos45")
     assert rep.total_j == pytest.approx(16 * 0.9 * PJ, rel=1e-12)
@@ -85,7 +75,7 @@ def test_two_layer_energy_by_hand():
 
 
 def test_batch_counts_are_per_sample():
-    net, x = _two_layer()
+    net, x = two_layer_if_net()
     one = count_events(net, x).synops()
     two = count_events(net, torch.cat([x, x], dim=1))
     assert two.synops() == one and two.layer("0").ac.tolist() == [6, 2, 8]
@@ -138,7 +128,7 @@ def test_spike_matmul_and_delayed_linear_by_hand():
 
 
 def test_bad_input_is_a_clear_error_or_stated_fallback():
-    net, x = _two_layer()
+    net, x = two_layer_if_net()
     with pytest.raises(EnergyError, match="unknown energy target 'tpu'.*cmos45"):
         energy(net, x, "tpu")
     ann = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))

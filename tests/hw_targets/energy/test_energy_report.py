@@ -17,6 +17,7 @@ from hw_targets.energy import (
 from hw_targets.energy.compare import scale_activity
 from hw_targets.energy.gpu_measure import integrate_power, maybe_measure
 from hw_targets.energy.summary import demo_model, energy_table, run_energy_command
+from tests.helpers.models import two_layer_if_net
 
 PJ = 1e-12
 
@@ -126,12 +127,11 @@ def test_compare_integer_event_accounting_is_consistent():
 
 
 def test_compiled_model_counts_match_its_integer_run():
-    from test_energy_counts import _two_layer
 
     from hw_targets import compile_model
     from hw_targets.energy.compiled import compiled_counts
 
-    net, x = _two_layer()
+    net, x = two_layer_if_net()
     eager = count_events(net, x)
     for target in ("onnx_int", "loihi2"):
         cm = compile_model(net, target, example_input=x)
