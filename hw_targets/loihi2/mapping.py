@@ -12,8 +12,8 @@ Per-core limits (:class:`CoreLimits`) and their sources:
 
 A synapse costs its weight bits (``num_weight_bits`` of the netx/Lava encoding) plus 6 delay bits when
 the layer has synaptic delays (Loihi 2 stores a 6-bit delay per synapse). Layers are split into equal
-slices of neurons; every core of a dense layer sees the layer's whole fan-in (dense connectivity). A conv layer
-is sliced in its ``(C, H, W)`` neuron order; each neuron stores its whole receptive field
+slices of neurons; every core of a dense layer sees the layer's whole fan-in (dense connectivity; a recurrent
+layer's own spikes count as inputs too). A conv layer is sliced in its ``(C, H, W)`` neuron order; each neuron stores its whole receptive field
 (``C_in / groups * kH * kW`` synapses, no weight sharing: a conservative bound) and a core's fan-in is the
 number of input neurons inside its neurons' receptive fields (the slices are refined until that fits).
 """
@@ -146,9 +146,10 @@ def map_cores(net: LoihiNetwork, limits: CoreLimits = CoreLimits()) -> CoreMap:
     for li, layer in enumerate(net.layers):
         name = layer.name or f"layer{li + 1}"
         bits = layer.synapse.num_weight_bits + (DELAY_BITS if layer.delay is not None else 0)
-        syn = int(np.prod(layer.weight.shape[1:])) if layer.conv else layer.n_in  # synapses per neuron
-        if layer.conv is None and layer.n_in > limits.fan_in_per_core:
-            raise CompileError(f"loihi2: layer {name!r} has fan-in {layer.n_in} > {limits.fan_in_per_core} "
+        n_rec = 0 if layer.weight_rec is None else layer.n_out  # a dense_rec block's own spikes are inputs too
+        syn = int(np.prod(layer.weight.shape[1:])) if layer.conv else layer.n_in + n_rec  # synapses per neuron
+        if layer.conv is None and layer.n_in + n_rec > limits.fan_in_per_core:
+            raise CompileError(f"loihi2: layer {name!r} has fan-in {layer.n_in + n_rec} > {limits.fan_in_per_core} "
                                "input axons per core; split the layer's inputs")
         per_neuron = syn * bits
         fit = min(limits.neurons_per_core, limits.synapse_bits_per_core // per_neuron)
@@ -161,7 +162,7 @@ def map_cores(net: LoihiNetwork, limits: CoreLimits = CoreLimits()) -> CoreMap:
             if layer.conv is None:  # (cores, in): every core sees the inputs with a non-zero synapse into it
                 nz = layer.weight != 0
                 reach = np.stack([nz[bounds[k]:bounds[k + 1]].any(0) for k in range(n_cores)])
-                fan_in = np.full(n_cores, layer.n_in)
+                fan_in = np.full(n_cores, layer.n_in + n_rec)
             else:
                 reach = _conv_reach(layer, bounds)
                 fan_in = reach.sum(1)

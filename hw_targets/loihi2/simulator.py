@@ -8,7 +8,11 @@ bit-accurate models)::
     u, v, s  = integer_cuba_step(u, v, a_in[t] (+ bias), neuron)   # neurokit/integer.py
 
 Because the network is feed-forward, each layer's synaptic input for all T steps is one integer
-matrix product (exact in float64), and only the neuron recurrence loops over time. The neuron is the
+matrix product (exact in float64), and only the neuron recurrence loops over time. A ``dense_rec`` layer adds, per
+step, its recurrent Dense on its own spikes of the step before (Lava's ``RecurrentDense``: the same one-step latency
+as every Dense, so ``V s[t-1]`` reaches ``a_in`` at step ``t``), shifted by the shared weight exponent::
+
+    a_in[t] += (sum_j mantissa_rec[o, j] * s[t - 1, j]) shifted by weight_exp      (s[-1] = 0) The neuron is the
 project's single implementation, :func:`neurokit.integer.integer_cuba_step`.
 
 Lava's Dense applies the weight exponent per delay bucket (``DelayDense``) or to the whole sum
@@ -77,9 +81,7 @@ def synaptic_input(layer: LoihiLayer, s: np.ndarray) -> np.ndarray:
         if k + 1 >= T:
             continue
         mk = m if layer.delay is None else np.where(delays == k, m, 0.0)
-        acc = np.rint(s[: T - 1 - k] @ mk.T).astype(np.int64)
-        acc = acc << enc.weight_exp if enc.weight_exp > 0 else acc >> -enc.weight_exp
-        a[1 + k:] += acc
+        a[1 + k:] += _shift(np.rint(s[: T - 1 - k] @ mk.T).astype(np.int64), enc.weight_exp)
     return a
 
 
@@ -121,14 +123,27 @@ def run_layer(layer: LoihiLayer, s: np.ndarray, trace_v: bool = False):
     p = _neuron(layer)
     u = np.zeros(a.shape[1:], np.int64)
     v = np.zeros_like(u)
+    st = np.zeros_like(u)
+    rec = layer.synapse_rec
     out = np.empty(a.shape, np.uint8)
     vs = np.empty(a.shape, np.int64) if trace_v else None
     for t in range(a.shape[0]):
-        u, v, st = integer_cuba_step(u, v, a[t], p)
+        a_t = a[t]
+        if rec is not None:  # the recurrent Dense delivers the previous step's spikes (one step of latency)
+            a_t = a_t + _shift(st @ rec.mantissa.T, rec.weight_exp)
+            if layer.bias is not None and np.abs(a_t).max(initial=0) >= _A_MAX:
+                raise OverflowError(f"layer {layer.name!r}: |a_in + bias| reaches {np.abs(a_t).max()} >= {_A_MAX} "
+                                    f"at step {t}; the 24-bit current would wrap and a bias cannot be folded exactly")
+        u, v, st = integer_cuba_step(u, v, a_t, p)
         out[t] = st
         if trace_v:
             vs[t] = v
     return (out, vs) if trace_v else out
+
+
+def _shift(acc: np.ndarray, weight_exp: int) -> np.ndarray:
+    """Lava Dense's exponent on an accumulation: ``<<`` if positive, NumPy's flooring ``>>`` otherwise."""
+    return acc << weight_exp if weight_exp > 0 else acc >> -weight_exp
 
 
 @dataclass

@@ -43,7 +43,8 @@ from .simulator import SimRecord, simulate
 
 #: IR node classes a Loihi network is built from (others are refused with ``UNSUPPORTED``'s reason); a batch norm
 #: is accepted where ``fold_bn`` folds it into the preceding synapse.
-NODE_TYPES = frozenset({ir.Input, ir.Dense, ir.Conv, ir.BatchNorm, ir.Neuron, ir.Flatten, ir.Integrator})
+NODE_TYPES = frozenset({ir.Input, ir.Dense, ir.Conv, ir.BatchNorm, ir.Neuron, ir.Flatten, ir.Integrator,
+                        ir.Recurrent})
 SUPPORTS = Limits(ops=ops_of(NODE_TYPES), neuron_kinds=frozenset({"lif", "if", "cuba"}),
                   integer=True, weight_bits=8, acc_bits=16, act_bits=8, vth_bits=VTH_BITS, max_delay=MAX_DELAY,
                   resets=frozenset({"hard"}))
