@@ -116,3 +116,24 @@ def test_onnx_loop_carries_the_spikes_and_any_T():
 def test_onnx_int_refuses_recurrent_alif_with_the_reason():
     with pytest.raises(nk.CompileError, match=r"node 'hidden.0.0' \(recurrent, kind 'alif'\).*adaptive threshold"):
         nk.compile(_rnet("alif", 0), target="onnx_int", example_input=_spikes(0))
+
+
+@pytest.mark.parametrize("target", ["onnx_int", "loihi2"])
+def test_compiled_energy_counts_the_recurrent_synapse_on_the_previous_steps_integer_spikes(target):
+    from hw_targets.energy.compiled import compiled_counts
+    from hw_targets.energy.counting import count_events
+
+    layer = nk.layers.Recurrent(6, 5, nk.CubaLIF(tau_syn=2.0, tau_mem=4.0, v_threshold=0.4))
+    with torch.no_grad():
+        layer.recurrent_weight.mul_(3.0)
+    net, x = nn.Sequential(layer).eval(), _spikes(4, (20, 2, 6), 0.5)
+    cm = nk.compile(net, target=target, example_input=x)
+    counts, info = compiled_counts(cm, x)
+    s = cm.run(x).numpy()
+    prev = np.concatenate([np.zeros_like(s[:1]), s[:-1]])
+    rec = counts.layer("0.recurrent")
+    nonzero = (cm.graph.node("0").quant.weight != 0).sum(0)          # fan-out of each presynaptic neuron
+    assert s.any() and rec.synops.sum() == (prev * nonzero).sum() and info["weight_bits"]["0.recurrent"] == 8
+    assert counts.layer("0.neuron").spikes.sum() == s.sum()
+    eager = count_events(net, x)                                      # same layer names as the eager count
+    assert {lc.name for lc in eager.layers} == {lc.name for lc in counts.layers}
