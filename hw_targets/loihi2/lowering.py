@@ -3,7 +3,8 @@
 Accepted graph: ``input`` (0/1 spikes, ``[C, H, W]`` or flat) -> (``conv`` -> ``neuron``) x K -> [``flatten``] ->
 (``dense`` -> ``neuron`` | ``recurrent``) x L [-> ``dense`` [-> ``integrator``]]. Each ``dense`` + ``neuron`` pair
 becomes one netx ``dense`` block, each ``dense`` + ``recurrent`` pair (``nk.layers.Recurrent``) one netx ``dense_rec``
-block (``weight_rec`` = the recurrent node's ``V_int``, in the feed-forward weights' unit; biases summed), each ``conv`` + ``neuron`` pair one netx ``conv`` block (its ``(C, H, W)`` map flattened for a
+block (``weight_rec`` = the recurrent node's ``V_int``, in the feed-forward weights' unit; biases summed), each
+``conv`` + ``neuron`` pair one netx ``conv`` block (its ``(C, H, W)`` map flattened for a
 following dense block in netx's ``flatten`` order, which is PyTorch's). A final readout
 becomes a CUBA block that never spikes (``iDecay = 4096``: ``u = a_in << 6``, no current memory; ``vThMant``
 at its maximum), read back with a Lava ``Monitor`` on ``v`` (``LoihiNetwork.readout``):

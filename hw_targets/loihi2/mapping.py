@@ -13,7 +13,8 @@ Per-core limits (:class:`CoreLimits`) and their sources:
 A synapse costs its weight bits (``num_weight_bits`` of the netx/Lava encoding) plus 6 delay bits when
 the layer has synaptic delays (Loihi 2 stores a 6-bit delay per synapse). Layers are split into equal
 slices of neurons; every core of a dense layer sees the layer's whole fan-in (dense connectivity; a recurrent
-layer's own spikes count as inputs too). A conv layer is sliced in its ``(C, H, W)`` neuron order; each neuron stores its whole receptive field
+layer's own spikes count as inputs too). A conv layer is sliced in its ``(C, H, W)`` neuron order; each neuron
+stores its whole receptive field
 (``C_in / groups * kH * kW`` synapses, no weight sharing: a conservative bound) and a core's fan-in is the
 number of input neurons inside its neurons' receptive fields (the slices are refined until that fits).
 """

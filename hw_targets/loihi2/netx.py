@@ -249,15 +249,10 @@ def _read(f: h5py.File, name: str) -> LoihiNetwork:
                                       "block, no flatten in between)")
             layers.append(_read_conv(g, where, shape))
             shape = layers[-1].out_shape
-        elif kind == "dense":
+        elif kind in ("dense", "dense_rec"):
             if shape is not None and layers:
-                raise NetxFormatError(f"{where}: a dense block after a conv block needs a flatten block")
-            layers.append(_read_dense(g, where))
-            shape = None
-        elif kind == "dense_rec":
-            if shape is not None and layers:
-                raise NetxFormatError(f"{where}: a dense_rec block after a conv block needs a flatten block")
-            layers.append(_read_dense_rec(g, where))
+                raise NetxFormatError(f"{where}: a {kind} block after a conv block needs a flatten block")
+            layers.append((_read_dense if kind == "dense" else _read_dense_rec)(g, where))
             shape = None
         else:
             raise NetxFormatError(f"{where}: block type {kind!r} is not supported (expected 'dense', 'dense_rec', "
