@@ -129,6 +129,7 @@ class Loihi2Program:
             layers.append({"name": layer.name, "in": layer.n_in, "out": layer.n_out, "iDecay": layer.i_decay,
                            "vDecay": layer.v_decay, "vThMant": layer.vth_mant, "weight_exp": enc.weight_exp,
                            "num_weight_bits": enc.num_weight_bits, "sign_mode": enc.sign_mode,
+                           "recurrent": layer.weight_rec is not None,
                            "max_delay": 0 if layer.delay is None else int(layer.delay.max())})
             if not layer.exact_weights:
                 warn.append(f"loihi2: layer {layer.name!r}: netx/Lava sign-mode corner changes the effective "

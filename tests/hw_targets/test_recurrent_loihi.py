@@ -67,6 +67,19 @@ def test_netx_file_uses_the_dense_rec_block_layout(tmp_path):
         assert f["layer/2/weight_rec"].shape == (7, 7)
 
 
+def test_core_map_counts_recurrent_synapses_and_their_spike_messages():
+    cm = nk.compile(_rnet("cuba", 1), target="loihi2", example_input=_spikes(1))
+    cm.run(_spikes(1))
+    rep = cm.report()
+    cores = rep["core_map"]["per_core"]
+    assert [c["fan_in"] for c in cores] == [6 + 10, 10 + 7, 7]                    # own spikes are inputs too
+    assert [la["recurrent"] for la in rep["loihi_layers"]] == [True, True, False]
+    tr, spikes = rep["spike_traffic"], cm.artefact.last_run.spikes
+    fan_out = [(la.weight_rec != 0).any(0) for la in cm.artefact.net.layers[:2]]   # one core per layer here
+    assert tr["recurrent"] == [float((s.sum((0, 1)) * f).sum() / 2) for s, f in zip(spikes, fan_out)] + [0.0]
+    assert tr["recurrent"][0] > 0 and tr["total"] == sum(tr["per_boundary"]) + sum(tr["recurrent"])
+
+
 def test_recurrent_weights_share_netx_exponent_and_keep_their_own_lava_sign_mode():
     w, v = np.array([[6], [2]]), np.array([[0, -4], [2, 0]])
     ff, rec = encode_recurrent_weights(w, v)
