@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 import neurokit as nk
-from compile import integer_sim
+from compile import integer_sim, ir
 from compile.capture import capture
 from compile.passes import quantize
 
@@ -137,3 +137,53 @@ def test_compiled_energy_counts_the_recurrent_synapse_on_the_previous_steps_inte
     assert counts.layer("0.neuron").spikes.sum() == s.sum()
     eager = count_events(net, x)                                      # same layer names as the eager count
     assert {lc.name for lc in eager.layers} == {lc.name for lc in counts.layers}
+
+
+def _random_recurrent_graph(seed):
+    """A hand-built quantized IR in Lava's format: spikes -> (dense + recurrent CUBA cell) x 1..2, random integer
+    W and V in [-8, 8] (V may be all zero in a row), random decays and one threshold per layer."""
+    from neurokit import integer
+
+    rng = np.random.default_rng(seed)
+    sizes = [int(rng.integers(3, 7))] + [int(rng.integers(2, 7)) for _ in range(int(rng.integers(1, 3)))]
+    nodes, prev = [ir.Input("input", (), (sizes[0],), spikes=True, scale=1.0)], "input"
+    for i, (n_in, n) in enumerate(zip(sizes[:-1], sizes[1:])):
+        w, v = rng.integers(-4, 9, size=(n, n_in)), rng.integers(-8, 9, size=(n, n))
+        w[0, 0] = w[0, 0] or 5
+        bound = np.abs(w).sum(1) + np.abs(v).sum(1)
+        ones = np.ones(n)
+        ff = ir.Dense(f"r{i}.ff", (prev,), (n,), weight=w.astype(np.float32),
+                      quant=ir.QuantSynapse(8, w, ones, 1.0, None, None, ones, 1, np.abs(w).sum(1)))
+        p = integer.IntNeuronParams(int(rng.integers(0, 4097)), int(rng.integers(0, 4097)),
+                                    np.full(n, int(rng.integers(1, 12))))
+        cell = ir.Neuron(f"r{i}.neuron", (), (n,), kind="cuba", integer=p)
+        nodes += [ff, ir.Recurrent(f"r{i}", (ff.name,), (n,), weight=v.astype(np.float32), cell=cell,
+                                   quant=ir.QuantSynapse(8, v, ones, 1.0, None, None, ones, 1, bound))]
+        prev = f"r{i}"
+    g = ir.Graph(nodes)
+    g.scales = {n.name: 1.0 for n in g}
+    x = (rng.random((12, 2, sizes[0])) < 0.6).astype(np.float32)
+    return g, x
+
+
+def test_integer_sim_onnx_and_loihi_simulator_agree_on_60_random_integer_recurrent_networks():
+    import json
+
+    import onnx
+
+    from hw_targets.loihi2.lowering import lower as loihi_lower
+    from hw_targets.loihi2.simulator import simulate
+    from hw_targets.onnx_int import OnnxProgram
+    from hw_targets.onnx_lower import lower as onnx_lower
+
+    active = 0
+    for seed in range(60):
+        g, x = _random_recurrent_graph(seed)
+        ref = integer_sim.run(g, x)
+        model = onnx_lower(g)
+        onnx.helper.set_model_props(model, {"neurokit.input_shape": json.dumps(list(g.input.shape))})
+        np.testing.assert_array_equal(OnnxProgram(model).run(torch.from_numpy(x)).numpy(), ref, err_msg=f"{seed}")
+        np.testing.assert_array_equal(simulate(loihi_lower(g), x).astype(np.int64),
+                                      integer_sim.run(g, x, latency=1), err_msg=f"seed {seed}: loihi")
+        active += bool(ref.any()) and not ref.all()
+    assert active > 30
