@@ -12,14 +12,18 @@ needs int64 exactly as in Lava). Per node, over the whole sequence ``[T, B, ...]
 * token ops (:mod:`compile.passes.quantize_tokens`): reshape / permute move integers; mean is the integer **sum**;
   matmul / mask are integer products (``a @ b``, ``a * b`` [summed over tokens]), then their optional requantization;
 * neuron: :func:`neurokit.integer.integer_cuba_run` (Lava's bit-accurate CUBA-LIF), from rest;
-* integrator: :func:`neurokit.integer.integer_leaky_run` (leaky readout trace, same decay convention).
+* integrator: :func:`neurokit.integer.integer_leaky_run` (leaky readout trace, same decay convention);
+* recurrent: per step ``a[t] = requant(acc_ff[t] + V_int s[t-1] + b_rec)`` (``s[-1] = 0``; ``acc_ff`` the
+  feed-forward dense's raw accumulator, the requantization the sum's, :mod:`compile.passes.quantize_recurrent`),
+  then :func:`neurokit.integer.integer_cuba_step`: the recurrent input is the previous step's integer spikes.
 
 ``latency=1`` is Lava's timing, which the ``loihi2`` target reproduces bit for bit (``cm.run(x) ==
 run(cm.graph, x, latency=1)``, biases included); every other target uses ``latency=0``. Per synapse::
 
     acc[t] = W_int x[t - 1] + b      (x[-1] = 0; delayed: x[t - 1 - d[o, j]])
 
-i.e. a Dense sends the previous step's weighted spikes, while the bias (Lava adds ``bias_mant << 6`` to ``v``)
+i.e. a Dense sends the previous step's weighted spikes (a recurrent synapse's ``V s[t-1]`` has that one-step latency in
+both modes: it is the layer's definition), while the bias (Lava adds ``bias_mant << 6`` to ``v``)
 is applied at every step from ``t = 0``. A layer's spikes therefore reach layer ``l`` only after ``l`` steps, but
 a biased neuron integrates its bias (and may spike) before that.
 
@@ -35,7 +39,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from compile import ir
 from compile.dispatch import Rules
-from neurokit.integer import INPUT_QMAX, integer_cuba_run, integer_leaky_run, requantize
+from neurokit.integer import INPUT_QMAX, integer_cuba_run, integer_cuba_step, integer_leaky_run, requantize
 
 
 def quantize_input(node: ir.Input, x) -> np.ndarray:
@@ -124,6 +128,21 @@ def _product(n: ir.MatMul | ir.Mask, env: _Env) -> np.ndarray:
     return _requant(out, n.requant)
 
 
+def _recurrent(n: ir.Recurrent, a_ff: np.ndarray) -> np.ndarray:
+    """The recurrent loop in integers (module docstring): ``a_ff [T, B, O]`` -> spikes int64 ``[T, B, O]``."""
+    q, p = n.quant, n.cell.integer
+    w_t = q.weight.T.astype(np.int64)
+    u = v = s = np.zeros(a_ff.shape[1:], np.int64)
+    out = np.empty(a_ff.shape, np.int64)
+    for t in range(a_ff.shape[0]):
+        acc = a_ff[t] + s @ w_t
+        if q.bias is not None:
+            acc = acc + q.bias
+        u, v, s = integer_cuba_step(u, v, _requant(acc, q.requant), p)
+        out[t] = s
+    return out
+
+
 class _Env:
     """What a rule reads: the values computed so far, the float input ``x`` and the synaptic ``latency``."""
 
@@ -153,10 +172,9 @@ RULES = Rules("integer_sim", {
     ir.Mask: _product,
     ir.Neuron: lambda n, env: integer_cuba_run(env.a(n), n.integer),
     ir.Integrator: lambda n, env: integer_leaky_run(env.a(n), n.integer),
+    ir.Recurrent: lambda n, env: _recurrent(n, env.a(n)),
 }, refusals={
     ir.BatchNorm: "a quantized graph holds no batch norm (fold_bn folds it into the preceding synapse)",
-    ir.Recurrent: ("recurrent layers have no integer lowering yet (the recurrent spikes would be loop-carried "
-                   "state); compile them for 'gpu'"),
 })
 
 

@@ -315,12 +315,16 @@ class Recurrent(Node):
 
     weight: ``V [O, O]`` (``V[o, j]`` weights the spike of neuron ``j`` into neuron ``o``); bias: ``b_rec [O]`` or None;
     cell: the neuron's dynamics as an :class:`Neuron` node (its ``name`` is ``<name>.neuron``, ``inputs`` empty).
+    After quantization (:mod:`compile.passes.quantize_recurrent`) ``quant`` holds ``V``'s integers in the unit of the
+    feed-forward accumulator (``bias``: ``b_rec`` in that unit; ``requant``: the rescaling of the SUM
+    ``W x + b + V s[t-1] + b_rec``; ``acc_max``: the sum's worst case) and ``cell.integer`` the integer neuron.
     Example: ``Recurrent("rec", ("rec.ff",), (4,), weight=np.zeros((4, 4)), cell=Neuron("rec.neuron", (), (4,)))``.
     """
 
     weight: np.ndarray = None
     bias: np.ndarray | None = None
     cell: Neuron = None
+    quant: QuantSynapse | None = None
     op = "recurrent"
 
 
@@ -415,7 +419,8 @@ class Graph:
     def quantized(self) -> bool:
         """True once every synapse has integer parameters and every neuron / integrator integer parameters."""
         return all(
-            (n.quant is not None) if n.op in SYNAPSES else (n.integer is not None) if n.op in STATEFUL else True
+            (n.quant is not None) if n.op in SYNAPSES else (n.integer is not None) if n.op in STATEFUL
+            else (n.quant is not None and n.cell.integer is not None) if n.op == "recurrent" else True
             for n in self.nodes
         )
 

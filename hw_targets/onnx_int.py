@@ -9,7 +9,8 @@ int8 synapse inputs, delays 0..255 (shift-register delay lines), hard and soft r
 thresholds without Lava's 6-bit shift (``vth_shift=0``: 64x finer thresholds, closer to the float model).
 Spiking transformers (Spikformer SSA / SDSA token ops ``reshape``/``permute``/``mean``/``matmul``/``mask``) lower as
 integer data movement, integer sums and spike x spike integer products (:mod:`hw_targets.onnx_tokens`). Refused
-first, with the reason (``UNSUPPORTED``): ALIF neurons.
+first, with the reason (``UNSUPPORTED``): ALIF neurons. Recurrent layers (``nk.layers.Recurrent``) carry their
+previous step's spikes as ``Loop`` state (:mod:`hw_targets.onnx_lower`).
 
 Time loop: ``time_loop="loop"`` (default) emits one ONNX ``Loop`` over T: the model is independent of T and its
 size is one step's; ``"unrolled"`` copies the step T times (fixed T). Both give identical outputs (tested).
@@ -56,16 +57,14 @@ from compile.passes import (
 from compile.target import PassContext, graph_pass, ops_of
 from hw_targets.onnx_lower import lower
 
-#: Node types the integer lowering has a rule for (``recurrent`` is refused with ``UNSUPPORTED``'s reason).
-NODE_TYPES = frozenset(t for t in ir.NODE_TYPES if t is not ir.Recurrent)
+#: Node types the integer lowering has a rule for.
+NODE_TYPES = frozenset(ir.NODE_TYPES)
 SUPPORTS = Limits(ops=ops_of(NODE_TYPES), weight_bits=8, acc_bits=16, act_bits=8, vth_bits=23, max_delay=255)
 VTH_SHIFT = 0  # thresholds at the membrane's full resolution (Lava uses 6)
 #: why ``onnx_int`` refuses a neuron kind (:func:`compile.passes.check_supported`)
 UNSUPPORTED = {
     "alif": "the adaptive threshold (ALIF) is not part of Lava's CUBA-LIF integer neuron model that integer "
             "targets implement (run it on target 'gpu')",
-    "recurrent": "recurrent layers have no integer lowering yet (the recurrent spikes would be Loop state); compile "
-                 "them for 'gpu' or 'nir'",
 }
 
 

@@ -15,7 +15,11 @@ Per time step (the body of the time loop), with B the batch:
   an integer sum), ``MatMulInteger`` (int8 spikes/counts) or int64 ``MatMul``, int32 ``Mul`` (+ ``ReduceSum``);
 * neurons: :func:`neurokit.integer.integer_cuba_step` itself, run on :class:`Sym` tensors (int64 state:
   ``Mul``, ``Div``, ``Add``/``Sub``, ``Greater``/``LessOrEqual``, ``Clip``), spikes ``Cast`` to int8;
-  integrators: :func:`neurokit.integer.integer_leaky_step` the same way (int64 state ``v``, int32 output).
+  integrators: :func:`neurokit.integer.integer_leaky_step` the same way (int64 state ``v``, int32 output);
+* recurrent layers: the previous step's spikes ``s[t-1]`` (int8) are loop-carried state next to the cell's ``u``/``v``;
+  per step ``MatMulInteger(s[t-1], V)`` is added to the feed-forward accumulator (+ ``b_rec``, then the sum's
+  requantization) and the cell runs :func:`neurokit.integer.integer_cuba_step`. ``"unrolled"`` carries the same
+  state from one copy of the step to the next.
 
 The only float op is the input quantization (``QuantizeLinear`` + int8 ``Clip``, or ``Cast`` for 0/1 spikes).
 Time loop: ``"loop"`` (ONNX ``Loop``, any T, states as loop-carried values, per-step outputs as scan outputs) or
@@ -46,13 +50,17 @@ def _int8(x: Sym, where: str) -> Sym:
 
 
 def state_specs(graph: ir.Graph) -> list[tuple[str, int, tuple[int, ...]]]:
-    """Loop-carried state: ``(name, onnx dtype, per-sample shape)`` for neuron u/v, integrator v, delay lines."""
+    """Loop-carried state: ``(name, onnx dtype, per-sample shape)`` for neuron u/v, integrator v, delay lines, and a
+    recurrent layer's u/v and previous spikes s."""
     specs = []
     for n in graph:
         if n.op == "neuron":
             specs += [(f"{n.name}/u", TP.INT64, n.shape), (f"{n.name}/v", TP.INT64, n.shape)]
         elif n.op == "integrator":
             specs.append((f"{n.name}/v", TP.INT64, n.shape))
+        elif n.op == "recurrent":  # the cell's u / v and the previous step's spikes s[t-1]
+            specs += [(f"{n.name}/u", TP.INT64, n.shape), (f"{n.name}/v", TP.INT64, n.shape),
+                      (f"{n.name}/s", TP.INT8, n.shape)]
         elif n.op == "dense" and n.delay is not None:
             specs.append((f"{n.name}/buf", TP.INT8, (int(n.delay.max()) + 1, n.weight.shape[1])))
     return specs
@@ -145,6 +153,21 @@ def _emit_neuron(n: ir.Neuron, e: _Step) -> Sym:
     return Sym(e.b, e.b.op("Cast", [s.name], to=TP.INT8), TP.INT8, 1)
 
 
+def _emit_recurrent(n: ir.Recurrent, e: _Step) -> Sym:
+    """``requant(acc_ff + V s[t-1] + b_rec)`` (``MatMulInteger`` on the loop-carried int8 spikes ``s[t-1]``), then
+    :func:`neurokit.integer.integer_cuba_step` itself; the new spikes are the next step's ``s[t-1]``."""
+    b, q = e.b, n.quant
+    rec = b.op("MatMulInteger", [e.st[f"{n.name}/s"].name, b.const(q.weight.T.astype(np.int8))])
+    acc = b.op("Add", [e.a(n).cast(TP.INT32).name, rec])
+    if q.bias is not None:
+        acc = b.op("Add", [acc, b.const(q.bias.astype(np.int32))])
+    a = emit_requant(Sym(b, acc, TP.INT32), q.requant)
+    u, v, s = integer_cuba_step(e.st[f"{n.name}/u"], e.st[f"{n.name}/v"], a.cast(TP.INT64), n.cell.integer)
+    e.new[f"{n.name}/u"], e.new[f"{n.name}/v"] = u, v
+    out = e.new[f"{n.name}/s"] = Sym(b, b.op("Cast", [s.name], to=TP.INT8), TP.INT8, 1)
+    return out
+
+
 def _emit_integrator(n: ir.Integrator, e: _Step) -> Sym:
     out = e.new[f"{n.name}/v"] = integer_leaky_step(e.st[f"{n.name}/v"], e.a(n).cast(TP.INT64), n.integer)
     return out
@@ -177,10 +200,9 @@ RULES = Rules("onnx_int lowering", {
     **{t: _emit_token for t in TOKEN_RULES},
     ir.Neuron: _emit_neuron,
     ir.Integrator: _emit_integrator,
+    ir.Recurrent: _emit_recurrent,
 }, refusals={
     ir.BatchNorm: "a batch norm must be folded into the preceding synapse (fold_bn) before integer lowering",
-    ir.Recurrent: ("recurrent layers have no integer lowering yet (the recurrent spikes would be loop-carried "
-                   "state); compile them for 'gpu'"),
 })
 
 

@@ -53,8 +53,8 @@ def check_supported(graph: ir.Graph, limits: Limits, target: str, reasons: dict[
     for n in graph.nodes:
         if n.op not in limits.ops:
             key, what = n.op, f"node {n.name!r} ({n.op})"
-        elif n.op == "neuron" and n.kind not in limits.neuron_kinds:
-            key, what = n.kind, f"node {n.name!r} ({n.op}, kind {n.kind!r})"
+        elif n.op in ("neuron", "recurrent") and _kind(n) not in limits.neuron_kinds:
+            key, what = _kind(n), f"node {n.name!r} ({n.op}, kind {_kind(n)!r})"
         else:
             continue
         by_why.setdefault(reasons.get(key, f"{key!r} is not supported by this target"), []).append(what)
@@ -79,11 +79,23 @@ def check_limits(graph: ir.Graph, limits: Limits) -> ir.Graph:
                                f"{sorted(limits.ops)})")
         if n.op == "neuron":
             _neuron(n, where, limits)
+        if n.op == "recurrent":
+            _neuron(n.cell, where, limits)
         if n.op == "dense" and n.delay is not None:
             _delay(n, where, limits)
-        if limits.integer and n.op in ir.SYNAPSES:
-            _synapse(n.quant, where, limits)
+        if limits.integer and (n.op in ir.SYNAPSES or n.op == "recurrent"):
+            # a recurrent layer's feed-forward accumulator is part of the recurrent node's sum, checked there
+            _synapse(n.quant, where, limits, acc=not _feeds_recurrent(graph, n))
     return graph
+
+
+def _kind(n: ir.Node) -> str:
+    """The neuron kind of a ``neuron`` node or of a ``recurrent`` node's cell."""
+    return n.cell.kind if n.op == "recurrent" else n.kind
+
+
+def _feeds_recurrent(graph: ir.Graph, n: ir.Node) -> bool:
+    return any(c.op == "recurrent" for c in graph.consumers(n.name))
 
 
 def _neuron(n: ir.Neuron, where: str, limits: Limits) -> None:
@@ -109,11 +121,11 @@ def _delay(n: ir.Dense, where: str, limits: Limits) -> None:
                            f"0..{limits.max_delay}")
 
 
-def _synapse(q: ir.QuantSynapse, where: str, limits: Limits) -> None:
+def _synapse(q: ir.QuantSynapse, where: str, limits: Limits, acc: bool = True) -> None:
     if q.bits > limits.weight_bits or np.abs(q.weight).max(initial=0) > 2 ** (limits.weight_bits - 1) - 1:
         raise CompileError(f"{where}: {q.bits}-bit weights (max |w| {int(np.abs(q.weight).max())}) exceed "
                            f"{limits.weight_bits} bits")
-    if q.acc_max.max(initial=0) > 2 ** (limits.acc_bits - 1) - 1:
+    if acc and q.acc_max.max(initial=0) > 2 ** (limits.acc_bits - 1) - 1:
         raise CompileError(f"{where}: accumulator may reach {int(q.acc_max.max())}, beyond {limits.acc_bits} bits")
     if q.in_max > 2 ** (limits.act_bits - 1) - 1:
         raise CompileError(f"{where}: integer input may reach {q.in_max}, beyond signed {limits.act_bits} bits")

@@ -24,6 +24,8 @@ Efficient Neural Network Inference", arXiv 2103.13630; the integer arithmetic of
 * **Neurons**: ``vth[o] = round(v_threshold / acc_scale[o] * 2**(act_shift - vth_shift))`` (Lava: both 6;
   a QAT ``QuantLIF`` keeps its own ``input_shift``/``membrane_bits``); ``decay_v = round(4096 / tau)`` (IF: 0);
   ``decay_u = round(4096 / tau_syn)`` (CUBA) or 4096; ``v_reset=0`` -> hard reset, ``None`` -> soft reset.
+* **Recurrent layers**: the feed-forward and recurrent weights share the accumulator's unit
+  (:mod:`compile.passes.quantize_recurrent`).
 * **Integrators** (leaky readout): ``decay = round(4096 / tau)``, input shifted left by ``act_shift`` (up to 6,
   fewer when the worst case ``max|x| << act_shift * 4096 / decay`` would not fit 31 bits); the output is the
   int32 trace ``v`` with unit ``scale_in / 2**act_shift`` (per channel after a dense synapse). A target may fix
@@ -42,6 +44,7 @@ import numpy as np
 from compile import ir
 from compile.dispatch import Rules
 from compile.ir import CompileError
+from compile.passes.quantize_recurrent import quantize_recurrent, recurrent_ff
 from compile.passes.quantize_tokens import quantize_token_op, rescaled_add, scalar_scale
 from compile.passes.requant import requant_to_fit
 from neurokit.integer import (
@@ -152,7 +155,8 @@ def _quantize_add(n: ir.Add, st: _State) -> None:
 
 
 def _quantize_synapse(n: ir.Dense | ir.Conv, st: _State) -> None:
-    _synapse(st, n)
+    if recurrent_ff(st.g, n) is None:  # a recurrent layer's feed-forward synapse is quantized with its recurrent node
+        _synapse(st, n)
 
 
 def _quantize_token(n: ir.Node, st: _State) -> None:
@@ -178,10 +182,9 @@ RULES = Rules("quantize", {
     ir.Mask: _quantize_token,
     ir.Neuron: _quantize_neuron,
     ir.Integrator: lambda n, st: _integrator(st.g, n, st.scale, st.maxint, st.nonneg, st.integrator_format),
+    ir.Recurrent: lambda n, st: quantize_recurrent(st, n, _neuron),
 }, refusals={
     ir.BatchNorm: "cannot be quantized; run fold_bn first (it folds a batch norm into the preceding synapse)",
-    ir.Recurrent: ("recurrent layers have no integer lowering yet (the recurrent spikes would be loop-carried "
-                   "state); compile them for 'gpu'"),
 })
 
 

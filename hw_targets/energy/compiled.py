@@ -74,7 +74,7 @@ def _as_layer(n) -> tuple[object, object]:
                          dilation=n.dilation, groups=n.groups, bias=False).to(torch.float64)
         conv.weight.data = w
         return conv, 3
-    if n.delay is not None:
+    if getattr(n, "delay", None) is not None:   # a recurrent node has no delay
         delay = torch.as_tensor(np.asarray(n.delay), dtype=torch.long)
         d_max = int(delay.max()) if delay.numel() else 0
         taps = w.unsqueeze(-1) * torch.nn.functional.one_hot(delay, d_max + 1).to(torch.float64)
@@ -113,6 +113,28 @@ def _count_neuron(n, t: _Tally) -> None:
     lc.state_bits, lc.act_bits = LAVA_STATE_BITS, 1
 
 
+def _count_recurrent(n: ir.Recurrent, t: _Tally) -> None:
+    """The recurrent synapse on the previous step's integer spikes (``<name>.recurrent``, ``s[-1] = 0``) and the
+    neuron (``<name>.neuron``) on the total integer current, the names and definition of the eager count
+    (:mod:`.recurrent_counts`); the feed-forward ``<name>.ff`` is a dense node of its own."""
+    spikes = torch.as_tensor(t.vals[n.name], dtype=torch.float64)
+    prev = torch.cat([torch.zeros_like(spikes[:1]), spikes[:-1]])
+    layer, _ = _as_layer(n)
+    lc = t.ctr.get(f"{n.name}.recurrent", "synapse", "Recurrent.recurrent")
+    lc.weight_words, lc.weight_bits = int(layer.weight.numel()), int(n.quant.bits)
+    t.info["weight_bits"][f"{n.name}.recurrent"] = int(n.quant.bits)
+    record_synapse(t.ctr, lc, prev, synapse_ops(layer, prev, None), spiking_steps(prev))
+    lc.act_bits = INT_ACT_BITS
+    with torch.no_grad():
+        current = torch.as_tensor(t.vals[n.inputs[0]], dtype=torch.float64) + layer(prev)
+    if n.quant.bias is not None:
+        current = current + torch.as_tensor(n.quant.bias, dtype=torch.float64)
+    cell = t.ctr.get(f"{n.name}.neuron", "neuron", f"neuron:{n.cell.kind}")
+    cell.state_vars = 2                                   # Lava CUBA compartment: u and v
+    record_neuron(t.ctr, cell, current, spikes)
+    cell.state_bits, cell.act_bits = LAVA_STATE_BITS, 1
+
+
 def _no_events(n, t: _Tally) -> None:
     del n, t
 
@@ -120,12 +142,10 @@ def _no_events(n, t: _Tally) -> None:
 #: Which events each IR node type of a quantized graph produces: synapses and neurons are counted; the input, data
 #: movement, pools, adds, token ops and integrators are not counted as events (integer moves and sums, as eager).
 COUNT_RULES = Rules("energy (compiled)", {
-    ir.Dense: _count_synapse, ir.Conv: _count_synapse, ir.Neuron: _count_neuron,
+    ir.Dense: _count_synapse, ir.Conv: _count_synapse, ir.Neuron: _count_neuron, ir.Recurrent: _count_recurrent,
     **{t: _no_events for t in (ir.Input, ir.Pool, ir.Flatten, ir.Add, ir.Reshape, ir.Permute, ir.Mean, ir.MatMul,
                                ir.Mask, ir.Integrator)},
-}, refusals={ir.BatchNorm: "a quantized graph holds no batch norm (fold_bn folds it into the preceding synapse)",
-             ir.Recurrent: "a quantized graph holds no recurrent layer (no integer target lowers one yet); count the "
-                           "eager model's events instead (nk.energy(model, x))"})
+}, refusals={ir.BatchNorm: "a quantized graph holds no batch norm (fold_bn folds it into the preceding synapse)"})
 
 
 def compiled_counts(cm, x: torch.Tensor) -> tuple[EventCounts, dict]:

@@ -1,8 +1,10 @@
 """Lower the quantized IR to a :class:`LoihiNetwork` (Loihi 2 fixed-point CUBA semantics).
 
 Accepted graph: ``input`` (0/1 spikes, ``[C, H, W]`` or flat) -> (``conv`` -> ``neuron``) x K -> [``flatten``] ->
-(``dense`` -> ``neuron``) x L [-> ``dense`` [-> ``integrator``]]. Each ``dense`` + ``neuron`` pair becomes one netx
-``dense`` block, each ``conv`` + ``neuron`` pair one netx ``conv`` block (its ``(C, H, W)`` map flattened for a
+(``dense`` -> ``neuron`` | ``recurrent``) x L [-> ``dense`` [-> ``integrator``]]. Each ``dense`` + ``neuron`` pair
+becomes one netx ``dense`` block, each ``dense`` + ``recurrent`` pair (``nk.layers.Recurrent``) one netx ``dense_rec``
+block (``weight_rec`` = the recurrent node's ``V_int``, in the feed-forward weights' unit; biases summed), each
+``conv`` + ``neuron`` pair one netx ``conv`` block (its ``(C, H, W)`` map flattened for a
 following dense block in netx's ``flatten`` order, which is PyTorch's). A final readout
 becomes a CUBA block that never spikes (``iDecay = 4096``: ``u = a_in << 6``, no current memory; ``vThMant``
 at its maximum), read back with a Lava ``Monitor`` on ``v`` (``LoihiNetwork.readout``):
@@ -34,7 +36,9 @@ multiplier between synapse and neuron), per-neuron thresholds, soft reset (Lava 
 products of two activation tensors (attention ``Q K^T``: a Loihi synapse multiplies a spike by a
 *stored* weight only), per-step reshapes / permutes / means, and ALIF neurons (adaptive threshold).
 
-Timing: Lava's Dense delivers a step's accumulation on the next step while the bias acts from step 0;
+Timing: Lava's Dense delivers a step's accumulation on the next step while the bias acts from step 0 (a
+``dense_rec`` block's recurrent Dense too: ``V s[t-1]`` reaches ``a_in`` at step ``t``, one step, the layer's own
+definition);
 the integer reference's ``latency=1`` mode is exactly that (``cm.run(x) == integer_sim.run(cm.graph, x,
 latency=1)``). For bias-free networks this is the ``latency=0`` reference delayed by ``L`` steps.
 """
@@ -74,7 +78,6 @@ UNSUPPORTED = {
     "permute": "netx networks are sequential dense blocks on flat spike vectors; per-step layout changes (tokens, "
                "attention heads) have no Loihi block",
     "mean": "a mean over tokens divides activations by a count; Loihi has no averaging block",
-    "recurrent": "the recurrent layer is not lowered to netx 'dense_rec' blocks yet; compile it for 'gpu'",
     "alif": "the adaptive threshold (ALIF) is not part of Lava's CUBA-LIF neuron model that Loihi runs",
 }
 
@@ -113,11 +116,16 @@ def _synapse(d: ir.Dense | ir.Conv, decay_u: int):
     return w, bias, delay
 
 
-def _layer(d: ir.Dense | ir.Conv, nrn: ir.Neuron, in_shape: tuple[int, ...]) -> LoihiLayer:
+def _layer(d: ir.Dense | ir.Conv, nrn: ir.Neuron, in_shape: tuple[int, ...],
+           rec: ir.Recurrent | None = None) -> LoihiLayer:
     p = nrn.integer
     if p is None:
-        raise _fail(nrn, "graph is not quantized; run the quantize pass first")
+        raise _fail(rec or nrn, "graph is not quantized; run the quantize pass first")
     w, bias, delay = _synapse(d, p.decay_u)
+    w_rec = None
+    if rec is not None:
+        w_rec, bias = _recurrent_synapse(rec, p.decay_u, bias)
+        nrn = rec  # errors about the neuron name the recurrent node
     if p.reset != "hard":
         raise _fail(nrn, f"{p.reset} reset: Lava's CUBA LIF resets v to 0 (hard reset only)")
     vth = np.unique(p.vth)
@@ -130,9 +138,30 @@ def _layer(d: ir.Dense | ir.Conv, nrn: ir.Neuron, in_shape: tuple[int, ...]) -> 
     if d.op == "conv":
         conv = ConvGeometry(in_shape, d.stride, d.padding, d.dilation, d.groups)
     try:
-        return LoihiLayer(w, p.decay_u, p.decay_v, int(vth[0]), delay=delay, bias=bias, name=d.name, conv=conv)
+        return LoihiLayer(w, p.decay_u, p.decay_v, int(vth[0]), delay=delay, bias=bias, name=d.name, conv=conv,
+                          weight_rec=w_rec)
     except ValueError as e:
-        raise _fail(d, str(e)) from e
+        raise _fail(rec or d, str(e)) from e
+
+
+def _recurrent_synapse(rec: ir.Recurrent, decay_u: int, bias: np.ndarray | None):
+    """``(weight_rec, bias)`` of a netx ``dense_rec`` block: the recurrent node's ``V_int`` (same unit as the
+    feed-forward weights, so one netx exponent encodes both) and the two biases summed (both reach ``a_in``)."""
+    q = rec.quant
+    if q is None:
+        raise _fail(rec, "graph is not quantized; run the quantize pass first")
+    if q.requant is not None:
+        raise _fail(rec, "its accumulator W x + V s is requantized (multiplier + shift), which Loihi cannot do "
+                         "between synapse and neuron; quantize with fewer weight bits so the sum fits 16 bits")
+    v = np.asarray(q.weight).astype(np.int64)
+    if v.size and (v.min() < WEIGHT_MIN or v.max() > WEIGHT_MAX):
+        raise _fail(rec, f"integer recurrent weights span {int(v.min())}..{int(v.max())}; Loihi takes "
+                         f"{WEIGHT_MIN}..{WEIGHT_MAX}")
+    if q.bias is not None and np.any(q.bias):
+        if decay_u != DECAY_UNITY:
+            raise _fail(rec, "a bias with a decaying synaptic current (CUBA): Lava adds the bias to v, not to u")
+        bias = q.bias.astype(np.int64) + (0 if bias is None else bias)
+    return v, bias
 
 
 def _readout(d: ir.Dense, integ: ir.Integrator | None) -> LoihiLayer:
@@ -200,6 +229,15 @@ def _neuron(n: ir.Neuron, c: _Chain) -> None:
     c.alias[n.name] = n.name
 
 
+def _recurrent(n: ir.Recurrent, c: _Chain) -> None:
+    """The feed-forward ``dense`` waiting in ``c.pending`` + this recurrent node -> one netx ``dense_rec`` block."""
+    if c.pending is None or c.pending.op != "dense" or n.inputs[0] != c.pending.name:
+        raise _fail(n, "a recurrent layer must read its own feed-forward dense synapse")
+    c.layers.append(_layer(c.pending, n.cell, tuple(c.graph.node(c.pending.inputs[0]).shape), rec=n))
+    c.current, c.pending = n.name, None
+    c.alias[n.name] = n.name
+
+
 def _integrator(n: ir.Integrator, c: _Chain) -> None:
     if c.pending is None or n.inputs[0] != c.pending.name:
         raise _fail(n, "an integrator readout must read the last dense synapse's accumulator")
@@ -208,7 +246,7 @@ def _integrator(n: ir.Integrator, c: _Chain) -> None:
 
 #: How each IR node type joins the Loihi network; the refused types carry ``UNSUPPORTED``'s reason.
 RULES = Rules("loihi2", {ir.Input: _input, ir.Flatten: _flatten, ir.Dense: _synapse_node, ir.Conv: _synapse_node,
-                         ir.Neuron: _neuron, ir.Integrator: _integrator},
+                         ir.Neuron: _neuron, ir.Integrator: _integrator, ir.Recurrent: _recurrent},
               refusals={ir.NODE_BY_OP[op]: why for op, why in UNSUPPORTED.items() if op in ir.NODE_BY_OP})
 
 

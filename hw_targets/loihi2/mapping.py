@@ -12,8 +12,9 @@ Per-core limits (:class:`CoreLimits`) and their sources:
 
 A synapse costs its weight bits (``num_weight_bits`` of the netx/Lava encoding) plus 6 delay bits when
 the layer has synaptic delays (Loihi 2 stores a 6-bit delay per synapse). Layers are split into equal
-slices of neurons; every core of a dense layer sees the layer's whole fan-in (dense connectivity). A conv layer
-is sliced in its ``(C, H, W)`` neuron order; each neuron stores its whole receptive field
+slices of neurons; every core of a dense layer sees the layer's whole fan-in (dense connectivity; a recurrent
+layer's own spikes count as inputs too). A conv layer is sliced in its ``(C, H, W)`` neuron order; each neuron
+stores its whole receptive field
 (``C_in / groups * kH * kW`` synapses, no weight sharing: a conservative bound) and a core's fan-in is the
 number of input neurons inside its neurons' receptive fields (the slices are refined until that fits).
 """
@@ -70,6 +71,7 @@ class CoreMap:
     cores: list[Core]
     limits: CoreLimits
     _dest: list[np.ndarray] = field(default_factory=list, repr=False)
+    _rec_dest: list[np.ndarray | None] = field(default_factory=list, repr=False)
 
     @property
     def cores_used(self) -> int:
@@ -97,16 +99,26 @@ class CoreMap:
         non-zero synapse from ``i``. ``input_spikes`` ``[T, B, n_in]`` come from off-chip (the host);
         ``layer_spikes[l]`` ``[T, B, n_l]`` are the simulator's (``simulate(..., record=True).spikes``).
 
+        A recurrent (``dense_rec``) layer's spikes are also one message to every core of that same layer holding a
+        non-zero recurrent synapse from the spiking neuron (``"recurrent"``, per layer, 0 for the others).
+
         Returns:
-            ``{"per_boundary": [messages into layer 1 (from the input), into layer 2, ...],
-            "total": sum, "from_host": messages into layer 1}`` (messages per sample, summed over T).
+            ``{"per_boundary": [messages into layer 1 (from the input), into layer 2, ...], "recurrent": [...],
+            "total": sum of both, "from_host": messages into layer 1}`` (messages per sample, summed over T).
         """
         sources = [np.asarray(input_spikes)] + [np.asarray(s) for s in layer_spikes[:-1]]
-        per = []
+        per, rec = [], []
         for src, dest in zip(sources, self._dest):
-            b = max(src.shape[1], 1)
-            per.append(float((src.reshape(-1, src.shape[-1]).sum(0) * dest).sum() / b))
-        return {"per_boundary": per, "total": float(sum(per)), "from_host": per[0] if per else 0.0}
+            per.append(_messages(src, dest))
+        for own, dest in zip(layer_spikes, self._rec_dest or [None] * len(self._dest)):
+            rec.append(0.0 if dest is None else _messages(np.asarray(own), dest))
+        return {"per_boundary": per, "recurrent": rec, "total": float(sum(per) + sum(rec)),
+                "from_host": per[0] if per else 0.0}
+
+
+def _messages(src: np.ndarray, dest: np.ndarray) -> float:
+    """Messages per sample: each spike of source neuron ``i`` ``[T, B, n]`` to its ``dest[i]`` destination cores."""
+    return float((src.reshape(-1, src.shape[-1]).sum(0) * dest).sum() / max(src.shape[1], 1))
 
 
 def _conv_reach(layer: LoihiLayer, bounds: np.ndarray) -> np.ndarray:
@@ -143,12 +155,14 @@ def map_cores(net: LoihiNetwork, limits: CoreLimits = CoreLimits()) -> CoreMap:
     """
     cores: list[Core] = []
     dests: list[np.ndarray] = []
+    rec_dests: list[np.ndarray | None] = []
     for li, layer in enumerate(net.layers):
         name = layer.name or f"layer{li + 1}"
         bits = layer.synapse.num_weight_bits + (DELAY_BITS if layer.delay is not None else 0)
-        syn = int(np.prod(layer.weight.shape[1:])) if layer.conv else layer.n_in  # synapses per neuron
-        if layer.conv is None and layer.n_in > limits.fan_in_per_core:
-            raise CompileError(f"loihi2: layer {name!r} has fan-in {layer.n_in} > {limits.fan_in_per_core} "
+        n_rec = 0 if layer.weight_rec is None else layer.n_out  # a dense_rec block's own spikes are inputs too
+        syn = int(np.prod(layer.weight.shape[1:])) if layer.conv else layer.n_in + n_rec  # synapses per neuron
+        if layer.conv is None and layer.n_in + n_rec > limits.fan_in_per_core:
+            raise CompileError(f"loihi2: layer {name!r} has fan-in {layer.n_in + n_rec} > {limits.fan_in_per_core} "
                                "input axons per core; split the layer's inputs")
         per_neuron = syn * bits
         fit = min(limits.neurons_per_core, limits.synapse_bits_per_core // per_neuron)
@@ -161,7 +175,7 @@ def map_cores(net: LoihiNetwork, limits: CoreLimits = CoreLimits()) -> CoreMap:
             if layer.conv is None:  # (cores, in): every core sees the inputs with a non-zero synapse into it
                 nz = layer.weight != 0
                 reach = np.stack([nz[bounds[k]:bounds[k + 1]].any(0) for k in range(n_cores)])
-                fan_in = np.full(n_cores, layer.n_in)
+                fan_in = np.full(n_cores, layer.n_in + n_rec)
             else:
                 reach = _conv_reach(layer, bounds)
                 fan_in = reach.sum(1)
@@ -175,9 +189,12 @@ def map_cores(net: LoihiNetwork, limits: CoreLimits = CoreLimits()) -> CoreMap:
             lo, hi = int(bounds[k]), int(bounds[k + 1])
             cores.append(Core(len(cores), li, name, lo, hi, int(fan_in[k]), (hi - lo) * per_neuron))
         dests.append(reach.sum(0))
+        rec_dests.append(None if layer.weight_rec is None else
+                         np.stack([(layer.weight_rec[bounds[k]:bounds[k + 1]] != 0).any(0)
+                                   for k in range(n_cores)]).sum(0))
     budget = limits.cores_per_chip * limits.chips
     if len(cores) > budget:
         raise CompileError(f"loihi2: model too large: needs {len(cores)} neuro-cores, the target has {budget} "
                            f"({limits.chips} chip(s) x {limits.cores_per_chip}); largest layer: "
                            f"{max(net.layers, key=lambda layer: layer.n_out * layer.n_in).name or 'unnamed'}")
-    return CoreMap(cores, limits, dests)
+    return CoreMap(cores, limits, dests, rec_dests)

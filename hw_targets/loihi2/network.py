@@ -1,7 +1,8 @@
 """Loihi-2 network description: integer layers exactly as lava-dl netx and Lava compute them.
 
 A :class:`LoihiNetwork` is a feed-forward chain of :class:`LoihiLayer` s. Each layer is one
-netx ``dense`` block (a Lava ``Dense``, or ``DelayDense`` when it has per-synapse delays) or one netx
+netx ``dense`` block (a Lava ``Dense``, or ``DelayDense`` when it has per-synapse delays), one netx
+``dense_rec`` block (a ``Dense`` plus a recurrent ``Dense`` from the layer's own spikes, ``weight_rec``) or one netx
 ``conv`` block (a Lava ``Conv``, :class:`ConvGeometry`) synapse feeding a bit-accurate CUBA LIF population.
 All values are the integers written to the netx file (lava-dl 0.6 ``netx/hdf5.py``; Lava's ``proc/lif``):
 
@@ -73,6 +74,41 @@ def _lava_sign_mode(w: np.ndarray) -> int:
     return SIGN_MIXED
 
 
+def _netx_optimize(w: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """netx ``optimize_weight_bits`` (``lava.lib.dl.netx.utils``) of integer weights -> ``(w << scale_bits,
+    weight_exp, num_weight_bits)``."""
+    w_max, w_min = int(w.max()), int(w.min())
+    if w_max == 0 and w_min == 0:
+        raise ValueError("weight: all-zero matrix cannot be encoded (netx divides by the max weight)")
+    if w_max < 0:
+        is_signed, scale = 0, -256 / w_min
+    elif w_min >= 0:
+        is_signed, scale = 0, 255 / w_max
+    else:
+        is_signed = 1
+        scale = min(127 / w_max if w_max > 0 else math.inf, -128 / w_min)
+    scale_bits = math.floor(math.log2(scale)) + is_signed
+    n = 8
+    while n > 0 and np.any(w % (1 << n)):
+        n -= 1
+    n -= is_signed
+    return w << scale_bits, -scale_bits, 8 - scale_bits - n  # scale_bits >= 0 for weights in [-256, 254]
+
+
+def _lava_dense(m: np.ndarray, weight_exp: int, num_weight_bits: int) -> SynapseEncoding:
+    """Lava's bit-accurate ``Dense`` on its first time step: its own sign mode, ``clip_weights``, then
+    ``truncate_weights`` (``lava.utils.weightutils``)."""
+    sign = _lava_sign_mode(m)
+    mixed = int(sign == SIGN_MIXED)
+    neg = sign == SIGN_INHIBITORY
+    m = -m if neg else m
+    m = np.clip(m, -(1 << 8) * mixed, (1 << 8) - 1)
+    t = 8 - num_weight_bits + mixed
+    m = (m >> t) << t
+    m = -m if neg else m
+    return SynapseEncoding(m.astype(np.int64), weight_exp, num_weight_bits, sign)
+
+
 def encode_weights(weight: np.ndarray) -> SynapseEncoding:
     """Encode integer weights the way netx + Lava's bit-accurate Dense do.
 
@@ -91,35 +127,30 @@ def encode_weights(weight: np.ndarray) -> SynapseEncoding:
         (-5, [[192, -128], [64, 0]])
     """
     w = _check_int_array("weight", weight, WEIGHT_MIN, WEIGHT_MAX)
-    w_max, w_min = int(w.max()), int(w.min())
-    if w_max == 0 and w_min == 0:
-        raise ValueError("weight: all-zero matrix cannot be encoded (netx divides by the max weight)")
-    # --- netx optimize_weight_bits (lava.lib.dl.netx.utils) ---
-    if w_max < 0:
-        is_signed, scale = 0, -256 / w_min
-    elif w_min >= 0:
-        is_signed, scale = 0, 255 / w_max
-    else:
-        is_signed = 1
-        scale = min(127 / w_max if w_max > 0 else math.inf, -128 / w_min)
-    scale_bits = math.floor(math.log2(scale)) + is_signed
-    n = 8
-    while n > 0 and np.any(w % (1 << n)):
-        n -= 1
-    n -= is_signed
-    num_weight_bits = 8 - scale_bits - n
-    weight_exp = -scale_bits
-    m = w << scale_bits  # scale_bits >= 0 for weights in [-256, 254]
-    # --- Lava Dense (bit accurate), first time step: clip_weights then truncate_weights ---
-    sign = _lava_sign_mode(m)
-    mixed = int(sign == SIGN_MIXED)
-    neg = sign == SIGN_INHIBITORY
-    m = -m if neg else m
-    m = np.clip(m, -(1 << 8) * mixed, (1 << 8) - 1)
-    t = 8 - num_weight_bits + mixed
-    m = (m >> t) << t
-    m = -m if neg else m
-    return SynapseEncoding(m.astype(np.int64), weight_exp, num_weight_bits, sign)
+    return _lava_dense(*_netx_optimize(w))
+
+
+def encode_recurrent_weights(weight: np.ndarray, weight_rec: np.ndarray) -> tuple[SynapseEncoding, SynapseEncoding]:
+    """Encode a netx ``dense_rec`` block's two synapses as netx + Lava do: netx optimizes ``hstack(weight,
+    weight_rec)`` as ONE matrix (one exponent and weight-bit count, ``lava.lib.dl.netx.hdf5.Network.create_dense``),
+    then each part is its own Lava ``Dense`` (``RecurrentDense``: ``synapse`` and ``synapse_rec``), which picks its
+    own sign mode, clips and truncates.
+
+    Args:
+        weight: ``(out, in)``, weight_rec: ``(out, out)``; integers in ``[-256, 254]``, not both all zero.
+
+    Returns:
+        ``(feed-forward encoding, recurrent encoding)``, both with the same ``weight_exp``.
+
+    Example:
+        >>> ff, rec = encode_recurrent_weights(np.array([[6], [2]]), np.array([[0, -4], [2, 0]]))
+        >>> ff.weight_exp == rec.weight_exp, rec.mantissa.tolist()
+        (True, [[0, -128], [64, 0]])
+    """
+    w = _check_int_array("weight", weight, WEIGHT_MIN, WEIGHT_MAX)
+    v = _check_int_array("weight_rec", weight_rec, WEIGHT_MIN, WEIGHT_MAX)
+    m, exp, bits = _netx_optimize(np.hstack([w, v]))
+    return _lava_dense(m[:, :w.shape[1]], exp, bits), _lava_dense(m[:, w.shape[1]:], exp, bits)
 
 
 def _check_int_array(name: str, a: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -180,7 +211,8 @@ class ConvGeometry:
 @dataclass
 class LoihiLayer:
     """One netx ``dense`` block ((Delay)Dense synapse) or, with ``conv``, one netx ``conv`` block (Conv
-    synapse), feeding a bit-accurate CUBA LIF population.
+    synapse), feeding a bit-accurate CUBA LIF population; with ``weight_rec`` ``(out, out)`` a netx ``dense_rec``
+    block (Lava ``RecurrentDense``: a second Dense from the population's spikes back into its ``a_in``).
 
     Shapes: ``weight`` and ``delay`` ``(out, in)``, ``bias`` ``(out,)``; conv: ``weight``
     ``(C_out, C_in / groups, kH, kW)``, ``bias`` ``(C_out,)`` (per channel), no ``delay`` (netx ignores conv
@@ -202,7 +234,9 @@ class LoihiLayer:
     bias: np.ndarray | None = None
     name: str = ""
     conv: ConvGeometry | None = None
+    weight_rec: np.ndarray | None = None
     _enc: SynapseEncoding | None = field(default=None, init=False, repr=False, compare=False)
+    _enc_rec: SynapseEncoding | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         p = f"layer {self.name!r}: " if self.name else ""
@@ -217,6 +251,8 @@ class LoihiLayer:
                 self.conv.out_shape(self.weight.shape)
             except ValueError as e:
                 raise ValueError(p + str(e)) from e
+        if self.weight_rec is not None:
+            self._check_recurrent(p)
         self.i_decay = _check_int(p + "iDecay", self.i_decay, 0, MAX_DECAY)
         self.v_decay = _check_int(p + "vDecay", self.v_decay, 0, MAX_DECAY)
         self.vth_mant = _check_int(p + "vThMant", self.vth_mant, 0, MAX_VTH_MANT)
@@ -234,6 +270,16 @@ class LoihiLayer:
                 raise ValueError(f"{p}bias: needs iDecay = 4096 (got {self.i_decay}); Lava adds the bias to v, "
                                  "which equals a constant synaptic input only without current memory")
 
+    def _check_recurrent(self, p: str) -> None:
+        """A netx ``dense_rec`` block: a square ``(out, out)`` recurrent weight on a dense synapse without delays."""
+        self.weight_rec = _check_int_array(p + "weight_rec", self.weight_rec, WEIGHT_MIN, WEIGHT_MAX)
+        out = int(self.weight.shape[0])
+        if self.weight_rec.shape != (out, out):
+            raise ValueError(f"{p}weight_rec: shape {self.weight_rec.shape}; a recurrent weight must be square "
+                             f"(out, out) = ({out}, {out})")
+        if self.conv is not None or self.delay is not None:
+            raise ValueError(f"{p}weight_rec: a recurrent (dense_rec) block is a dense synapse without delays")
+
     @property
     def out_shape(self) -> tuple[int, ...]:
         """The population's shape: ``(out,)``, conv ``(C_out, H_out, W_out)``."""
@@ -250,8 +296,9 @@ class LoihiLayer:
     @property
     def exact_weights(self) -> bool:
         """Whether Lava applies exactly ``weight`` (False in netx's sign-mode corner, see encode_weights)."""
-        enc = self.synapse
-        return bool(np.array_equal(enc.mantissa, self.weight << -enc.weight_exp))
+        pairs = [(self.synapse, self.weight)] + ([(self.synapse_rec, self.weight_rec)] if self.weight_rec is not None
+                                                  else [])
+        return all(np.array_equal(enc.mantissa, w << -enc.weight_exp) for enc, w in pairs)
 
     @property
     def synapse(self) -> SynapseEncoding:
@@ -262,9 +309,19 @@ class LoihiLayer:
                 if not np.any(self.weight):
                     raise ValueError("weight: all-zero kernel")
                 self._enc = SynapseEncoding(self.weight, 0, 8, _lava_sign_mode(self.weight))
+            elif self.weight_rec is not None:
+                self._enc, self._enc_rec = encode_recurrent_weights(self.weight, self.weight_rec)
             else:
                 self._enc = encode_weights(self.weight)
         return self._enc
+
+    @property
+    def synapse_rec(self) -> SynapseEncoding | None:
+        """The hardware encoding of ``weight_rec`` (its exponent shared with :attr:`synapse`), None without one."""
+        if self.weight_rec is None:
+            return None
+        self.synapse  # noqa: B018  (encodes both synapses together)
+        return self._enc_rec
 
 
 def is_readout(layer: LoihiLayer) -> bool:

@@ -18,6 +18,8 @@ is an HDF5 *dataset*, no attributes)::
     layer/<i>/neuron/vThMant     int64 ()     0..131071
     layer/<i>/neuron/refDelay    int64 ()     1 (slayer's fixed value; unused by netx)
     layer/<i>/neuron/gradedSpike bool ()      False
+    layer/<i>/type        |S10 (1,)   b"dense_rec"       (a recurrent dense block: the dense datasets, no delay, plus)
+    layer/<i>/weight_rec  float32 (out, out)  integer values in [-256, 254]: V[o, j] from the block's own neuron j
     layer/<i>/type        |S10 (1,)   b"conv"            (a conv block; same bias / neuron datasets as dense)
     layer/<i>/shape       int64 (3,)  [C_out, H_out, W_out]
     layer/<i>/inChannels, outChannels, groups   int64 ()
@@ -34,6 +36,10 @@ the kernel and transposes it to Lava's ``(C_out, kW, kH, C_in)``, reverses shape
 ``(W, H, C)`` / ``(x, y)`` and builds a Lava ``Conv`` with the weights as they are (exponent 0); after a
 ``flatten`` it connects the conv block's ``(W, H, C)`` output as ``transpose([2, 1, 0]).flatten()``, i.e. in
 PyTorch's ``(C, H, W)`` order.
+
+A ``dense_rec`` block is what netx's ``create_dense(rec=True)`` reads into a ``RecurrentDense``
+(``lava.lib.dl.netx.blocks.process``): ``weight`` and ``weight_rec`` hstack-ed and optimized as one matrix (one
+exponent), then two Lava ``Dense`` synapses into the same neuron, the recurrent one fed by the neuron's own spikes.
 
 netx builds the first ``dense`` block's synapse as the network input port (``Network.inp``), so an
 input layer without ``neuron`` only declares the input shape. Weights are the integers themselves (odd
@@ -97,7 +103,8 @@ def save_netx(net: LoihiNetwork, path: str | Path, t_sample: int | None = None) 
                     f_.create_dataset("type", (1,), "S10", [b"flatten"])
                     f_.create_dataset("shape", data=np.array([prev.n_out, 1, 1], dtype=np.int64))
                     i += 1
-                (_write_conv if layer.conv else _write_dense)(layers.create_group(str(i)), layer)
+                write = _write_conv if layer.conv else _write_dense if layer.weight_rec is None else _write_dense_rec
+                write(layers.create_group(str(i)), layer)
                 i += 1
             sim = f.create_group("simulation")
             sim.create_dataset("Ts", data=np.int64(1))
@@ -106,9 +113,9 @@ def save_netx(net: LoihiNetwork, path: str | Path, t_sample: int | None = None) 
     return path
 
 
-def _write_dense(g: h5py.Group, layer: LoihiLayer) -> None:
+def _write_dense(g: h5py.Group, layer: LoihiLayer, kind: bytes = b"dense") -> None:
     layer.synapse  # noqa: B018  (raises early if netx could not encode these weights)
-    g.create_dataset("type", (1,), "S10", [b"dense"])
+    g.create_dataset("type", (1,), "S10", [kind])
     g.create_dataset("shape", data=np.array([layer.n_out], dtype=np.int64))
     g.create_dataset("inFeatures", data=np.int64(layer.n_in))
     g.create_dataset("outFeatures", data=np.int64(layer.n_out))
@@ -116,6 +123,27 @@ def _write_dense(g: h5py.Group, layer: LoihiLayer) -> None:
     if layer.delay is not None:
         g.create_dataset("delay", data=layer.delay.astype(np.float32))
     _write_neuron(g, layer)
+
+
+def _write_dense_rec(g: h5py.Group, layer: LoihiLayer) -> None:
+    """A netx ``dense_rec`` block: the dense block's datasets plus ``weight_rec`` float32 ``(out, out)``."""
+    _write_dense(g, layer, b"dense_rec")
+    g.create_dataset("weight_rec", data=layer.weight_rec.astype(np.float32))
+
+
+def _read_dense_rec(g: h5py.Group, where: str) -> LoihiLayer:
+    """A netx ``dense_rec`` block (as ``lava.lib.dl.netx.hdf5.Network.create_dense(rec=True)`` reads it): ``weight``
+    ``(out, in)``, ``weight_rec`` ``(out, out)`` (1-D ones reshaped to ``(out, -1)``, as netx does), no delays."""
+    w, v = _get(g, "weight", where), _get(g, "weight_rec", where)
+    out = int(np.prod(_get(g, "shape", where)))
+    w, v = (a.reshape(out, -1) if a.ndim == 1 else a for a in (w, v))
+    if v.ndim != 2 or v.shape != (out, out):
+        raise NetxFormatError(f"{where}/weight_rec: shape {v.shape}; a dense_rec block's recurrent weight must be "
+                              f"square (out, out) = ({out}, {out})")
+    if "delay" in g:
+        raise NetxFormatError(f"{where}/delay: delays in a dense_rec block are not supported (netx would apply the "
+                              "feed-forward delays to the recurrent synapse too)")
+    return _layer(g, where, w, weight_rec=v)
 
 
 def _write_conv(g: h5py.Group, layer: LoihiLayer) -> None:
@@ -159,7 +187,8 @@ def _get(g: h5py.Group, key: str, where: str) -> np.ndarray:
 
 
 def load_netx(path: str | Path) -> LoihiNetwork:
-    """Read a netx ``.net`` file of ``input``, ``conv``, ``flatten`` and ``dense`` CUBA blocks into a LoihiNetwork.
+    """Read a netx ``.net`` file of ``input``, ``conv``, ``flatten``, ``dense`` and ``dense_rec`` CUBA blocks into a
+    LoihiNetwork.
 
     Raises :class:`NetxFormatError` naming the file, layer and field for unreadable/truncated files,
     missing datasets, unsupported block or neuron types, and out-of-range values (e.g. a delay of
@@ -221,14 +250,14 @@ def _read(f: h5py.File, name: str) -> LoihiNetwork:
                                       "block, no flatten in between)")
             layers.append(_read_conv(g, where, shape))
             shape = layers[-1].out_shape
-        elif kind == "dense":
+        elif kind in ("dense", "dense_rec"):
             if shape is not None and layers:
-                raise NetxFormatError(f"{where}: a dense block after a conv block needs a flatten block")
-            layers.append(_read_dense(g, where))
+                raise NetxFormatError(f"{where}: a {kind} block after a conv block needs a flatten block")
+            layers.append((_read_dense if kind == "dense" else _read_dense_rec)(g, where))
             shape = None
         else:
-            raise NetxFormatError(f"{where}: block type {kind!r} is not supported (expected 'dense', 'conv' or "
-                                  "'flatten')")
+            raise NetxFormatError(f"{where}: block type {kind!r} is not supported (expected 'dense', 'dense_rec', "
+                                  "'conv' or 'flatten')")
     if not layers:
         raise NetxFormatError(f"{name}: no dense layers")
     if n_in is None:

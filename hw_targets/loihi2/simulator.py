@@ -10,7 +10,11 @@ bit-accurate models)::
 
 Because the network is feed-forward, each layer's synaptic input for all T steps is one integer
 matrix product (exact in float64), and only the neuron recurrence loops over time. The neuron is the
-project's single implementation, :func:`neurokit.integer.integer_cuba_step`.
+project's single implementation, :func:`neurokit.integer.integer_cuba_step`. A ``dense_rec`` layer adds, per step,
+its recurrent Dense on its own spikes of the step before (Lava's ``RecurrentDense``: the same one-step latency as
+every Dense, so ``V s[t-1]`` reaches ``a_in`` at step ``t``), shifted by the shared weight exponent::
+
+    a_in[t] += (sum_j mantissa_rec[o, j] * s[t - 1, j]) shifted by weight_exp      (s[-1] = 0)
 
 Lava's Dense applies the weight exponent per delay bucket (``DelayDense``) or to the whole sum
 (``Dense``), with NumPy's flooring ``>>``; that is reproduced exactly. A layer bias (netx ``bias``,
@@ -120,6 +124,8 @@ def run_layer(layer: LoihiLayer, s: np.ndarray, trace_v: bool = False):
             raise OverflowError(f"layer {layer.name!r}: |a_in + bias| reaches {np.abs(a).max()} >= {_A_MAX}; "
                                 "the 24-bit current would wrap and a bias cannot be folded exactly")
     p = _neuron(layer)
+    if layer.weight_rec is not None:
+        return _run_recurrent(layer, a, p, trace_v)
     u = np.zeros(a.shape[1:], np.int64)
     v = np.zeros_like(u)
     out = np.empty(a.shape, np.uint8)
@@ -130,6 +136,31 @@ def run_layer(layer: LoihiLayer, s: np.ndarray, trace_v: bool = False):
         if trace_v:
             vs[t] = v
     return (out, vs) if trace_v else out
+
+
+def _run_recurrent(layer: LoihiLayer, a: np.ndarray, p: IntNeuronParams, trace_v: bool):
+    """:func:`run_layer` of a ``dense_rec`` layer: per step, ``a_in[t] = a[t] + (mantissa_rec s[t-1]) shifted by
+    weight_exp`` (Lava's recurrent Dense sends the previous step's accumulation; ``s[-1] = 0``), then the neuron."""
+    rec = layer.synapse_rec
+    u = np.zeros(a.shape[1:], np.int64)
+    v, st = np.zeros_like(u), np.zeros_like(u)
+    out = np.empty(a.shape, np.uint8)
+    vs = np.empty(a.shape, np.int64) if trace_v else None
+    for t in range(a.shape[0]):
+        a_t = a[t] + _shift(st @ rec.mantissa.T, rec.weight_exp)
+        if layer.bias is not None and np.abs(a_t).max(initial=0) >= _A_MAX:
+            raise OverflowError(f"layer {layer.name!r}: |a_in + bias| reaches {np.abs(a_t).max()} >= {_A_MAX} "
+                                f"at step {t}; the 24-bit current would wrap and a bias cannot be folded exactly")
+        u, v, st = integer_cuba_step(u, v, a_t, p)
+        out[t] = st
+        if trace_v:
+            vs[t] = v
+    return (out, vs) if trace_v else out
+
+
+def _shift(acc: np.ndarray, weight_exp: int) -> np.ndarray:
+    """Lava Dense's exponent on an accumulation: ``<<`` if positive, NumPy's flooring ``>>`` otherwise."""
+    return acc << weight_exp if weight_exp > 0 else acc >> -weight_exp
 
 
 @dataclass

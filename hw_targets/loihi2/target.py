@@ -44,7 +44,8 @@ from .simulator import SimRecord, simulate
 
 #: IR node classes a Loihi network is built from (others are refused with ``UNSUPPORTED``'s reason); a batch norm
 #: is accepted where ``fold_bn`` folds it into the preceding synapse.
-NODE_TYPES = frozenset({ir.Input, ir.Dense, ir.Conv, ir.BatchNorm, ir.Neuron, ir.Flatten, ir.Integrator})
+NODE_TYPES = frozenset({ir.Input, ir.Dense, ir.Conv, ir.BatchNorm, ir.Neuron, ir.Flatten, ir.Integrator,
+                        ir.Recurrent})
 SUPPORTS = Limits(ops=ops_of(NODE_TYPES), neuron_kinds=frozenset({"lif", "if", "cuba"}),
                   integer=True, weight_bits=8, acc_bits=16, act_bits=8, vth_bits=VTH_BITS, max_delay=MAX_DELAY,
                   resets=frozenset({"hard"}))
@@ -131,6 +132,7 @@ class Loihi2Program:
             layers.append({"name": layer.name, "in": layer.n_in, "out": layer.n_out, "iDecay": layer.i_decay,
                            "vDecay": layer.v_decay, "vThMant": layer.vth_mant, "weight_exp": enc.weight_exp,
                            "num_weight_bits": enc.num_weight_bits, "sign_mode": enc.sign_mode,
+                           "recurrent": layer.weight_rec is not None,
                            "max_delay": 0 if layer.delay is None else int(layer.delay.max())})
             if not layer.exact_weights:
                 warn.append(f"loihi2: layer {layer.name!r}: netx/Lava sign-mode corner changes the effective "

@@ -1,6 +1,6 @@
 """nk.layers.Recurrent on the targets: captured as an IR ``recurrent`` node; gpu equals eager; NIR export as a cycle
-(snnTorch's RLeaky layout) and import of cycles, including graphs snnTorch itself exports; integer targets refuse
-with the reason."""
+(snnTorch's RLeaky layout) and import of cycles, including graphs snnTorch itself exports (the integer targets:
+test_recurrent_integer.py, test_recurrent_loihi.py)."""
 import nir
 import numpy as np
 import pytest
@@ -47,12 +47,6 @@ def test_gpu_target_equals_eager(neuron, seed):
     assert ops["hidden.0.0"] == 10 * 10 + 10
 
 
-@pytest.mark.parametrize("target,needle", [("onnx_int", "recurrent layers have no integer lowering yet"),
-                                           ("loihi2", "not lowered to netx 'dense_rec' blocks yet")])
-def test_integer_targets_refuse_with_the_reason(target, needle):
-    with pytest.raises(nk.CompileError, match=needle) as err:
-        nk.compile(_net("cuba"), target=target, example_input=_spikes(0))
-    assert "hidden.0.0" in str(err.value)
 
 
 @pytest.mark.parametrize("neuron", ["cuba", "lif"])
