@@ -10,11 +10,13 @@ from . import continual, data, encode, layers, models, neurons, surrogate, train
 from .neurons import ALIF, IF, LIF, PLIF, CubaLIF
 from .errors import CompileError
 from .training import train
+from .layers.time_major import time_major
 
 __version__ = "0.1.0"
 
 __all__ = ["LIF", "IF", "CubaLIF", "ALIF", "PLIF", "surrogate", "encode", "layers", "neurons", "data", "training",
-           "train", "energy", "models", "continual", "compile", "CompileError", "from_nir"]
+           "train", "energy", "models", "continual", "compile", "CompileError", "from_nir", "from_snntorch",
+           "time_major"]
 
 
 def energy(model_or_cm, x, target="cmos45", **kwargs):
@@ -55,3 +57,17 @@ def from_nir(graph, dt=None, reset=None):
     """
     from hw_targets.nir import from_nir as _from_nir
     return _from_nir(graph, dt=dt, reset=reset)
+
+
+def from_snntorch(model):
+    """Convert an snnTorch ``nn.Sequential`` (``Linear``/``Conv2d``/... and ``Leaky``/``Synaptic`` neurons) into a
+    time-major neurokit model with the same spikes; see :func:`neurokit.interop.snntorch.from_snntorch` (snnTorch
+    is imported lazily).
+
+    Example::
+
+        >>> model = nk.from_snntorch(net)            # x [T, B, ...] -> spikes [T, B, ...]
+        >>> nk.compile(model, target="onnx_int", example_input=x)
+    """
+    from .interop.snntorch import from_snntorch as _from_snntorch
+    return _from_snntorch(model)

@@ -348,10 +348,9 @@ def _integrator(g: ir.Graph, n: ir.Integrator, scale: dict, maxint: dict, nonneg
 
 
 def _neuron(g: ir.Graph, n: ir.Neuron, a_scale, vth_shift: int) -> None:
-    if n.v_reset not in (None, 0.0) or (n.v_reset is None and n.reset_after_decay):
+    if n.v_reset not in (None, 0.0):
         raise CompileError(f"neuron {n.name!r}: integer neurons reset to 0 (v_reset=0.0) or by subtraction "
-                           f"(v_reset=None, reset_after_decay=False); got v_reset={n.v_reset}, "
-                           f"reset_after_decay={n.reset_after_decay}")
+                           f"(v_reset=None); got v_reset={n.v_reset}")
     if not n.v_threshold > 0:
         raise CompileError(f"neuron {n.name!r}: integer neurons need v_threshold > 0, got {n.v_threshold}")
     act = ACT_SHIFT if n.act_shift is None else n.act_shift
@@ -376,4 +375,5 @@ def _neuron(g: ir.Graph, n: ir.Neuron, a_scale, vth_shift: int) -> None:
     for what, tau, d in checks:
         _check_decay(g, n, what, tau, d)
     n.integer = IntNeuronParams(decay_u, decay_v, vth, "hard" if n.v_reset is not None else "soft", act, vth_shift,
-                                uv_bits, u_register=n.uv_bits is None)  # a QAT QuantLIF has no current register
+                                uv_bits, u_register=n.uv_bits is None,  # a QAT QuantLIF has no current register
+                                reset_next_step=bool(n.reset_after_decay))
