@@ -25,6 +25,7 @@ from compile import ir
 from compile.capture_ops import convert_op
 from compile.ir import CompileError
 from compile.tracing import ConcreteTracer, op_name
+from neurokit.layers.time_major import convert_module
 
 Converter = Callable[[nn.Module, str, tuple, tuple, tuple], "ir.Node | None"]
 CONVERTERS: dict[type, Converter] = {}
@@ -282,6 +283,9 @@ def _check_model(model: nn.Module) -> None:
 def capture(model: nn.Module, example_input: torch.Tensor) -> ir.Graph:
     """Trace ``model`` on ``example_input [T, B, ...]`` into an :class:`ir.Graph` (float parameters, eval mode).
 
+    Plain torch layers are made time-major first (:func:`neurokit.layers.time_major.time_major`, on the copy), so
+    ``nn.Conv2d`` / ``nn.BatchNorm2d`` / ``nn.MaxPool2d`` / ``nn.Flatten()`` between neurons fold ``[T, B]`` as
+    ``nk.layers``' wrappers do.
     Raises :class:`CompileError` for unsupported modules/ops (naming the module path) and ``ValueError`` when
     ``example_input`` has the wrong type/rank or does not fit the model. The model itself is not modified.
     Example in the module docstring.
@@ -290,7 +294,10 @@ def capture(model: nn.Module, example_input: torch.Tensor) -> ir.Graph:
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     _check_example(example_input)
     _check_model(model)
-    model = copy.deepcopy(model).eval()
+    try:  # plain torch layers (nn.Conv2d, nn.BatchNorm2d, nn.Flatten(), ...) act on [T, B, ...] as in nk.time_major
+        model = convert_module(copy.deepcopy(model).eval(), "", "nk.compile")
+    except ValueError as err:
+        raise CompileError(str(err)) from err
     x = example_input.detach().cpu().float()
     try:
         graph = ConcreteTracer(lambda m: converter_for(m) is not None, x).trace(model)
