@@ -95,11 +95,14 @@ def _bn(m, path, inputs, in_shape, out_shape, axis: int = 0):
 def _pool(kind):
     def conv(m, path, inputs, in_shape, out_shape):
         if m.ceil_mode or (kind == "max" and _pair(m.dilation) != (1, 1)) or \
-                (kind == "avg" and (not m.count_include_pad or m.divisor_override is not None)):
+                (kind == "avg" and (not m.count_include_pad or m.divisor_override not in (None, 1))):
             raise CompileError(f"module {path!r} ({type(m).__name__}): only ceil_mode=False, dilation=1 and "
-                               f"(avg) count_include_pad=True without divisor_override are supported")
+                               f"(avg) count_include_pad=True with divisor_override None (average) or 1 (sum) are "
+                               f"supported")
         stride = m.stride if m.stride is not None else m.kernel_size
-        return ir.Pool(path, inputs, out_shape, kind=kind, kernel=_pair(m.kernel_size), stride=_pair(stride),
+        sums = kind == "avg" and m.divisor_override == 1
+        return ir.Pool(path, inputs, out_shape, kind="sum" if sums else kind, kernel=_pair(m.kernel_size),
+                       stride=_pair(stride),
                        padding=_pair(m.padding))
 
     return conv

@@ -178,7 +178,8 @@ class BatchNorm(Node):
 
 @dataclass
 class Pool(Node):
-    """2-D pooling on ``[C, H, W]``: ``kind`` is ``"max"`` or ``"avg"`` (avg: count_include_pad=True)."""
+    """2-D pooling on ``[C, H, W]``: ``kind`` is ``"max"``, ``"avg"`` (count_include_pad=True) or ``"sum"`` (the
+    window's plain sum: ``AvgPool2d(divisor_override=1)``, NIR's ``SumPool2d``)."""
 
     kind: str = "max"
     kernel: tuple[int, int] = (2, 2)

@@ -208,9 +208,9 @@ def _passthrough(n: ir.Node, scale: dict, maxint: dict, nonneg: dict) -> None:
     src = n.inputs[0]
     s = scale[src] if n.op == "pool" else scalar_scale(n, scale, src)
     m, pos = maxint[src], nonneg[src]
-    if n.op == "pool" and n.kind == "avg":
+    if n.op == "pool" and n.kind in ("avg", "sum"):  # the integer pool is the window's sum
         k = n.kernel[0] * n.kernel[1]
-        s, m = s / k, m * k
+        s, m = (s / k if n.kind == "avg" else s), m * k
     elif n.op == "add":
         m, pos = sum(maxint[x] for x in n.inputs), all(nonneg[x] for x in n.inputs)
     scale[n.name], maxint[n.name], nonneg[n.name] = s, m, pos
@@ -317,7 +317,7 @@ def _pool_growth(g: ir.Graph, n: ir.Node) -> int:
     still fits ``acc_bits``: the product of their kernel sizes along the single-consumer chain (1: none)."""
     growth, cons = 1, g.consumers(n.name)
     while len(cons) == 1 and cons[0].op == "pool":
-        growth *= cons[0].kernel[0] * cons[0].kernel[1] if cons[0].kind == "avg" else 1
+        growth *= cons[0].kernel[0] * cons[0].kernel[1] if cons[0].kind in ("avg", "sum") else 1
         cons = g.consumers(cons[0].name)
     return growth
 

@@ -20,7 +20,8 @@ Sinabs 3.1 ``to_nir`` all leave it empty), so :func:`neuron_spec` reads their co
    its LIF decays by ``alpha = exp(-1/tau)`` and, with ``norm_input=True``, adds ``(1 - alpha) x``): exactly
    ``nk.LIF(tau = 1 / (1 - exp(-1/tau)), decay_input=True)``.
 5. IF with ``r == 1``: a step-based exporter (Sinabs ``IAF``, Norse ``IAFCell``: ``v <- v + x`` every step):
-   input gain 1.
+   input gain 1. (neurokit writes IF this way too, with ``metadata["r_unit"] = "per_step"``: gain ``r`` whatever
+   the dt.)
 6. Otherwise: ``dt = 1e-4`` (the step of the NIR paper's experiments and of snnTorch), forward Euler.
 
 Rules 2-6 are decisions: :func:`from_nir` names each node and its choice in one warning.
@@ -195,7 +196,7 @@ def neuron_spec(name: str, node, known_dt: float | None, reset=None) -> NeuronSp
         _reset(name, node, spec, reset)
     rest = spec.v_reset if spec.reset == "zero" and kind != "li" else 0.0
     if kind == "if":
-        spec.gain = r if spec.source == "steps" else r * step
+        spec.gain = r if spec.source == "steps" or meta.get("r_unit") == "per_step" else r * step
         return spec
     if kind == "cuba":
         ts, tm = scalar(name, "tau_syn", node.tau_syn), scalar(name, "tau_mem", node.tau_mem)
