@@ -4,10 +4,8 @@ as that framework's own run of the exported model; the choices the graph leaves 
 network that cannot spike is reported; ``v_leak`` folds into the bias."""
 import warnings
 
-import nir
 import norse.torch as norse
 from norse.torch.functional.lif_box import LIFBoxFeedForwardState
-import numpy as np
 import pytest
 import sinabs
 import sinabs.activation as sa
@@ -151,3 +149,24 @@ def test_sinabs_cnn_if_r1_without_dt():
     _, caught = _import(graph, dt=1e-4)
     silent = [w for w in caught if "cannot spike" in str(w.message)]
     assert len(silent) == 1 and "node '1'" in str(silent[0].message) and "dt=" in str(silent[0].message)
+
+
+def test_sinabs_lif_time_constant_in_steps():
+    """Sinabs writes LIF tau_mem in steps (r = 1) and decays by exp(-1/tau), adding (1 - alpha) x (norm_input):
+    nk.LIF(tau = 1 / (1 - exp(-1/tau)), decay_input=True) with Sinabs's reset by subtraction."""
+    torch.manual_seed(7)
+    lif = dict(tau_mem=5.0, batch_size=B, spike_fn=sa.SingleSpike, spike_threshold=0.4)
+    net = nn.Sequential(nn.Linear(10, 8), sl.LIFSqueeze(**lif), nn.Linear(8, 4), sl.LIFSqueeze(**lif))
+    with torch.no_grad():
+        net[0].weight.mul_(3.0)
+        net[2].weight.mul_(3.0)
+    x = _spikes(8, (T, B, 10))
+    graph = sinabs.to_nir(net, torch.zeros(B, 10))
+    with torch.no_grad():
+        net.apply(lambda m: m.reset_states() if isinstance(m, sl.StatefulLayer) else None)
+        theirs = net(x.transpose(0, 1).reshape(B * T, 10)).reshape(B, T, 4).transpose(0, 1)
+    model, caught = _import(graph)
+    assert len(caught) == 1 and "Sinabs's export signature" in str(caught[0].message)
+    with torch.no_grad():
+        assert 0 < theirs.mean() < 0.8
+        assert torch.equal(model(x), theirs)
