@@ -170,3 +170,12 @@ def test_sinabs_lif_time_constant_in_steps():
     with torch.no_grad():
         assert 0 < theirs.mean() < 0.8
         assert torch.equal(model(x), theirs)
+
+
+def test_cuba_lif_v_leak_is_refused_by_name():
+    """A CubaLIF filters a constant input through its current, so v_leak != v_reset cannot fold into a bias."""
+    torch.manual_seed(9)
+    model = norse.SequentialState(nn.Linear(4, 3), norse.LIFCell(norse.LIFParameters(v_leak=torch.tensor(0.2))))
+    graph = norse.to_nir(model, torch.zeros(1, 4))
+    with pytest.raises(ValueError, match=r"NIR node '1' \(CubaLIF\): v_leak=0.2.* cannot be folded"):
+        _import(graph)

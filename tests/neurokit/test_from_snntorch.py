@@ -90,10 +90,24 @@ def test_zero_reset_models_reach_loihi2():
     (lambda: snn.Leaky(beta=0.9, graded_spikes_factor=2.0, init_hidden=True), "graded_spikes_factor=1.0"),
     (lambda: snn.Lapicque(beta=0.9, init_hidden=True), "only snnTorch Leaky and Synaptic"),
     (lambda: nn.Dropout2d(0.1), "use nn.Dropout"),
-])
+], ids=["no_reset", "subtract_without_reset_delay", "per_neuron_beta", "graded_spikes", "lapicque", "dropout2d"])
 def test_unsupported_settings_are_refused_by_name(layer, match):
     net = nn.Sequential(nn.Linear(4, 3), layer())
     with pytest.raises(ValueError, match=f"from_snntorch: module '1'.*{match}"):
         nk.from_snntorch(net)
     with pytest.raises(TypeError, match="export_to_nir"):
         nk.from_snntorch(net[0])
+
+
+def test_other_surrogate_keeps_spikes_and_warns():
+    torch.manual_seed(2)
+    net = nn.Sequential(nn.Linear(16, 6), snn.Leaky(beta=0.8, spike_grad=snn.surrogate.triangular(), init_hidden=True))
+    x = (torch.rand(T, B, 16) < 0.4).float()
+    with torch.no_grad():
+        net[0].weight.mul_(3.0)
+    with pytest.warns(UserWarning, match="module '1': spike_grad .* the spikes are exact"):
+        model = nk.from_snntorch(net)
+    with torch.no_grad():
+        theirs = _snn_run(net, x)
+        assert theirs.sum() > 0
+        assert torch.equal(model(x), theirs)
