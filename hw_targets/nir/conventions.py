@@ -99,7 +99,8 @@ class NeuronSpec:
 
 
 def scalar(name: str, fld: str, value) -> float:
-    """The one value of a per-neuron NIR field; ``ValueError`` naming the node if the neurons differ."""
+    """The one value of a per-neuron NIR field; ``ValueError`` naming the node if the neurons differ.
+    Example: ``scalar("lif", "tau", np.full(3, 0.02)) == 0.02``."""
     v = np.unique(np.asarray(value, dtype=np.float64))
     if v.size != 1:
         raise ValueError(f"NIR node {name!r}: field {fld!r} differs across neurons ({v.min()}..{v.max()}); "

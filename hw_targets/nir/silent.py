@@ -101,7 +101,10 @@ def silent_layers(modules: dict[str, nn.Module], order: list[str], pred: dict[st
 
 
 def report_silent(source: str, modules: dict, order: list, pred: dict, specs: dict) -> None:
-    """Warn (:class:`NIRConventionWarning`) naming each layer :func:`silent_layers` finds, with its input gain."""
+    """Warn (:class:`NIRConventionWarning`) naming each layer :func:`silent_layers` finds, with its input gain.
+
+    ``specs``: node -> :class:`~hw_targets.nir.conventions.NeuronSpec` (for the gain). Example:
+    ``report_silent("g.nir", modules, order, pred, {})`` warns ``g.nir: the imported network cannot spike: ...``."""
     found, silenced = silent_layers(modules, order, pred)
     if not found:
         return

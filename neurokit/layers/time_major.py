@@ -102,6 +102,8 @@ SWAPS = {nn.Conv2d: Conv2d, nn.Conv1d: Conv1d, nn.BatchNorm2d: BatchNorm2d, nn.B
 #: Torch layers that already work on ``[T, B, ...]``: they act on the last dim(s) or element-wise.
 AS_IS = (nn.Linear, nn.Identity, nn.Dropout, nn.AlphaDropout, nn.LayerNorm, nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU,
          nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardtanh, nn.Softplus)
+#: Torch containers: their children are visited.
+CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict, nn.ParameterList, nn.ParameterDict)
 #: Torch layers with no time-major form here, and what to use instead.
 INSTEAD = {
     nn.Dropout2d: "nn.Dropout (Dropout2d zeroes whole channels of one [N, C, H, W] sample; on [T, B, C, H, W] it would "
@@ -142,7 +144,7 @@ def convert_module(m: nn.Module, path: str = "", who: str = "time_major") -> nn.
     if isinstance(m, AS_IS) or type(m).__module__.startswith("neurokit") or \
             (isinstance(m, (nn.Softmax, nn.LogSoftmax)) and m.dim == -1):
         return m
-    if type(m).__module__.startswith("torch.nn") and not isinstance(m, (nn.Sequential, nn.ModuleList, nn.ModuleDict)):
+    if type(m).__module__.startswith("torch.nn") and not isinstance(m, CONTAINERS):
         raise ValueError(_unsupported(m, path, who))
     for name, child in list(m.named_children()):
         new = convert_module(child, f"{path}.{name}" if path else name, who)
