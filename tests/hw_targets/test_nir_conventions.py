@@ -179,3 +179,21 @@ def test_cuba_lif_v_leak_is_refused_by_name():
     graph = norse.to_nir(model, torch.zeros(1, 4))
     with pytest.raises(ValueError, match=r"NIR node '1' \(CubaLIF\): v_leak=0.2.* cannot be folded"):
         _import(graph)
+
+
+def test_norse_leaky_integrator_readout_with_v_leak():
+    """Norse's LIBoxCell (NIR LI, r = 1, tau = dt / tau_mem_inv) with v_leak != 0: the leak is folded into the bias
+    and the trace equals Norse's (started at 0, since NIR records no initial state)."""
+    from norse.torch.functional.leaky_integrator_box import LIBoxState
+
+    torch.manual_seed(10)
+    li = norse.LIBoxCell(norse.LIBoxParameters(tau_mem_inv=torch.tensor(200.0), v_leak=torch.tensor(0.25)))
+    model = norse.SequentialState(nn.Linear(10, 4), li)
+    x = _spikes(11, (T, B, 10))
+    graph = norse.to_nir(model, x[0])
+    theirs = _norse_run(model, x, [None, LIBoxState(torch.zeros(B, 4))])
+    ours, caught = _import(graph)
+    assert len(caught) == 1 and "Norse" in str(caught[0].message)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), theirs, rtol=1e-5, atol=1e-6)
+    assert theirs.abs().max() > 0.1
