@@ -1,7 +1,7 @@
 """Target ``nir``: export the float IR as a NIR graph (``nir`` 1.0), with its discretization in metadata.
 
 NIR is continuous-time; neurokit is discrete-time with unit steps. The export uses snnTorch's convention,
-``dt = 1e-4`` s per step (shared/research/loihi_nir.md §4.5), and forward-Euler discretization, so that
+``dt = 1e-4`` s per step (hard-coded in ``snntorch/export_nir.py``), and forward-Euler discretization, so that
 
     LIF (tau steps):     NIR LIF(tau = tau * dt, r = tau (decay_input=False) or 1 (True), v_leak = v_reset)
                          Euler: v += dt/tau_nir * (v_leak - v + r * I)  ==  neurokit's update

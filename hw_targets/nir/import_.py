@@ -271,7 +271,8 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None, reset=No
         raise ValueError(f"dt: expected seconds per step > 0, got {dt!r}")
     try:
         known = (graph.metadata or {}).get("dt", dt)
-        if known is not None and not (isinstance(known, (int, float, np.floating)) and np.isfinite(known) and known > 0):
+        if known is not None and not (isinstance(known, (int, float, np.floating)) and np.isfinite(known)
+                                      and known > 0):
             raise ValueError(f"metadata 'dt' must be seconds per step > 0, got {known!r}")
         nodes, edges = collapse_delays(graph, DEFAULT_DT if known is None else float(known))
         nodes, edges = collapse_cycles(nodes, edges)

@@ -5,28 +5,23 @@ converted model takes the whole sequence ``[T, B, ...]`` and starts at rest on e
 snnTorch model does after ``snntorch.utils.reset(net)``. Mapping (snnTorch 1.0, ``snntorch/_neurons/leaky.py``,
 ``synaptic.py``; the neuron equivalences are tested in ``tests/test_parity_peers.py``):
 
-=================================================  ==============================================================
-snnTorch                                            neurokit
-=================================================  ==============================================================
-``Leaky(beta, threshold, reset_mechanism="subtract")``  ``nk.LIF(tau=1/(1-beta), decay_input=False, v_reset=None,
-(default, ``reset_delay=True``)                      reset_after_decay=True, detach_reset=True)``
-``Leaky(..., reset_mechanism="zero")``              the same with ``v_reset=0.0, reset_after_decay=False``
-``Leaky(beta=1)``                                   ``nk.IF`` (same reset)
-``Synaptic(alpha, beta, ...)``                      ``nk.CubaLIF(tau_syn=1/(1-alpha), tau_mem=1/(1-beta),
-                                                    reset_after_decay=True, detach_reset=True)``, ``v_reset`` as above
-``Synaptic(..., reset_mechanism="zero",             the same with ``reset_after_decay=False`` (the same-step reset
-reset_delay=False)``                                 Lava runs)
-``nn.Linear``, ``nn.Dropout``, ``nn.Identity``      themselves (they act on the last dim / element-wise)
-``nn.Conv2d / Conv1d / BatchNorm1d / BatchNorm2d /  ``nk.layers``' time-major subclass of the same layer, weights and
-MaxPool2d / AvgPool2d``                             buffers shared by value (:func:`neurokit.layers.time_major.time_major`)
-``nn.Flatten()`` (``start_dim=1``)                  ``nk.layers.Flatten()``
-=================================================  ==============================================================
+* ``Leaky(beta, threshold)`` with the default ``reset_mechanism="subtract"`` (``reset_delay=True``):
+  ``nk.LIF(tau=1/(1-beta), decay_input=False, v_threshold=threshold, v_reset=None, reset_after_decay=True,
+  detach_reset=True)``; with ``reset_mechanism="zero"``: ``v_reset=0.0, reset_after_decay=False``; ``beta = 1``:
+  ``nk.IF`` with the same reset.
+* ``Synaptic(alpha, beta, threshold)``: ``nk.CubaLIF(tau_syn=1/(1-alpha), tau_mem=1/(1-beta),
+  reset_after_decay=True, detach_reset=True)``, ``v_reset`` as for ``Leaky``; ``reset_mechanism="zero",
+  reset_delay=False``: the same-step reset (``reset_after_decay=False``) Lava runs.
+* ``nn.Linear``, ``nn.Dropout``, ``nn.Identity``, activations: themselves (they act on the last dim or
+  element-wise); ``nn.Conv1d/Conv2d/BatchNorm1d/BatchNorm2d/MaxPool2d/AvgPool2d``: the time-major ``nk.layers``
+  subclass of the same layer with the same weights and buffers; ``nn.Flatten()``: ``nk.layers.Flatten()``
+  (:func:`neurokit.layers.time_major.time_major`).
 
 The surrogate gradient follows snnTorch's ``atan`` / ``sigmoid`` / ``fast_sigmoid`` (with their slope); any other
 ``spike_grad`` keeps the spikes exact and is replaced by ``atan`` with a warning. Refused, with the setting to
-change: per-neuron ``beta`` / ``threshold`` that differ, ``reset_mechanism="none"``, ``reset_delay=False`` with subtraction,
-``inhibition``, ``state_quant``, ``graded_spikes_factor != 1``, recurrent ``RLeaky`` / ``RSynaptic`` (export them with
-``snntorch.export_to_nir`` and use ``nk.from_nir``), and any module without a time-major form.
+change: per-neuron ``beta`` / ``threshold`` that differ, ``reset_mechanism="none"``, ``reset_delay=False`` with
+subtraction, ``inhibition``, ``state_quant``, ``graded_spikes_factor != 1``, recurrent ``RLeaky`` / ``RSynaptic``
+(export them with ``snntorch.export_to_nir`` and use ``nk.from_nir``), and any module without a time-major form.
 
 Example::
 

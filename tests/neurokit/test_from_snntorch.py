@@ -70,8 +70,8 @@ def test_zero_reset_models_reach_loihi2():
     converted model still spikes as snnTorch."""
     torch.manual_seed(1)
     net = nn.Sequential(nn.Linear(16, 12), snn.Leaky(beta=0.8, reset_mechanism="zero", init_hidden=True),
-                        nn.Linear(12, 6, bias=False), snn.Synaptic(alpha=0.5, beta=0.8, reset_mechanism="zero", reset_delay=False,
-                                                       init_hidden=True))
+                        nn.Linear(12, 6, bias=False),
+                        snn.Synaptic(alpha=0.5, beta=0.8, reset_mechanism="zero", reset_delay=False, init_hidden=True))
     x = (torch.rand(T, B, 16) < 0.4).float()
     with torch.no_grad():
         net[0].weight.mul_(2.0)
