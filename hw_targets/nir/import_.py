@@ -45,7 +45,7 @@ from .delays import DelayedSynapse, collapse_delays
 from .graph import GraphModel, topo_order
 
 from .conventions import DEFAULT_DT, neuron_spec
-from .silent import NIRConventionWarning, report_silent
+from .silent import NIRConventionWarning, report_silent, user_stacklevel
 #: Fields each node type must carry in a ``.nir`` file (``nir`` 1.0 serialization).
 REQUIRED = {"Input": ("shape",), "Output": ("shape",), "Affine": ("weight", "bias"), "Linear": ("weight",),
             "Conv2d": ("weight", "stride", "padding", "dilation", "groups", "bias"),
@@ -238,7 +238,7 @@ def _warn_choices(source: str, specs: dict) -> None:
     lines = [f"node {name!r} ({spec.kind}): " + "; ".join(spec.notes) for name, spec in specs.items() if spec.notes]
     if lines:
         warnings.warn(f"{source}: the graph leaves the discretization open; from_nir decided (pass dt= / reset= to "
-                      "choose): " + " | ".join(lines), NIRConventionWarning, stacklevel=3)
+                      "choose): " + " | ".join(lines), NIRConventionWarning, stacklevel=user_stacklevel())
 
 
 def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None, reset=None) -> nn.Sequential | GraphModel:

@@ -17,7 +17,9 @@ Example::
 """
 from __future__ import annotations
 
+import sys
 import warnings
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -29,6 +31,17 @@ from neurokit.layers.time_major import AvgPool2d
 from neurokit.neurons import IF, CubaLIF, LIF
 
 HORIZON = 1000
+
+
+_OWN = (str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[2] / "neurokit" / "__init__.py"))
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the caller of ``nk.from_nir`` (past this package's frames)."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_OWN):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 class NIRConventionWarning(UserWarning):
@@ -116,4 +129,4 @@ def report_silent(source: str, modules: dict, order: list, pred: dict, specs: di
     more = f"; {silenced} later neuron layer(s) are silent because of it" if silenced else ""
     warnings.warn(f"{source}: the imported network cannot spike: within {HORIZON} steps from rest, with inputs "
                   f"|x| <= 1, " + "; ".join(parts) + more + ". Check the step: pass from_nir(..., dt=<seconds per "
-                  "step the exporter used>)", NIRConventionWarning, stacklevel=3)
+                  "step the exporter used>)", NIRConventionWarning, stacklevel=user_stacklevel())
