@@ -37,7 +37,8 @@ _OWN = (str(Path(__file__).resolve().parent), str(Path(__file__).resolve().paren
 
 
 def user_stacklevel() -> int:
-    """The ``stacklevel`` that points a warning at the caller of ``nk.from_nir`` (past this package's frames)."""
+    """The ``stacklevel`` that points a warning at the caller of ``nk.from_nir`` (past this package's frames).
+    Example: ``warnings.warn(msg, NIRConventionWarning, stacklevel=user_stacklevel())``."""
     level, frame = 1, sys._getframe(1)
     while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_OWN):
         level, frame = level + 1, frame.f_back
