@@ -25,7 +25,7 @@ from compile import ir
 from compile.capture_ops import convert_op
 from compile.ir import CompileError
 from compile.tracing import ConcreteTracer, op_name
-from neurokit.layers.time_major import BATCH_NORMS
+from neurokit.layers.time_major import BATCH_NORMS, convert_module
 
 Converter = Callable[[nn.Module, str, tuple, tuple, tuple], "ir.Node | None"]
 CONVERTERS: dict[type, Converter] = {}
@@ -94,11 +94,14 @@ def _bn(m, path, inputs, in_shape, out_shape, axis: int = 0):
 def _pool(kind):
     def conv(m, path, inputs, in_shape, out_shape):
         if m.ceil_mode or (kind == "max" and _pair(m.dilation) != (1, 1)) or \
-                (kind == "avg" and (not m.count_include_pad or m.divisor_override is not None)):
+                (kind == "avg" and (not m.count_include_pad or m.divisor_override not in (None, 1))):
             raise CompileError(f"module {path!r} ({type(m).__name__}): only ceil_mode=False, dilation=1 and "
-                               f"(avg) count_include_pad=True without divisor_override are supported")
+                               f"(avg) count_include_pad=True with divisor_override None (average) or 1 (sum) are "
+                               f"supported")
         stride = m.stride if m.stride is not None else m.kernel_size
-        return ir.Pool(path, inputs, out_shape, kind=kind, kernel=_pair(m.kernel_size), stride=_pair(stride),
+        sums = kind == "avg" and m.divisor_override == 1
+        return ir.Pool(path, inputs, out_shape, kind="sum" if sums else kind, kernel=_pair(m.kernel_size),
+                       stride=_pair(stride),
                        padding=_pair(m.padding))
 
     return conv
@@ -284,6 +287,9 @@ def _check_model(model: nn.Module) -> None:
 def capture(model: nn.Module, example_input: torch.Tensor) -> ir.Graph:
     """Trace ``model`` on ``example_input [T, B, ...]`` into an :class:`ir.Graph` (float parameters, eval mode).
 
+    Plain torch layers are made time-major first (:func:`neurokit.layers.time_major.time_major`, on the copy), so
+    ``nn.Conv2d`` / ``nn.BatchNorm2d`` / ``nn.MaxPool2d`` / ``nn.Flatten()`` between neurons fold ``[T, B]`` as
+    ``nk.layers``' wrappers do.
     Raises :class:`CompileError` for unsupported modules/ops (naming the module path) and ``ValueError`` when
     ``example_input`` has the wrong type/rank or does not fit the model. The model itself is not modified.
     Example in the module docstring.
@@ -292,7 +298,10 @@ def capture(model: nn.Module, example_input: torch.Tensor) -> ir.Graph:
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     _check_example(example_input)
     _check_model(model)
-    model = copy.deepcopy(model).eval()
+    try:  # plain torch layers (nn.Conv2d, nn.BatchNorm2d, nn.Flatten(), ...) act on [T, B, ...] as in nk.time_major
+        model = convert_module(copy.deepcopy(model).eval(), "", "nk.compile")
+    except ValueError as err:
+        raise CompileError(str(err)) from err
     x = example_input.detach().cpu().float()
     try:
         graph = ConcreteTracer(lambda m: converter_for(m) is not None, x).trace(model)

@@ -178,7 +178,8 @@ class BatchNorm(Node):
 
 @dataclass
 class Pool(Node):
-    """2-D pooling on ``[C, H, W]``: ``kind`` is ``"max"`` or ``"avg"`` (avg: count_include_pad=True)."""
+    """2-D pooling on ``[C, H, W]``: ``kind`` is ``"max"``, ``"avg"`` (count_include_pad=True) or ``"sum"`` (the
+    window's plain sum: ``AvgPool2d(divisor_override=1)``, NIR's ``SumPool2d``)."""
 
     kind: str = "max"
     kernel: tuple[int, int] = (2, 2)
@@ -266,8 +267,8 @@ class Neuron(Node):
     kind: ``"lif"`` (also PLIF, with its learned tau), ``"if"``, ``"cuba"`` (CUBA-LIF) or ``"alif"`` (adaptive
     threshold ``v_threshold + beta * b``, ``b = b (1 - 1/tau_adapt) + s_prev / tau_adapt``; float targets only);
     tau, tau_syn (cuba only), tau_adapt and beta (alif only), v_threshold, v_reset (a number: hard reset; ``None``: soft
-    reset by
-    subtraction), decay_input (LIF form), reset_after_decay (snnTorch's delayed subtraction, float only).
+    reset by subtraction), decay_input (LIF form), reset_after_decay (snnTorch's one-step-late reset; integer:
+    ``IntNeuronParams.reset_next_step``).
     act_shift / uv_bits: integer format a QAT neuron was trained with (``QuantLIF``: input_shift,
     membrane_bits), else None (the target's). unit (QAT neurons only): the real value of one integer input unit
     exactly as the eager ``QuantLIF`` sees it (float64 ``[C]``: the synapse's ``output_unit()`` inside an

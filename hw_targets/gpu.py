@@ -149,8 +149,10 @@ def _batchnorm(prog: TorchProgram, n: ir.BatchNorm, a: torch.Tensor, vals: dict)
 
 def _pool(prog: TorchProgram, n: ir.Pool, a: torch.Tensor, vals: dict) -> torch.Tensor:
     del prog, vals
-    pool = F.max_pool2d if n.kind == "max" else F.avg_pool2d
-    return _fold(lambda z: pool(z, n.kernel, n.stride, n.padding), a)
+    if n.kind == "max":
+        return _fold(lambda z: F.max_pool2d(z, n.kernel, n.stride, n.padding), a)
+    div = 1 if n.kind == "sum" else None
+    return _fold(lambda z: F.avg_pool2d(z, n.kernel, n.stride, n.padding, divisor_override=div), a)
 
 
 def _neuron(prog: TorchProgram, n: ir.Neuron, a: torch.Tensor, vals: dict) -> torch.Tensor:

@@ -10,11 +10,13 @@ from . import continual, data, encode, layers, models, neurons, surrogate, train
 from .neurons import ALIF, IF, LIF, PLIF, CubaLIF
 from .errors import CompileError
 from .training import train
+from .layers.time_major import time_major
 
 __version__ = "0.1.0"
 
 __all__ = ["LIF", "IF", "CubaLIF", "ALIF", "PLIF", "surrogate", "encode", "layers", "neurons", "data", "training",
-           "train", "energy", "models", "continual", "compile", "CompileError", "from_nir"]
+           "train", "energy", "models", "continual", "compile", "CompileError", "from_nir", "from_snntorch",
+           "time_major"]
 
 
 def energy(model_or_cm, x, target="cmos45", **kwargs):
@@ -42,13 +44,30 @@ def compile(model, target="gpu", example_input=None, **options):  # noqa: A001 (
     return compile_model(model, target, example_input, **options)
 
 
-def from_nir(graph, dt=None, **kwargs):
-    """Import a NIR graph (``nir.NIRGraph`` or a ``.nir`` path) as a neurokit model; see
-    :func:`hw_targets.nir.from_nir` (imported lazily).
+def from_nir(graph, dt=None, reset=None):
+    """Import a NIR graph (``nir.NIRGraph`` or a ``.nir`` path) as a neurokit model that spikes as the exporting
+    framework (neurokit, snnTorch, Norse, Sinabs) runs it; see :func:`hw_targets.nir.from_nir` (imported lazily) and
+    :mod:`hw_targets.nir.conventions` for the rules applied where the graph records no ``dt`` or reset mode (each
+    choice is named in one warning).
 
     Example::
 
         >>> model = nk.from_nir("net.nir")        # nn.Sequential or GraphModel; x [T, B, ...] -> outputs
+        >>> model = nk.from_nir(graph, reset="subtract")   # snnTorch Leaky's default reset, one step late
     """
     from hw_targets.nir import from_nir as _from_nir
-    return _from_nir(graph, dt=dt, **kwargs)
+    return _from_nir(graph, dt=dt, reset=reset)
+
+
+def from_snntorch(model):
+    """Convert an snnTorch ``nn.Sequential`` (``Linear``/``Conv2d``/... and ``Leaky``/``Synaptic`` neurons) into a
+    time-major neurokit model with the same spikes; see :func:`neurokit.interop.snntorch.from_snntorch` (snnTorch
+    is imported lazily).
+
+    Example::
+
+        >>> model = nk.from_snntorch(net)            # x [T, B, ...] -> spikes [T, B, ...]
+        >>> nk.compile(model, target="onnx_int", example_input=x)
+    """
+    from .interop.snntorch import from_snntorch as _from_snntorch
+    return _from_snntorch(model)

@@ -14,6 +14,15 @@ functions evaluated on symbolic ONNX tensors, so their body *is* the ONNX graph)
     s   = v > (vth << vth_shift)                                                       (strict)
     hard reset: v = 0 where s;   soft reset (an extension, not Lava's): v = v - (vth << vth_shift) where s
 
+``reset_next_step=True`` (an extension, snnTorch's order for ``Leaky`` subtraction and ``Synaptic``, its default
+``reset_delay=True``) defers the reset of a spike at ``t`` to step ``t + 1``, after that step's decay and input:
+``v`` keeps the un-reset membrane, and the next charge applies the reset of the spike it recorded
+(``p = v > (vth << vth_shift)``, the same comparison that fired it) before saturating::
+
+    v   = clip(trunc(v * (4096 - decay_v) / 2**12) + u - p * (vth << vth_shift), ...)     (soft)
+    v   = clip((trunc(v * (4096 - decay_v) / 2**12) + u) * (1 - p), ...)                 (hard)
+    s   = v > (vth << vth_shift)                                                            (no reset now)
+
 With ``u_register=False`` (only with ``decay_u = 4096``, i.e. no current memory) there is no ``u`` register: the
 shifted input goes straight into ``v`` (no wrap-around), which is ``QuantLIF``'s membrane. With Lava's format
 (16-bit ``a_in`` shifted by 6 into 24 bits) the wrap can never trigger for ``decay_u = 4096``, so both agree there.
@@ -149,6 +158,7 @@ class IntNeuronParams:
     uv_bits: width of u and v (Lava: 24): u wraps around, v saturates at +-(2**(uv_bits-1) - 1).
     u_register: True (Lava) keeps the 24-bit current register ``u`` with its wrap-around; False (needs
              ``decay_u == 4096``) sends the shifted input straight into ``v`` (``QuantLIF``'s membrane).
+    reset_next_step: apply the reset one step late, after the next decay and input (module docstring; snnTorch).
     """
 
     decay_u: int
@@ -159,6 +169,7 @@ class IntNeuronParams:
     vth_shift: int = VTH_SHIFT
     uv_bits: int = UV_BITS
     u_register: bool = True
+    reset_next_step: bool = False
 
     def __post_init__(self) -> None:
         for k in ("decay_u", "decay_v"):
@@ -187,13 +198,21 @@ def integer_cuba_charge(u, v, a_in, params: IntNeuronParams):
     u = trunc_shift(u * (DECAY_UNITY - params.decay_u), DECAY_SHIFT) + a_in * (1 << params.act_shift)
     if params.u_register:
         u = u - (u > top) * (2 * top) + (u <= -top) * (2 * top)
-    return u, saturate(trunc_shift(v * (DECAY_UNITY - params.decay_v), DECAY_SHIFT) + u, params.uv_bits)
+    h = trunc_shift(v * (DECAY_UNITY - params.decay_v), DECAY_SHIFT) + u
+    if params.reset_next_step:  # the reset of the spike fired on the previous step (v holds its un-reset membrane)
+        th = _like(params.vth << params.vth_shift, v)
+        pending = (v > th) * 1
+        h = h * (1 - pending) if params.reset == "hard" else h - pending * th
+    return u, saturate(h, params.uv_bits)
 
 
 def integer_cuba_fire(v, params: IntNeuronParams):
-    """The second half of :func:`integer_cuba_step`: strict threshold, then the reset. Returns ``(v, s)``."""
+    """The second half of :func:`integer_cuba_step`: strict threshold, then the reset (with ``reset_next_step``:
+    none now, the next charge applies it). Returns ``(v, s)``."""
     th = _like(params.vth << params.vth_shift, v)
     s = (v > th) * 1
+    if params.reset_next_step:
+        return v, s
     return (v * (1 - s) if params.reset == "hard" else v - s * th), s
 
 

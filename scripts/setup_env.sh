@@ -17,6 +17,10 @@ $PIP install -q -e ".[test,dev]"
   $PIP install -q --no-deps "snntorch==1.0.0" "spikingjelly==2.0.0" "neurobench==2.3.0"
 # DCLS (the delay-learning peer of benchmarks/delays.py): pure PyTorch, its requirements pull a CUDA torch.
 .venv/bin/python -c "import DCLS" 2>/dev/null || $PIP install -q --no-deps "dcls==0.1.1"
+# Norse and Sinabs (NIR exporters/importers the NIR tests run): pure Python, their requirements pull a CUDA torch /
+# torchvision, so --no-deps; Sinabs reads its version through pbr at import.
+.venv/bin/python -c "import norse, sinabs" 2>/dev/null || \
+  $PIP install -q --no-deps "norse==1.1.0" "sinabs==3.1.3" "pbr==7.1.3"
 if [ "${1:-}" = "--lava" ]; then
   if ! .venv-lava/bin/python -c "import lava.lib.dl.netx" 2>/dev/null; then
     rm -rf .venv-lava

@@ -22,10 +22,15 @@ def _families():
                                                        max_delay=8, dropout=0.0, seed=0))
     recurrent = {name: nk.models.rsnn(in_features=16, hidden=(32,), num_classes=4, neuron=name, v_threshold=0.3,
                                       seed=0).eval() for name in ("lif", "cuba", "alif")}
+    import snntorch as snn
+
+    leaky = nk.from_snntorch(nn.Sequential(nn.Linear(16, 32), snn.Leaky(beta=0.8, init_hidden=True),
+                                           nn.Linear(32, 4), snn.Leaky(beta=0.8, init_hidden=True))).eval()
     x16 = (torch.rand(8, 2, 16) > 0.7).float()
     img = (torch.rand(4, 2, 1, 8, 8) > 0.5).float()          # spike frames (Loihi takes spikes only)
     return [
         ("LIF MLP", mlp, x16), ("LIF CNN", cnn, img), ("CUBA-LIF MLP", cuba, x16), ("ALIF MLP", alif, x16),
+        ("snnTorch Leaky MLP (`nk.from_snntorch`, default reset)", leaky, x16),
         ("delay SNN (rounded)", delay.eval(), x16),
         ("recurrent LIF (rsnn)", recurrent["lif"], x16), ("recurrent CUBA-LIF (rsnn)", recurrent["cuba"], x16),
         ("recurrent ALIF (rsnn)", recurrent["alif"], x16),

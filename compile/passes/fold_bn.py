@@ -32,6 +32,10 @@ def _synapse_before(g: ir.Graph, bn: ir.BatchNorm, k: np.ndarray) -> ir.Node:
             raise CompileError(f"batch norm {bn.name!r} follows max-pool {src.name!r}: channel {c} has scale "
                                f"gamma/sqrt(var+eps) = {k[c]:.4g} <= 0, so max-pooling does not commute with it "
                                f"and it cannot be folded into the synapse before the pool")
+        if src.kind == "sum":
+            raise CompileError(f"batch norm {bn.name!r} follows sum-pool {src.name!r}: its shift would be summed over "
+                               f"the window, so it is not folded into the synapse before the pool (average-pool, or "
+                               f"put the batch norm before the pool)")
         if src.kind == "avg" and src.padding != (0, 0):
             raise CompileError(f"batch norm {bn.name!r} follows avg-pool {src.name!r} with padding {src.padding}: "
                                f"the zero padding is not shifted by the batch norm, so it cannot be folded into the "

@@ -212,9 +212,9 @@ def _passthrough(n: ir.Node, scale: dict, maxint: dict, nonneg: dict) -> None:
     src = n.inputs[0]
     s = scale[src] if n.op == "pool" else scalar_scale(n, scale, src)
     m, pos = maxint[src], nonneg[src]
-    if n.op == "pool" and n.kind == "avg":
+    if n.op == "pool" and n.kind in ("avg", "sum"):  # the integer pool is the window's sum
         k = n.kernel[0] * n.kernel[1]
-        s, m = s / k, m * k
+        s, m = (s / k if n.kind == "avg" else s), m * k
     elif n.op == "add":
         m, pos = sum(maxint[x] for x in n.inputs), all(nonneg[x] for x in n.inputs)
     scale[n.name], maxint[n.name], nonneg[n.name] = s, m, pos
@@ -322,7 +322,7 @@ def _pool_growth(g: ir.Graph, n: ir.Node) -> int:
     still fits ``acc_bits``: the product of their kernel sizes along the single-consumer chain (1: none)."""
     growth, cons = 1, g.consumers(n.name)
     while len(cons) == 1 and cons[0].op == "pool":
-        growth *= cons[0].kernel[0] * cons[0].kernel[1] if cons[0].kind == "avg" else 1
+        growth *= cons[0].kernel[0] * cons[0].kernel[1] if cons[0].kind in ("avg", "sum") else 1
         cons = g.consumers(cons[0].name)
     return growth
 
@@ -353,10 +353,9 @@ def _integrator(g: ir.Graph, n: ir.Integrator, scale: dict, maxint: dict, nonneg
 
 
 def _neuron(g: ir.Graph, n: ir.Neuron, a_scale, vth_shift: int) -> None:
-    if n.v_reset not in (None, 0.0) or (n.v_reset is None and n.reset_after_decay):
+    if n.v_reset not in (None, 0.0):
         raise CompileError(f"neuron {n.name!r}: integer neurons reset to 0 (v_reset=0.0) or by subtraction "
-                           f"(v_reset=None, reset_after_decay=False); got v_reset={n.v_reset}, "
-                           f"reset_after_decay={n.reset_after_decay}")
+                           f"(v_reset=None); got v_reset={n.v_reset}")
     if not n.v_threshold > 0:
         raise CompileError(f"neuron {n.name!r}: integer neurons need v_threshold > 0, got {n.v_threshold}")
     act = ACT_SHIFT if n.act_shift is None else n.act_shift
@@ -382,4 +381,5 @@ def _neuron(g: ir.Graph, n: ir.Neuron, a_scale, vth_shift: int) -> None:
     for what, tau, d in checks:
         _check_decay(g, n, what, tau, d)
     n.integer = IntNeuronParams(decay_u, decay_v, vth, "hard" if n.v_reset is not None else "soft", act, vth_shift,
-                                uv_bits, u_register=n.uv_bits is None)  # a QAT QuantLIF has no current register
+                                uv_bits, u_register=n.uv_bits is None,  # a QAT QuantLIF has no current register
+                                reset_next_step=bool(n.reset_after_decay))

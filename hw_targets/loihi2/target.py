@@ -56,7 +56,29 @@ def _precheck(graph: ir.Graph) -> ir.Graph:
     if not graph.input.spikes:
         raise ir.CompileError("loihi2: node 'input' (input): Loihi inputs are binary spikes; encode real-valued "
                               "inputs (nk.encode.*) and compile with a 0/1 example input")
+    for n in graph.nodes:
+        why = snntorch_reset_refusal(n)
+        if why is not None:
+            raise ir.CompileError(f"loihi2: node {n.name!r} (neuron): {why}")
     return check_supported(graph, SUPPORTS, "loihi2", UNSUPPORTED)
+
+
+def snntorch_reset_refusal(n: ir.Node) -> str | None:
+    """Why Lava cannot run neuron ``n``'s reset, naming the snnTorch setting that gives one it can (Lava's CUBA LIF
+    sets ``v = 0`` on the step it spikes: ``lava-nc/lava src/lava/proc/lif/models.py``), or None.
+    Example: ``snntorch_reset_refusal(ir.Neuron("1", ("0",), (4,), kind="lif", v_reset=None))``."""
+    if n.op != "neuron" or (n.v_reset is not None and not n.reset_after_decay):
+        return None
+    lava = "Lava's CUBA LIF resets v to 0 on the step it spikes"
+    if n.v_reset is None:
+        peer = "snn.Synaptic" if n.kind == "cuba" else "snn.Leaky"
+        extra = ", reset_delay=False" if n.kind == "cuba" else ""
+        return (f"{lava}; this neuron resets by subtraction{' one step late' if n.reset_after_decay else ''} "
+                f"(snnTorch's default reset_mechanism='subtract'): set reset_mechanism='zero'{extra} on {peer} "
+                f"(neurokit: v_reset=0.0, reset_after_decay=False) and retrain or fine-tune; onnx_int runs it as is")
+    return (f"{lava}; this neuron resets to 0 one step late (snnTorch Synaptic's default reset_delay=True): set "
+            "reset_delay=False on snn.Synaptic(reset_mechanism='zero') (neurokit: reset_after_decay=False) and "
+            "retrain or fine-tune; onnx_int runs it as is")
 
 
 def _loihi_weights(graph: ir.Graph) -> ir.Graph:

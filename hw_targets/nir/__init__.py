@@ -7,5 +7,6 @@ Example::
 """
 from .export import NIRArtefact, NIRTarget, graph_to_nir
 from .import_ import from_nir
+from .silent import NIRConventionWarning
 
-__all__ = ["NIRArtefact", "NIRTarget", "from_nir", "graph_to_nir"]
+__all__ = ["NIRArtefact", "NIRConventionWarning", "NIRTarget", "from_nir", "graph_to_nir"]

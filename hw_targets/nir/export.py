@@ -1,17 +1,20 @@
 """Target ``nir``: export the float IR as a NIR graph (``nir`` 1.0), with its discretization in metadata.
 
 NIR is continuous-time; neurokit is discrete-time with unit steps. The export uses snnTorch's convention,
-``dt = 1e-4`` s per step (the value snnTorch's ``export_nir.py`` and NIR's paper experiments use), and forward-Euler
-discretization, so that
+``dt = 1e-4`` s per step (hard-coded in ``snntorch/export_nir.py``), and forward-Euler discretization, so that
 
     LIF (tau steps):     NIR LIF(tau = tau * dt, r = tau (decay_input=False) or 1 (True), v_leak = v_reset)
                          Euler: v += dt/tau_nir * (v_leak - v + r * I)  ==  neurokit's update
-    IF:                  NIR IF(r = 1 / dt)            Euler: v += dt * r * I = v + I
+    IF:                  NIR IF(r = 1), metadata ``r_unit: "per_step"``: v += r * I each step (the form Sinabs and
+                         Norse write, and snnTorch's importer requires; graphs written before with r = 1 / dt and no
+                         ``r_unit`` read back the same: dt * r = 1)
     CubaLIF:             NIR CubaLIF(tau_syn = tau_syn * dt, tau_mem = tau_mem * dt, r = tau_mem, w_in = tau_syn)
     LeakyIntegrator:     NIR LI(tau = tau * dt, r = tau, v_leak = 0)   Euler: v += dt/tau_nir * (-v + r * I)
                          == v * (1 - 1/tau) + I; the output is the membrane trace v (no threshold, no reset)
     dense / conv:        Affine (bias) or Linear / Conv2d;  flatten: Flatten(start_dim=0)
     avg pool:            AvgPool2d(kernel_size, stride, padding)  (zero padding counted: count_include_pad=True)
+    sum pool:            SumPool2d(kernel_size, stride, padding)  (AvgPool2d(divisor_override=1), what a NIR
+                         SumPool2d imports as)
     add (residual):      no node; each input's NIR node gets an edge into every consumer of the add (NIR sums the
                          edges into a node), e.g. ``lif2(fc2(s1) + s0)``: edges ``fc2 -> lif2`` and ``lif1 -> lif2``
 
@@ -88,8 +91,9 @@ def _neuron(n: ir.Neuron, dt: float) -> nir.NIRNode:
     meta = neuron_metadata(n, dt)
     if size == 0:
         raise ir.CompileError(f"nir: node {n.name!r} (neuron) has no neurons")
-    if n.kind == "if":
-        return nir.IF(r=full(1.0 / dt), v_threshold=full(n.v_threshold), v_reset=full(vr), metadata=meta)
+    if n.kind == "if":  # r = 1 per step, as Sinabs and Norse write IF and snnTorch's importer requires
+        return nir.IF(r=full(1.0), v_threshold=full(n.v_threshold), v_reset=full(vr),
+                      metadata={**meta, "r_unit": "per_step"})
     if n.kind == "cuba":
         return nir.CubaLIF(tau_syn=full(n.tau_syn * dt), tau_mem=full(n.tau * dt), r=full(n.tau), v_leak=full(vr),
                            v_threshold=full(n.v_threshold), v_reset=full(vr), w_in=full(n.tau_syn), metadata=meta)
@@ -153,7 +157,7 @@ def _synapse(n: ir.Node, shapes: dict[str, tuple[int, ...]]) -> nir.NIRNode:
 def refusal(n: ir.Node) -> str | None:
     """Why IR node ``n`` has no NIR export (``"max-pool has no NIR node; ..."``, ``"op 'matmul' is not supported
     by NIR: <why>"``), or None if it has one. Example: ``refusal(ir.Pool("4", ("3",), (4, 4, 4), kind="max"))``."""
-    if n.op == "pool" and n.kind != "avg":
+    if n.op == "pool" and n.kind not in ("avg", "sum"):
         return (f"{n.kind}-pool has no NIR node; use AvgPool2d (nk.layers.AvgPool2d, exported as NIR AvgPool2d) or a "
                 "strided Conv2d")
     if n.op == "recurrent":
@@ -238,8 +242,9 @@ def _export_pool(n: ir.Pool, ex: _Export) -> None:
     why = refusal(n)
     if why is not None:
         raise ir.CompileError(f"nir: node {n.name!r} ({n.op}): {why}")
-    ex.place(n, nir.AvgPool2d(kernel_size=np.array(n.kernel), stride=np.array(n.stride),  # types inferred by nir
-                              padding=np.array(n.padding)))
+    cls = nir.SumPool2d if n.kind == "sum" else nir.AvgPool2d
+    ex.place(n, cls(kernel_size=np.array(n.kernel), stride=np.array(n.stride),  # types inferred by nir
+                    padding=np.array(n.padding)))
 
 
 def _export_add(n: ir.Add, ex: _Export) -> None:

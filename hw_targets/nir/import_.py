@@ -1,19 +1,11 @@
 """``nk.from_nir``: a NIR graph (or ``.nir`` file) -> a time-major neurokit model (``nn.Sequential`` for a chain,
-:class:`neurokit.nir_graph.GraphModel` for a graph that branches and merges, e.g. residual connections).
+:class:`hw_targets.nir.graph.GraphModel` for a graph that branches and merges, e.g. residual connections).
 
-Conventions (the inverse of :mod:`hw_targets.nir.export`; as snnTorch 1.0's ``import_nir.py`` reads NIR):
+Neurons (dt, reset mode and timing, the exporter's own discretization, ``v_leak`` folded into the feeding synapse's
+bias): :mod:`hw_targets.nir.conventions`, whose rules read graphs from neurokit, snnTorch, Norse and Sinabs as those
+frameworks run them; every choice a rule makes (no dt, IF with ``r = 1``, no reset mode) is named, node by node, in
+one :class:`~hw_targets.nir.silent.NIRConventionWarning`, as is a neuron layer that cannot spike at all.
 
-* ``dt`` per node: ``node.metadata["dt"]``, else the graph's ``metadata["dt"]``, else ``dt=`` given here, else 1e-4 s
-  (snnTorch's hard-coded step, so its exports import unchanged).
-* Forward Euler: LIF ``v += dt/tau (v_leak - v + r I)`` -> ``nk.LIF(tau = tau/dt)`` with input gain ``r dt / tau``;
-  CubaLIF -> ``nk.CubaLIF(tau_syn/dt, tau_mem/dt)`` with input gain ``(w_in dt / tau_syn) (r dt / tau_mem)``;
-  IF ``v += dt r I`` -> ``nk.IF`` with gain ``r dt``; LI ``v += dt/tau (v_leak - v + r I)`` (``v_leak = 0``) ->
-  ``nk.layers.LeakyIntegrator(tau/dt)`` (its membrane trace is the output) with gain ``r dt / tau``. A LIF gain of
-  1 maps to ``decay_input=False``, ``1/tau`` to ``decay_input=True``; any other gain (and any LI gain other than
-  1) is folded into the weights and bias of the Affine/Linear/Conv2d nodes feeding the neuron.
-* Reset: ``metadata["reset"]`` ``"zero"`` (default, NIR's ``v <- v_reset``) or ``"subtract"``; ``metadata
-  ["reset_timing"]`` ``"same_step"`` (default) or ``"next_step"`` (``reset_after_decay``). ``v_leak`` must equal
-  ``v_reset`` (neurokit neurons leak toward their reset value).
 * Supported nodes: Input, Output, Affine, Linear, Conv2d, Flatten, AvgPool2d (``nk.layers.AvgPool2d``), SumPool2d
   (the same with ``divisor_override=1``), LIF, CubaLIF, IF, LI, in any acyclic graph: a node with several incoming
   edges gets their sum (NIR's rule; a residual ``f(x) + x``), a node may feed several nodes. Per-synapse delays:
@@ -34,6 +26,7 @@ Example::
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import h5py
@@ -51,7 +44,8 @@ from .cycles import RecurrentCell, collapse_cycles
 from .delays import DelayedSynapse, collapse_delays
 from .graph import GraphModel, topo_order
 
-from .conventions import DEFAULT_DT
+from .conventions import DEFAULT_DT, neuron_spec
+from .silent import NIRConventionWarning, report_silent, user_stacklevel
 #: Fields each node type must carry in a ``.nir`` file (``nir`` 1.0 serialization).
 REQUIRED = {"Input": ("shape",), "Output": ("shape",), "Affine": ("weight", "bias"), "Linear": ("weight",),
             "Conv2d": ("weight", "stride", "padding", "dilation", "groups", "bias"),
@@ -108,66 +102,42 @@ def _read_file(path: Path) -> nir.NIRGraph:
         raise ValueError(f"{path}: NIR graph rejected by nir.read ({type(e).__name__}: {e})") from e
 
 
-def _scalar(node_name: str, field: str, value) -> float:
-    v = np.unique(np.asarray(value, dtype=np.float64))
-    if v.size != 1:
-        raise ValueError(f"NIR node {node_name!r}: field {field!r} differs across neurons ({v.min()}..{v.max()}); "
-                         "neurokit neurons take one value per layer")
-    return float(v[0])
-
-
-def _fold_gain(sources: list[nn.Module | None], gain: float, name: str) -> None:
-    """Scale the synapses in ``sources`` (the node's inputs; None: an input that feeds other nodes too) by ``gain``."""
-    if np.isclose(gain, 1.0, rtol=1e-6, atol=0.0):
+def _fold(sources: list[nn.Module | None], gain: float, bias: float, name: str) -> None:
+    """Scale the synapses in ``sources`` (the node's inputs; None: an input that feeds other nodes too) by ``gain``
+    and add the constant input ``bias`` (a folded ``v_leak``) to the first one's bias."""
+    if np.isclose(gain, 1.0, rtol=1e-6, atol=0.0) and bias == 0.0:
         return
+    what = f"input gain {gain:g}" + (f" and constant input {bias:g} (v_leak)" if bias else "")
     if not sources or not all(isinstance(p, (nn.Linear, nn.Conv2d, DelayedLinear)) for p in sources):
-        raise ValueError(f"NIR node {name!r}: input gain {gain:g} must be folded into the Affine/Linear/Conv2d "
-                         "nodes feeding it (each feeding only this node), but not every input is one")
+        raise ValueError(f"NIR node {name!r}: {what} must be folded into the Affine/Linear/Conv2d nodes feeding it "
+                         "(each feeding only this node), but not every input is one")
+    if bias and not isinstance(sources[0], (nn.Linear, nn.Conv2d)):
+        raise ValueError(f"NIR node {name!r}: {what}: the constant input needs a Linear/Affine/Conv2d bias")
     with torch.no_grad():
         for prev in sources:
             prev.weight.mul_(gain)
             if prev.bias is not None:
                 prev.bias.mul_(gain)
+        if bias:
+            first = sources[0]
+            if first.bias is None:
+                first.bias = nn.Parameter(torch.zeros(first.weight.shape[0], dtype=first.weight.dtype))
+            first.bias.add_(bias)
 
 
-def _neuron(name: str, node, dt: float, sources: list[nn.Module | None]) -> nn.Module:
-    meta = node.metadata or {}
-    reset, timing = meta.get("reset", "zero"), meta.get("reset_timing", "same_step")
-    if reset not in ("zero", "subtract") or timing not in ("same_step", "next_step"):
-        raise ValueError(f"NIR node {name!r}: metadata reset={reset!r} / reset_timing={timing!r}; expected "
-                         "'zero'|'subtract' and 'same_step'|'next_step'")
-    vth = _scalar(name, "v_threshold", node.v_threshold)
-    vr = _scalar(name, "v_reset", getattr(node, "v_reset", 0.0))
-    common = {"v_threshold": vth, "v_reset": vr if reset == "zero" else None,
-              "reset_after_decay": timing == "next_step"}
-    if not isinstance(node, nir.IF):
-        leak = _scalar(name, "v_leak", node.v_leak)
-        if not np.isclose(leak, vr if reset == "zero" else 0.0):
-            raise ValueError(f"NIR node {name!r}: v_leak={leak} must equal the reset value {vr} (neurokit neurons "
-                             "leak toward v_reset)")
-    r = _scalar(name, "r", node.r)
-    if isinstance(node, nir.IF):
-        _fold_gain(sources, r * dt, name)
+def _neuron(name: str, node, dt: float | None, sources: list[nn.Module | None], reset, specs: dict) -> nn.Module:
+    """The neurokit neuron for NIR neuron ``node`` (:func:`conventions.neuron_spec`), its gain and v_leak folded."""
+    spec = specs[name] = neuron_spec(name, node, dt, reset)
+    _fold(sources, spec.gain, spec.leak_bias, name)
+    if spec.kind == "li":
+        return LeakyIntegrator(spec.tau)
+    common = {"v_threshold": spec.v_threshold, "v_reset": spec.v_reset if spec.reset == "zero" else None,
+              "reset_after_decay": spec.timing == "next_step"}
+    if spec.kind == "if":
         return IF(**common)
-    if isinstance(node, nir.CubaLIF):
-        ts, tm = _scalar(name, "tau_syn", node.tau_syn), _scalar(name, "tau_mem", node.tau_mem)
-        w_in = _scalar(name, "w_in", node.w_in)
-        _fold_gain(sources, (w_in * dt / ts) * (r * dt / tm), name)
-        return CubaLIF(tau_syn=ts / dt, tau_mem=tm / dt, **common)
-    tau = _scalar(name, "tau", node.tau)
-    if np.isclose(r, 1.0, rtol=1e-9, atol=0.0):  # gain 1/tau: SpikingJelly's decay_input form
-        return LIF(tau=tau / dt, decay_input=True, **common)
-    _fold_gain(sources, r * dt / tau, name)
-    return LIF(tau=tau / dt, decay_input=False, **common)
-
-
-def _leaky(name: str, node: nir.LI, dt: float, sources: list[nn.Module | None]) -> LeakyIntegrator:
-    leak = _scalar(name, "v_leak", node.v_leak)
-    if leak != 0.0:
-        raise ValueError(f"NIR node {name!r} (LI): v_leak={leak}; neurokit's LeakyIntegrator leaks toward 0")
-    tau, r = _scalar(name, "tau", node.tau), _scalar(name, "r", node.r)
-    _fold_gain(sources, r * dt / tau, name)
-    return LeakyIntegrator(tau / dt)
+    if spec.kind == "cuba":
+        return CubaLIF(tau_syn=spec.tau_syn, tau_mem=spec.tau, **common)
+    return LIF(tau=spec.tau, decay_input=spec.decay_input, **common)
 
 
 def _synapse(name: str, node) -> nn.Module:
@@ -201,7 +171,15 @@ def _pool(name: str, node) -> AvgPool2d:
     return AvgPool2d(k, s, p, divisor_override=1 if isinstance(node, nir.SumPool2d) else None)
 
 
-def _recurrent(name: str, cell: RecurrentCell, dt: float, sources: list[nn.Module | None]) -> Recurrent:
+class _Ctx:
+    """What every node's conversion reads: ``dt`` (the graph's ``metadata["dt"]`` or ``from_nir(dt=)``; None:
+    unknown, the conventions' rules decide), the ``reset`` argument, and the neuron specs read so far."""
+
+    def __init__(self, dt: float | None, reset):
+        self.dt, self.reset, self.specs = dt, reset, {}
+
+
+def _recurrent(name: str, cell: RecurrentCell, ctx: _Ctx, sources: list[nn.Module | None]) -> Recurrent:
     """A NIR cycle ``neuron -> synapse -> neuron`` -> ``nk.layers.Recurrent`` with an identity feed-forward weight
     (the synapses feeding the neuron stay their own modules); the neuron's input gain is folded into the feed-forward
     sources and the recurrent synapse alike."""
@@ -210,8 +188,7 @@ def _recurrent(name: str, cell: RecurrentCell, dt: float, sources: list[nn.Modul
     if tuple(rec.weight.shape) != (n, n):
         raise ValueError(f"NIR node {cell.synapse_name!r}: recurrent weight of {name!r} must be square, got shape "
                          f"{tuple(rec.weight.shape)}")
-    node_dt = float((cell.neuron.metadata or {}).get("dt", dt))
-    neuron = _neuron(name, cell.neuron, node_dt, [*sources, rec])
+    neuron = _neuron(name, cell.neuron, ctx.dt, [*sources, rec], ctx.reset, ctx.specs)
     layer = Recurrent(n, n, neuron, recurrent_bias=rec.bias is not None)
     with torch.no_grad():
         layer.weight.copy_(torch.eye(n))
@@ -221,10 +198,10 @@ def _recurrent(name: str, cell: RecurrentCell, dt: float, sources: list[nn.Modul
     return layer
 
 
-def _module(name: str, node, dt: float, sources: list[nn.Module | None]) -> nn.Module:
+def _module(name: str, node, ctx: _Ctx, sources: list[nn.Module | None]) -> nn.Module:
     """The neurokit module for NIR node ``node``; ``sources``: the modules feeding it (for gain folding)."""
     if isinstance(node, RecurrentCell):
-        return _recurrent(name, node, dt, sources)
+        return _recurrent(name, node, ctx, sources)
     if isinstance(node, DelayedSynapse):
         return node.module()
     if isinstance(node, (nir.Affine, nir.Linear, nir.Conv2d)):
@@ -234,23 +211,22 @@ def _module(name: str, node, dt: float, sources: list[nn.Module | None]) -> nn.M
     if isinstance(node, nir.Flatten):
         return Flatten()
     if isinstance(node, (nir.LIF, nir.CubaLIF, nir.IF, nir.LI)):
-        node_dt = float((node.metadata or {}).get("dt", dt))
-        if not (np.isfinite(node_dt) and node_dt > 0):
-            raise ValueError(f"NIR node {name!r}: metadata 'dt' must be seconds per step > 0, got {node_dt!r}")
-        return (_leaky if isinstance(node, nir.LI) else _neuron)(name, node, node_dt, sources)
+        return _neuron(name, node, ctx.dt, sources, ctx.reset, ctx.specs)
     raise ValueError(f"NIR node {name!r}: type {type(node).__name__} is not supported by neurokit "
                      f"(supported: {sorted(REQUIRED)})")
 
 
-def _module_named(source: str, name: str, node, dt: float, sources: list[nn.Module | None]) -> nn.Module:
+def _module_named(source: str, name: str, node, ctx: _Ctx, sources: list[nn.Module | None]) -> nn.Module:
     """:func:`_module`, with any refusal (a field out of range for the neurokit module, e.g. ``tau < dt``, or a
     weight/bias shape that does not fit) re-raised as ``ValueError`` naming ``source`` (the file) and the node."""
     try:
-        module = _module(name, node, dt, sources)
+        module = _module(name, node, ctx, sources)
     except CORRUPT_CONTENT as err:
         msg = str(err) if f"{name!r}" in str(err) else f"NIR node {name!r} ({type(node).__name__}): {err}"
         if isinstance(node, (nir.LIF, nir.CubaLIF, nir.LI)) and "tau" in str(err):
-            msg += f" (neurokit time constants are in steps: tau / dt with dt={dt:g} s)"
+            step = (node.metadata or {}).get("dt", ctx.dt)
+            msg += (" (neurokit time constants are in steps: tau / dt with "
+                    f"{f'dt={step:g} s' if step is not None else 'dt chosen by the conventions rules; pass dt='})")
         raise ValueError(f"{source}: {msg}") from err
     bad = [key for key, t in module.state_dict().items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
     if bad:
@@ -259,21 +235,33 @@ def _module_named(source: str, name: str, node, dt: float, sources: list[nn.Modu
     return module
 
 
-def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None) -> nn.Sequential | GraphModel:
-    """Build a neurokit model from a NIR graph or ``.nir`` file (conventions in the module docstring).
+def _warn_choices(source: str, specs: dict) -> None:
+    """One warning naming every neuron node read by a rule rather than from the graph, and the choice made."""
+    lines = [f"node {name!r} ({spec.kind}): " + "; ".join(spec.notes) for name, spec in specs.items() if spec.notes]
+    if lines:
+        warnings.warn(f"{source}: the graph leaves the discretization open; from_nir decided (pass dt= / reset= to "
+                      "choose): " + " | ".join(lines), NIRConventionWarning, stacklevel=user_stacklevel())
+
+
+def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None, reset=None) -> nn.Sequential | GraphModel:
+    """Build a neurokit model from a NIR graph or ``.nir`` file (conventions in :mod:`hw_targets.nir.conventions`).
 
     Args:
         graph: a ``nir.NIRGraph`` or a path to a file written by ``nir.write``.
-        dt: seconds per step when neither the nodes nor the graph carry ``metadata["dt"]`` (default 1e-4).
+        dt: seconds per step when neither the nodes nor the graph carry ``metadata["dt"]`` (None: the exporter's
+            step read from the node fields, else 1e-4; one :class:`NIRConventionWarning` names each choice).
+        reset: for neurons whose metadata records no reset: ``"zero"`` | ``"subtract"`` (timing by the exporter,
+            e.g. snnTorch's one step late) | ``(mode, "same_step" | "next_step")``; None: the exporter's default.
 
     Returns:
-        ``nn.Sequential`` (a chain) or :class:`~neurokit.nir_graph.GraphModel` (branches / summed edges), mapping
-        ``[T, B, *input_shape]`` to ``[T, B, *output_shape]``.
+        ``nn.Sequential`` (a chain) or :class:`~hw_targets.nir.graph.GraphModel` (branches / summed edges), mapping
+        ``[T, B, *input_shape]`` to ``[T, B, *output_shape]``. A neuron layer that cannot spike for structural
+        reasons (:func:`hw_targets.nir.silent.silent_layers`) is reported in a :class:`NIRConventionWarning`.
 
     Example::
 
+        model = nk.from_nir(snntorch.export_to_nir(net, x[0, 0]), reset="subtract")   # snnTorch's own spikes
         model = nk.from_nir(nk.compile(net, target="nir", example_input=x).artefact.graph)
-        torch.allclose(model(x), net(x))      # True (float tolerance)
     """
     source = "NIR graph"
     if isinstance(graph, (str, Path)):
@@ -284,19 +272,23 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None) -> nn.Se
     if dt is not None and (isinstance(dt, bool) or not isinstance(dt, (int, float)) or not dt > 0):
         raise ValueError(f"dt: expected seconds per step > 0, got {dt!r}")
     try:
-        base_dt = float((graph.metadata or {}).get("dt", dt if dt is not None else DEFAULT_DT))
-        if not (np.isfinite(base_dt) and base_dt > 0):
-            raise ValueError(f"metadata 'dt' must be seconds per step > 0, got {base_dt!r}")
-        nodes, edges = collapse_delays(graph, base_dt)
+        known = (graph.metadata or {}).get("dt", dt)
+        if known is not None and not (isinstance(known, (int, float, np.floating)) and np.isfinite(known)
+                                      and known > 0):
+            raise ValueError(f"metadata 'dt' must be seconds per step > 0, got {known!r}")
+        nodes, edges = collapse_delays(graph, DEFAULT_DT if known is None else float(known))
         nodes, edges = collapse_cycles(nodes, edges)
         order, pred, succ = topo_order(nodes, edges)
     except CORRUPT_CONTENT as err:
         raise ValueError(f"{source}: {err}") from err
+    ctx = _Ctx(None if known is None else float(known), reset)
     modules: dict[str, nn.Module] = {}
     for name in order:
         if not isinstance(nodes[name], (nir.Input, nir.Output)):
             sources = [modules.get(p) if len(succ[p]) == 1 else None for p in pred[name]]
-            modules[name] = _module_named(source, name, nodes[name], base_dt, sources)
+            modules[name] = _module_named(source, name, nodes[name], ctx, sources)
+    _warn_choices(source, ctx.specs)
+    report_silent(source, modules, order, pred, ctx.specs)
     try:
         return _assemble(modules, order, pred, succ)
     except CORRUPT_CONTENT as err:

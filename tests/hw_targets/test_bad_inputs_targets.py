@@ -250,7 +250,7 @@ add("from_nir-garbage", lambda t: (t / "bad.nir").write_bytes(b"\x89HDF garbage"
     ValueError, "bad.nir")
 add("from_nir-empty-hdf5", lambda t: h5py.File(t / "e.nir", "w").close() or nk.from_nir(t / "e.nir"), ValueError,
     "e.nir.*node/nodes")
-add("from_nir-tau-below-dt", lambda t: nk.from_nir(lif_graph(t, tau=1e-5)), ValueError,
+add("from_nir-tau-below-dt", lambda t: nk.from_nir(lif_graph(t, tau=1e-5), dt=1e-4), ValueError,
     r"g.nir: NIR node 'lif' \(LIF\): tau.*steps: tau / dt")
 add("from_nir-tau-negative", lambda t: nk.from_nir(lif_graph(t, tau=-0.02)), ValueError, r"g.nir: NIR node 'lif'")
 add("from_nir-threshold-nan", lambda t: nk.from_nir(lif_graph(t, v_threshold=math.nan)), ValueError,

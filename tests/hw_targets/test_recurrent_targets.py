@@ -93,7 +93,7 @@ def test_graph_exported_by_snntorch_rleaky_imports_and_matches(tmp_path, seed):
     snn_utils.reset(net)
     with torch.no_grad():
         theirs = torch.stack([net(x[t]) for t in range(x.shape[0])])
-        ours = nk.from_nir(tmp_path / "rleaky.nir")(x)
+        ours = nk.from_nir(tmp_path / "rleaky.nir", reset=("zero", "same_step"))(x)
     assert 0 < theirs.mean() < 0.9
     assert torch.equal(ours, theirs)
 

@@ -130,7 +130,8 @@ def test_compile_errors_name_layer_and_reason():
     with pytest.raises(CompileError, match=r"node '0' \(dense\): delays span 0\.\.70; this target supports 0\.\.62"):
         nk.compile(far, target="loihi2", example_input=x)
     soft = nn.Sequential(nn.Linear(10, 3), nk.LIF(v_reset=None))
-    with pytest.raises(CompileError, match="soft reset not supported"):
+    with pytest.raises(CompileError, match=r"node '1' \(neuron\): Lava's CUBA LIF resets v to 0.*set "
+                                           r"reset_mechanism='zero' on snn.Leaky"):
         nk.compile(soft, target="loihi2", example_input=x)
     with pytest.raises(CompileError, match="Loihi inputs are binary spikes"):
         nk.compile(nn.Sequential(nn.Linear(10, 3), nk.LIF()), target="loihi2", example_input=torch.rand(4, 1, 10))
