@@ -47,11 +47,37 @@ def lava_python() -> Path:
     return p
 
 
-def run_lava(jobs: Sequence[tuple[str | Path, np.ndarray]], timeout: float = 900) -> list[LavaResult]:
-    """Run every ``(netx_path, spikes [T, B, n_in])`` job in one Lava subprocess.
+def _run_runner(spec: list[dict], tmp: str, timeout: float) -> None:
+    (Path(tmp) / "jobs.json").write_text(json.dumps(spec))
+    proc = subprocess.run([str(lava_python()), str(RUNNER), str(Path(tmp) / "jobs.json")], capture_output=True,
+                          check=False, text=True, timeout=timeout, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    if proc.returncode != 0:
+        raise RuntimeError(f"Lava runner failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+
+
+def lava_builds(jobs: Sequence[tuple[str | Path, dict]], timeout: float = 300) -> list[dict]:
+    """Build each ``(netx_path, netx_kwargs)`` network with lava-dl's reader only (no run), in one subprocess.
+
+    Returns, per job, ``{"error": "<ExceptionType>: <message>" or None, "blocks": [block class names] or None}``.
+
+    Example::
+
+        lava_builds([("ntidigits.net", {})])[0]["error"]      # 'NotImplementedError: average is not implemented.'
+    """
+    with tempfile.TemporaryDirectory(prefix="nk_lava_") as tmp:
+        spec = [{"net": str(Path(p).resolve()), "output": str(Path(tmp) / f"b{i}.json"), **kw}
+                for i, (p, kw) in enumerate(jobs)]
+        _run_runner(spec, tmp, timeout)
+        return [json.loads(Path(j["output"]).read_text()) for j in spec]
+
+
+def run_lava(jobs: Sequence[tuple], timeout: float = 900) -> list[LavaResult]:
+    """Run every ``(netx_path, spikes [T, B, n_in])`` or ``(netx_path, spikes, netx_kwargs)`` job in one Lava
+    subprocess (``netx_kwargs``: ``num_layers`` / ``skip_layers`` for lava-dl's ``hdf5.Network``).
 
     Args:
-        jobs: netx files and their 0/1 input spikes (time-major, like the simulator's).
+        jobs: netx files and their input (time-major, like the simulator's): 0/1 spikes, or for a network whose
+            first block is an input neuron the integers driving its ``a_in``.
         timeout: seconds before the subprocess is killed.
 
     Returns:
@@ -64,18 +90,15 @@ def run_lava(jobs: Sequence[tuple[str | Path, np.ndarray]], timeout: float = 900
     """
     with tempfile.TemporaryDirectory(prefix="nk_lava_") as tmp:
         spec = []
-        for i, (net, x) in enumerate(jobs):
+        for i, (net, x, *kw) in enumerate(jobs):
             x = np.asarray(x)
             if x.ndim != 3:
                 raise ValueError(f"job {i}: spikes must be [T, B, n_in], got shape {x.shape}")
             inp = Path(tmp) / f"in{i}.npy"
-            np.save(inp, np.ascontiguousarray(x.transpose(1, 0, 2)).astype(np.uint8))
-            spec.append({"net": str(Path(net).resolve()), "input": str(inp), "output": str(Path(tmp) / f"out{i}.npz")})
-        (Path(tmp) / "jobs.json").write_text(json.dumps(spec))
-        proc = subprocess.run([str(lava_python()), str(RUNNER), str(Path(tmp) / "jobs.json")], capture_output=True, check=False,
-                              text=True, timeout=timeout, env={**os.environ, "PYTHONWARNINGS": "ignore"})
-        if proc.returncode != 0:
-            raise RuntimeError(f"Lava runner failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+            np.save(inp, np.ascontiguousarray(x.transpose(1, 0, 2)).astype(np.int32))
+            spec.append({"net": str(Path(net).resolve()), "input": str(inp), "output": str(Path(tmp) / f"out{i}.npz"),
+                         **(kw[0] if kw else {})})
+        _run_runner(spec, tmp, timeout)
         results = []
         for job in spec:
             with np.load(job["output"]) as z:
