@@ -24,13 +24,14 @@ RUNNER = Path(__file__).resolve().with_name("lava_runner.py")
 @dataclass
 class LavaResult:
     """One job's result: ``spikes[l]`` uint8 ``[T, B, n_l]`` per layer (last = ``net.out``),
-    ``v_last`` int64 ``[T, B, n_L]``, ``seconds`` per sample (load + build + run wall time) and
-    ``run_seconds`` per sample (``net.run`` alone)."""
+    ``v_last`` int64 ``[T, B, n_L]``, ``seconds`` per sample (load + build + run wall time),
+    ``run_seconds`` per sample (``net.run`` alone) and ``blocks``, the classes of the blocks netx built."""
 
     spikes: list[np.ndarray]
     v_last: np.ndarray
     seconds: np.ndarray
     run_seconds: np.ndarray
+    blocks: list[str]
 
 
 def lava_python() -> Path:
@@ -45,6 +46,21 @@ def lava_python() -> Path:
         raise FileNotFoundError(f"Lava interpreter {p} not found; build it with scripts/setup_env.sh --lava "
                                 "(or set NEUROKIT_LAVA_PYTHON)")
     return p
+
+
+def lava_dl_netx_files() -> list[Path]:
+    """The netx ``.net`` files shipped inside the installed lava-dl package (its ``tests/lava/lib/dl/netx`` folder in
+    the lava venv's site-packages), sorted; ``FileNotFoundError`` if there are none.
+
+    Example:
+        >>> sorted(p.name for p in lava_dl_netx_files())[:2]
+        ['mnist.net', 'network.net']
+    """
+    venv = lava_python().parent.parent
+    files = sorted(venv.glob("lib/python3*/site-packages/tests/lava/lib/dl/netx/**/*.net"))
+    if not files:
+        raise FileNotFoundError(f"no lava-dl netx files under {venv}/lib/python3*/site-packages/tests/lava/lib/dl/netx")
+    return files
 
 
 def _run_runner(spec: list[dict], tmp: str, timeout: float) -> None:
@@ -104,5 +120,6 @@ def run_lava(jobs: Sequence[tuple], timeout: float = 900) -> list[LavaResult]:
             with np.load(job["output"]) as z:
                 n = len([k for k in z.files if k.startswith("layer")])
                 spikes = [z[f"layer{i + 1}"].transpose(1, 0, 2) for i in range(n)]
-                results.append(LavaResult(spikes, z["v_last"].transpose(1, 0, 2), z["seconds"], z["run_seconds"]))
+                results.append(LavaResult(spikes, z["v_last"].transpose(1, 0, 2), z["seconds"], z["run_seconds"],
+                                          [str(b) for b in z["blocks"]]))
         return results

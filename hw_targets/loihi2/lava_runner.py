@@ -18,7 +18,7 @@ transposed back). When the first block is netx's ``Input`` (an input block with 
 netx leaves unconnected, the input drives that neuron's ``a_in`` directly (as lava-dl's own tests do).
 A job without ``"input"`` only builds the network and writes ``{"error": "<Type>: <message>" or null,
 "blocks": [...]}`` as JSON to ``output``. The output ``.npz`` holds ``layer<i>`` (``uint8 [B, T, n_i]``, i = 1..L,
-the last one being ``net.out``), ``v_last`` (``int64 [B, T, n_L]``, the
+the last one being ``net.out``), ``blocks`` (netx's block classes: ``Input``, ``Dense``, ``Conv``), ``v_last`` (``int64 [B, T, n_L]``, the
 last layer's voltage after each step), ``seconds`` (wall time of loading + building + running, per sample)
 and ``run_seconds`` (``net.run`` alone).
 """
@@ -54,7 +54,8 @@ def probe(job: dict) -> None:
 
 
 def run_sample(job: dict, spikes: np.ndarray, run_seconds: list):
-    """Run one sample ``spikes`` (``[T, n_in]``); return per-layer spikes ``[T, n]`` + last layer's v.
+    """Run one sample ``spikes`` (``[T, n_in]``); return the block class names and [per-layer spikes ``[T, n]``...,
+    last layer's v].
 
     Appends the wall time of ``net.run`` alone (compile + execute, no file loading) to ``run_seconds``."""
     from lava.magma.core.run_conditions import RunSteps
@@ -83,7 +84,8 @@ def run_sample(job: dict, spikes: np.ndarray, run_seconds: list):
         net.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
         run_seconds.append(time.perf_counter() - t0)
         v_trace = np.asarray(mon.get_data()[v.process.name][v.name]).reshape(steps, *v.shape).astype(np.int64)
-        return [_to_flat_chw(np.moveaxis(s.data.get(), -1, 0)).astype(np.uint8) for s in sinks] + [_to_flat_chw(v_trace)]
+        blocks = [type(b).__name__ for b in net.layers]
+        return blocks, [_to_flat_chw(np.moveaxis(s.data.get(), -1, 0)).astype(np.uint8) for s in sinks] + [_to_flat_chw(v_trace)]
     finally:
         net.stop()
 
@@ -102,14 +104,15 @@ def main(jobs_file: str) -> None:
         per_layer, seconds, run_seconds = None, [], []
         for b in range(x.shape[0]):
             t0 = time.perf_counter()
-            outs = run_sample(job, x[b], run_seconds)
+            blocks, outs = run_sample(job, x[b], run_seconds)
             seconds.append(time.perf_counter() - t0)
             per_layer = [[] for _ in outs] if per_layer is None else per_layer
             for acc, o in zip(per_layer, outs):
                 acc.append(o)
         arrays = {f"layer{i + 1}": np.stack(a) for i, a in enumerate(per_layer[:-1])}
         arrays["v_last"] = np.stack(per_layer[-1])
-        np.savez(job["output"], seconds=np.array(seconds), run_seconds=np.array(run_seconds), **arrays)
+        np.savez(job["output"], seconds=np.array(seconds), run_seconds=np.array(run_seconds),
+                 blocks=np.array(blocks), **arrays)
 
 
 if __name__ == "__main__":
