@@ -86,6 +86,19 @@ def test_refusals_name_the_blocker(shipped, tmp_path):
         f.create_dataset("layer/2/neuron/messageBits", data=np.int64(8))
     with pytest.raises(NetxUnsupportedError, match=r"layer/2/neuron/messageBits: graded spikes"):
         load_netx(p)
+    with h5py.File(p, "a") as f:
+        del f["layer/2/neuron/messageBits"]
+        del f["layer/2/neuron/type"]
+        f.create_dataset("layer/2/neuron/type", data="RF", dtype=h5py.string_dtype())
+    with pytest.raises(NetxUnsupportedError, match=r"layer/2/neuron/type: 'RF' \(resonate-and-fire\)"):
+        load_netx(p)
+    with h5py.File(p, "a") as f:
+        w = f["layer/1/weight"][()]
+        del f["layer/1/weight"]
+        f.create_dataset("layer/1/weight/real", data=w)
+        f.create_dataset("layer/1/weight/imag", data=w)
+    with pytest.raises(NetxUnsupportedError, match=r"layer/1: complex synapses"):
+        load_netx(p)
     with pytest.raises(ValueError, match="skip_layers must be an int >= 0"):
         load_netx(p, skip_layers=-1)
     with pytest.raises(NetxFormatError, match="no dense or conv layers after skipping 9 blocks"):
