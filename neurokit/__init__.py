@@ -14,7 +14,7 @@ from .training import train
 __version__ = "0.1.0"
 
 __all__ = ["LIF", "IF", "CubaLIF", "ALIF", "PLIF", "surrogate", "encode", "layers", "neurons", "data", "training",
-           "train", "energy", "models", "continual", "compile", "CompileError", "from_nir"]
+           "train", "energy", "models", "continual", "compile", "CompileError", "from_nir", "from_netx"]
 
 
 def energy(model_or_cm, x, target="cmos45", **kwargs):
@@ -52,3 +52,16 @@ def from_nir(graph, dt=None, **kwargs):
     """
     from hw_targets.nir import from_nir as _from_nir
     return _from_nir(graph, dt=dt, **kwargs)
+
+
+def from_netx(path, num_layers=None, skip_layers=0):
+    """Read a lava-dl netx ``.net`` file as a trainable model whose forward is Lava's fixed-point run (float shadow
+    weights); ``nk.compile(model, target="loihi2", ...)`` writes it back. See :func:`hw_targets.loihi2.from_netx`
+    (imported lazily).
+
+    Example::
+
+        >>> model = nk.from_netx("ntidigits.net", num_layers=5)   # x: 0/1 spikes [T, B, 64] -> spikes [T, B, 242]
+    """
+    from hw_targets.loihi2.from_netx import from_netx as _from_netx
+    return _from_netx(path, num_layers=num_layers, skip_layers=skip_layers)

@@ -15,6 +15,8 @@ Efficient Neural Network Inference", arXiv 2103.13630; the integer arithmetic of
   integers and scales (``int_weight``, ``weight_scale``, taken from the layer at capture; binary: 1-bit
   ``{-1, +1}``) when the target allows them (at most ``weight_bits``; one scale per tensor when ``per_channel=False``),
   and so does a QAT ``QuantLIF`` its integer thresholds and accumulator shift; otherwise they are re-quantized.
+  A Lava neuron from ``nk.from_netx`` (``capture_lava.is_lava_neuron``) keeps its layer's integers, bias included,
+  with no requantization (Lava does not rescale accumulators).
   ``decay_input=True`` LIF: ``1/tau`` is folded into the synapse (weights and bias) first; a LIF that reads no
   synapse directly (a pool, an add, an attention product) takes it in its threshold (input unit ``scale / tau``).
 * **Accumulator**: int32, unit ``acc_scale[o] = s_in * s_w[o]``; bias ``round(b / acc_scale)``. If the
@@ -40,6 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from compile import ir
+from compile.capture_lava import is_lava_neuron
 from compile.dispatch import Rules
 from compile.ir import CompileError
 from compile.passes.quantize_tokens import quantize_token_op, rescaled_add, scalar_scale
@@ -283,13 +286,14 @@ def _synapse(st: _State, n: ir.Dense | ir.Conv) -> None:
     if bound.max() >= 2 ** 31:
         raise CompileError(f"synapse {n.name!r}: worst-case accumulator {int(bound.max())} overflows int32")
     limit = (2 ** (st.acc_bits - 1) - 1) // _pool_growth(g, n)
-    exact = layer is not None and b_int is None and _layer_input(st, n, src)
+    lava = layer is not None and is_lava_neuron(_qat_neuron(st, n))  # Lava's integers (nk.from_netx), as they are
+    exact = layer is not None and (b_int is None or lava) and _layer_input(st, n, src)
     requant = _qat_shift(st, n, acc_scale, exact)
     if exact and _qat_neuron(st, n) is not None:
         st.exact.add(n.name)  # the QAT neuron may take the layer's own integer thresholds
     if requant is not None:
         acc_scale, bound = acc_scale * 2.0 ** requant.shift, bound >> requant.shift
-    elif bound.max() > limit:
+    elif bound.max() > limit and not lava:
         requant, bound, factor = requant_to_fit(bound, limit)
         acc_scale = acc_scale * factor
         mult = requant.multiplier

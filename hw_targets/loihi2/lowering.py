@@ -44,6 +44,7 @@ from __future__ import annotations
 import numpy as np
 
 from compile import ir
+from compile.capture_lava import is_lava_neuron
 from compile.dispatch import Rules
 from neurokit.integer import ACT_SHIFT, DECAY_UNITY, UV_BITS
 from compile.ir import CompileError
@@ -124,13 +125,14 @@ def _layer(d: ir.Dense | ir.Conv, nrn: ir.Neuron, in_shape: tuple[int, ...]) -> 
     if vth.size != 1:
         raise _fail(nrn, f"per-neuron thresholds {int(vth.min())}..{int(vth.max())}; Lava's LIF has one threshold "
                          "per layer (quantize with per_channel=False)")
-    if int(vth[0]) > MAX_VTH_MANT:
+    if int(vth[0]) > MAX_VTH_MANT and not is_lava_neuron(nrn):  # a netx file's own threshold may not fire
         raise _fail(nrn, f"threshold {int(vth[0])} exceeds the 17-bit vThMant ({MAX_VTH_MANT})")
     conv = None
     if d.op == "conv":
         conv = ConvGeometry(in_shape, d.stride, d.padding, d.dilation, d.groups)
     try:
-        return LoihiLayer(w, p.decay_u, p.decay_v, int(vth[0]), delay=delay, bias=bias, name=d.name, conv=conv)
+        return LoihiLayer(w, p.decay_u, p.decay_v, int(vth[0]), delay=delay, bias=bias, name=d.name, conv=conv,
+                          netx=(d.netx or {}).get("block", {}))
     except ValueError as e:
         raise _fail(d, str(e)) from e
 
@@ -163,6 +165,7 @@ class _Chain:
     def __init__(self, graph: ir.Graph):
         self.graph, self.current, self.alias = graph, graph.input.name, {graph.input.name: graph.input.name}
         self.layers: list[LoihiLayer] = []
+        self.network: dict = {}  # the netx file's own datasets (nk.from_netx models)
         self.pending: ir.Dense | ir.Conv | None = None
         self.integ: ir.Integrator | None = None
 
@@ -189,6 +192,7 @@ def _synapse_node(n: ir.Dense | ir.Conv, c: _Chain) -> None:
                        f"spikes), got shape {src_shape}")
     if n.op == "dense" and len(src_shape) != 1:
         raise _fail(n, f"a dense block reads flat spikes; flatten the {src_shape} map first")
+    c.network.update((n.netx or {}).get("network", {}))
     c.pending = n
 
 
@@ -245,4 +249,4 @@ def lower(graph: ir.Graph) -> LoihiNetwork:
         raise CompileError(f"loihi2: the graph output {graph.output!r} must be the last neuron layer's spikes or "
                            "the last synapse's accumulator (a readout), optionally through an integrator")
     inp = graph.input
-    return LoihiNetwork(int(np.prod(inp.shape)) if inp.shape else 1, layers, readout=readout)
+    return LoihiNetwork(int(np.prod(inp.shape)) if inp.shape else 1, layers, readout=readout, netx=c.network)

@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ import numpy as np
 import torch
 
 from compile import ir
+from compile.capture_lava import is_lava_neuron
 from compile.compiled import check_run_input
 from neurokit.integer import VTH_BITS
 from compile.target import PassContext, graph_pass, ops_of
@@ -47,6 +49,18 @@ NODE_TYPES = frozenset({ir.Input, ir.Dense, ir.Conv, ir.BatchNorm, ir.Neuron, ir
 SUPPORTS = Limits(ops=ops_of(NODE_TYPES), neuron_kinds=frozenset({"lif", "if", "cuba"}),
                   integer=True, weight_bits=8, acc_bits=16, act_bits=8, vth_bits=VTH_BITS, max_delay=MAX_DELAY,
                   resets=frozenset({"hard"}))
+
+
+#: The ranges of layers read from netx files (``nk.from_netx``: Lava's own integers): netx's weights in [-256, 254],
+#: Lava's accumulator (not rescaled), thresholds above 17 bits (never firing); ``LoihiLayer`` checks the exact ranges.
+NETX_LIMITS = dataclasses.replace(SUPPORTS, weight_bits=10, acc_bits=32, vth_bits=25)
+
+
+def _check_limits(graph: ir.Graph) -> ir.Graph:
+    """``check_limits`` with ``SUPPORTS``, or ``NETX_LIMITS`` for a graph holding netx-imported Lava layers (the
+    quantize pass keeps their integers; every other layer is quantized within ``SUPPORTS`` and the lowering checks
+    its threshold against 17 bits)."""
+    return check_limits(graph, NETX_LIMITS if any(is_lava_neuron(n) for n in graph.nodes) else SUPPORTS)
 
 
 def _precheck(graph: ir.Graph) -> ir.Graph:
@@ -171,7 +185,7 @@ class Loihi2Target:
     refusals = UNSUPPORTED
     supports = SUPPORTS
     passes = (graph_pass(round_delays), graph_pass(fold_bn), graph_pass(_precheck), graph_pass(_loihi_weights),
-              _quantize, graph_pass(lambda g: check_limits(g, SUPPORTS)))
+              _quantize, graph_pass(_check_limits))
 
     def lower(self, graph: ir.Graph, options: Loihi2Options) -> Loihi2Program:
         return Loihi2Program(graph, lower(graph), options.core_limits)
