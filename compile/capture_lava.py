@@ -2,7 +2,9 @@
 :class:`~neurokit.layers.lava.LavaBlock` becomes its synapse (``dense`` / ``conv`` holding the block's integers as
 ``int_weight`` with unit scale, the neuron's integer bias, the delays and the netx datasets it was read from) and a
 ``cuba`` neuron carrying Lava's integer neuron as ``layer_integer`` (format ``(6, 6, 24)`` with the current
-register), which the quantize pass keeps exactly (:func:`is_lava_neuron`).
+register), which the quantize pass keeps exactly (:func:`is_lava_neuron`). A
+:class:`~neurokit.layers.lava.LavaInput` becomes such a neuron reading the graph input, whose integers are the
+neuron's ``a_in`` (scale 1, :func:`reads_input_neuron`).
 """
 from __future__ import annotations
 
@@ -53,3 +55,18 @@ def register(register_converter) -> None:
             delay = None if syn.delay is None else syn.delay.cpu().numpy().astype(np.int64)
             node = ir.Dense(name, inputs, out_shape, delay=delay, **common)
         return [node, _neuron(nrn, f"{path}.neuron", (name,), out_shape)]
+
+    @register_converter(lava.LavaInput)
+    def _input(m, path, inputs, in_shape, out_shape):
+        """An input neuron reads the graph input (its integer ``a_in``) directly."""
+        del in_shape
+        return _neuron(m.neuron, f"{path}.neuron", inputs, out_shape)
+
+
+def reads_input_neuron(graph: ir.Graph) -> bool:
+    """Whether the graph input drives Lava input neurons only (``LavaInput``: integer ``a_in``, not spikes).
+
+    Example: ``reads_input_neuron(capture(nk.from_netx("mnist.net"), a_in))`` is True.
+    """
+    cons = graph.consumers(graph.input.name)
+    return bool(cons) and all(is_lava_neuron(c) for c in cons)

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from compile import ir
-from compile.capture_lava import is_lava_neuron
+from compile.capture_lava import is_lava_neuron, reads_input_neuron
 from compile.dispatch import Rules
 from compile.ir import CompileError
 from compile.passes.quantize_tokens import quantize_token_op, rescaled_add, scalar_scale
@@ -137,7 +137,9 @@ def _quantize_neuron(n: ir.Neuron, st: _State) -> None:
     a_scale = st.scale[n.inputs[0]]
     if _reads_decayed_input(n) and _decay_input_neuron(st.g, st.g.node(n.inputs[0])) is not n:
         a_scale = a_scale / n.tau  # no synapse folded 1/tau: it goes into the threshold instead
-    if n.layer_integer is not None and n.inputs[0] in st.exact:  # the layer's own integer neuron, as it is
+    if is_lava_neuron(n) and n.inputs[0] == st.g.input.name:  # a Lava input neuron on its integer a_in
+        n.integer = n.layer_integer
+    elif n.layer_integer is not None and n.inputs[0] in st.exact:  # the layer's own integer neuron, as it is
         syn = st.g.node(n.inputs[0])
         p = n.layer_integer
         n.integer = dataclasses.replace(p, vth=_channel(syn, np.broadcast_to(p.vth, syn.quant.weight.shape[:1]).copy()))
@@ -189,7 +191,7 @@ RULES = Rules("quantize", {
 
 def _input(g: ir.Graph, n: ir.Input, absmax: float | None) -> None:
     n.zero_point, n.signed = 0, True
-    if n.spikes:
+    if n.spikes or reads_input_neuron(g):  # spikes, or the integer a_in of Lava input neurons (nk.from_netx)
         n.scale = 1.0
         return
     levels = {c.input_levels for c in g.consumers(n.name) if getattr(c, "input_levels", None)}

@@ -53,11 +53,12 @@ def model_from_network(net: LoihiNetwork) -> nn.Sequential:
     mods: list[nn.Module] = []
     prev = net.input_layer
     if prev is not None:
-        mods.append(LavaInput(_neuron(prev), netx=prev.netx))
+        mods.append(LavaInput(_neuron(prev)))
     for k, layer in enumerate(net.layers):
         if layer.conv is None and (f"flatten/{k}/type" in net.netx or (prev is not None and len(prev.out_shape) == 3)):
             mods.append(Flatten())
-        mods.append(_block(layer, k, net.netx if k == 0 else {}))  # the file's own datasets ride on block 0
+        inp = {} if net.input_layer is None else {f"input/{key}": v for key, v in net.input_layer.netx.items()}
+        mods.append(_block(layer, k, {**net.netx, **inp} if k == 0 else {}))  # the file's datasets ride on block 0
         prev = layer
     return nn.Sequential(*mods)
 

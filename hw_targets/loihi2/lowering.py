@@ -44,7 +44,7 @@ from __future__ import annotations
 import numpy as np
 
 from compile import ir
-from compile.capture_lava import is_lava_neuron
+from compile.capture_lava import is_lava_neuron, reads_input_neuron
 from compile.dispatch import Rules
 from neurokit.integer import ACT_SHIFT, DECAY_UNITY, UV_BITS
 from compile.ir import CompileError
@@ -55,6 +55,7 @@ from .network import (
     WEIGHT_MAX,
     WEIGHT_MIN,
     ConvGeometry,
+    InputLayer,
     LoihiLayer,
     LoihiNetwork,
 )
@@ -166,12 +167,13 @@ class _Chain:
         self.graph, self.current, self.alias = graph, graph.input.name, {graph.input.name: graph.input.name}
         self.layers: list[LoihiLayer] = []
         self.network: dict = {}  # the netx file's own datasets (nk.from_netx models)
+        self.input_layer: InputLayer | None = None
         self.pending: ir.Dense | ir.Conv | None = None
         self.integ: ir.Integrator | None = None
 
 
 def _input(n: ir.Input, c: _Chain) -> None:
-    if not n.spikes:
+    if not n.spikes and not reads_input_neuron(c.graph):
         raise _fail(n, "Loihi inputs are binary spikes; encode real-valued inputs (nk.encode.*) before the model")
     del c
 
@@ -197,6 +199,11 @@ def _synapse_node(n: ir.Dense | ir.Conv, c: _Chain) -> None:
 
 
 def _neuron(n: ir.Neuron, c: _Chain) -> None:
+    if c.pending is None and not c.layers and n.inputs[0] == c.graph.input.name and is_lava_neuron(n):
+        p = n.integer  # a netx input block with a neuron (nk.from_netx): driven by the input's integer a_in
+        c.input_layer = InputLayer(c.graph.input.shape or (1,), p.decay_u, p.decay_v, int(np.max(p.vth)))
+        c.current, c.alias[n.name] = n.name, n.name
+        return
     if c.pending is None or n.inputs[0] != c.pending.name:
         raise _fail(n, "a neuron must read exactly one dense or conv synapse")
     c.layers.append(_layer(c.pending, n, tuple(c.graph.node(c.pending.inputs[0]).shape)))
@@ -249,4 +256,5 @@ def lower(graph: ir.Graph) -> LoihiNetwork:
         raise CompileError(f"loihi2: the graph output {graph.output!r} must be the last neuron layer's spikes or "
                            "the last synapse's accumulator (a readout), optionally through an integrator")
     inp = graph.input
-    return LoihiNetwork(int(np.prod(inp.shape)) if inp.shape else 1, layers, readout=readout, netx=c.network)
+    return LoihiNetwork(int(np.prod(inp.shape)) if inp.shape else 1, layers, readout=readout,
+                        input_layer=c.input_layer, netx=c.network)

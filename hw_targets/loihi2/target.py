@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from compile import ir
-from compile.capture_lava import is_lava_neuron
+from compile.capture_lava import is_lava_neuron, reads_input_neuron
 from compile.compiled import check_run_input
 from neurokit.integer import VTH_BITS
 from compile.target import PassContext, graph_pass, ops_of
@@ -65,7 +65,7 @@ def _check_limits(graph: ir.Graph) -> ir.Graph:
 
 def _precheck(graph: ir.Graph) -> ir.Graph:
     """Reject what Loihi cannot host with the reason, before quantization obscures it."""
-    if not graph.input.spikes:
+    if not graph.input.spikes and not reads_input_neuron(graph):
         raise ir.CompileError("loihi2: node 'input' (input): Loihi inputs are binary spikes; encode real-valued "
                               "inputs (nk.encode.*) and compile with a 0/1 example input")
     return check_supported(graph, SUPPORTS, "loihi2", UNSUPPORTED)
@@ -112,7 +112,7 @@ class Loihi2Program:
         says when an integrator trace passed Lava's largest threshold (the block spiked and reset, unlike the
         reference). Example: ``prog.run(torch.ones(50, 1, 8))``."""
         check_run_input(x, tuple(self.graph.input.shape), "run (loihi2)")
-        if not bool(((x == 0) | (x == 1)).all()):
+        if self.net.input_layer is None and not bool(((x == 0) | (x == 1)).all()):
             raise ValueError(f"run (loihi2): x of shape {tuple(x.shape)} must be 0/1 spikes (Loihi inputs are binary "
                              "spikes; encode real-valued inputs with nk.encode.*)")
         flat = x.detach().cpu().reshape(x.shape[0], x.shape[1], -1).numpy()

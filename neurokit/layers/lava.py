@@ -202,10 +202,9 @@ class LavaInput(nn.Module):
         6.0
     """
 
-    def __init__(self, neuron: LavaCubaLIF, netx: dict | None = None):
+    def __init__(self, neuron: LavaCubaLIF):
         super().__init__()
         self.neuron = neuron
-        self.netx = dict(netx or {})
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         return self.neuron(a)
