@@ -16,7 +16,13 @@ import torch
 from torch import nn
 
 from neurokit.layers import Flatten
-from neurokit.layers.lava import LavaBlock, LavaConv2d, LavaCubaLIF, LavaDense, LavaInput
+from neurokit.layers.lava import (
+    LavaBlock,
+    LavaConv2d,
+    LavaCubaLIF,
+    LavaDense,
+    LavaInput,
+)
 
 from .network import LoihiLayer, LoihiNetwork
 from .netx import load_netx

@@ -33,7 +33,7 @@ from torch import nn
 from .. import integer
 from .. import surrogate as _surrogate
 
-__all__ = ["LavaDense", "LavaConv2d", "LavaCubaLIF", "LavaBlock", "LavaInput"]
+__all__ = ["LavaBlock", "LavaConv2d", "LavaCubaLIF", "LavaDense", "LavaInput"]
 
 #: netx's weight range (``optimize_weight_bits`` clips to it).
 WEIGHT_MIN, WEIGHT_MAX = -256, 254

@@ -37,7 +37,7 @@ def test_every_loadable_lava_dl_file_saves_back_identical(shipped, tmp_path):
     """Extra neuron fields (theta, wgtExp, ...), the input block's transform, per-neuron delays, 5-D kernels,
     1-D weights, (N, 1, 1) shapes, a float64 bias, a dense block without neuron and ``simulation/tSample``."""
     done = 0
-    for name, p in shipped.items():
+    for p in shipped.values():
         try:
             net = load_netx(p)
         except NetxUnsupportedError:
