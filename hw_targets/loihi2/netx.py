@@ -37,26 +37,16 @@ the kernel and transposes it to Lava's ``(C_out, kW, kH, C_in)``, reverses shape
 PyTorch's ``(C, H, W)`` order. slayer writes a 5-D kernel ``(C_out, C_in, kH, kW, 1)`` (a trailing time
 kernel), which netx reshapes to its first four axes.
 
-The reader follows ``lava.lib.dl.netx.hdf5.Network`` (lava-dl ``src/lava/lib/dl/netx/hdf5.py``):
-
-* ``num_layers`` / ``skip_layers`` count blocks of the file: only blocks ``0 .. num_layers - 1`` are read, and
-  those before ``skip_layers`` are read (and checked) but left out, the network then starting at the next block.
-* An input block with a ``neuron`` becomes the :class:`InputLayer` (netx's ``Input``: a LIF driven directly by the
-  input); without one it only declares the input shape, and netx builds the first synapse as the network input.
-* A ``dense`` block without ``neuron`` gets netx's default non-leaky integrator: ``iDecay = 0``, ``vDecay = 4096``,
-  ``vThMant = 1 << 18 - 1``, which Python evaluates as ``1 << 17 = 131072`` (it never fires: ``v`` saturates at
-  ``2**23 - 1 < 131072 << 6``). A ``conv`` block needs its neuron (netx's ``create_conv`` reads it).
-* Delays: a ``(out, in)`` matrix, a per-neuron ``(out,)`` vector (slayer's axonal delay, repeated over the
-  inputs), a per-input ``(in,)`` vector or a scalar, expanded netx's way.
-* Refused with the reason: blocks netx itself cannot build (``pool``, ``convT``, ``unpool``, ``average``,
-  ``concat``: ``NotImplementedError`` in ``hdf5.Network``), sigma-delta (``SDNN``) and resonate-and-fire (``RF``)
-  neurons and complex synapses (Lava runs them; this simulator implements the CUBA LIF only), graded spikes
-  (``messageBits``), delays above 62 (netx clips them with a warning).
-
-Every dataset read is kept (``LoihiLayer.netx``, ``InputLayer.netx``, ``LoihiNetwork.netx``) and
-:func:`save_netx` writes it back where it still holds (same values under netx's reading), so a file read and
-saved again is identical: extra neuron fields (``theta``, ``wgtExp``, ...), ``simulation/*``, the input block's
-``weight`` / ``bias`` transform, per-neuron delays, 5-D kernels and each dataset's dtype.
+The reader follows ``lava.lib.dl.netx.hdf5.Network`` (lava-dl ``src/lava/lib/dl/netx/hdf5.py``): ``num_layers`` /
+``skip_layers`` count the file's blocks (skipped blocks are read and checked, the network starts after them); an
+input block with a ``neuron`` is the :class:`InputLayer`; a ``dense`` block without one gets netx's default
+integrator (``NETX_DEFAULT_NEURON``: its ``vThMant = 1 << 18 - 1`` is ``1 << 17`` by Python's precedence, so it never
+fires); delays may be a matrix, per neuron ``(out,)``, per input ``(in,)`` or a scalar (``netx_meta.netx_delay``).
+Refused with the reason (:class:`NetxUnsupportedError`): blocks netx cannot build (``LAVA_UNBUILDABLE``:
+``NotImplementedError`` in ``hdf5.Network``), ``SDNN`` / ``RF`` neurons, complex synapses, graded spikes (Lava runs
+those; this simulator has the CUBA LIF only), delays above 62 (netx clips them). Every dataset read is kept
+(``.netx`` of the layers and the network) and :func:`save_netx` writes it back where it still holds, so a file read
+and saved again is identical (``netx_meta.restore``). Table: docs/interop.md.
 
 A last block with ``iDecay = 4096`` and ``vThMant >= 131071`` is read back as a readout (``LoihiNetwork.readout``;
 ``vDecay = 4096``: an accumulator, less: a leaky integrator).
