@@ -25,6 +25,11 @@ def is_lava_neuron(n: ir.Node | None) -> bool:
             and n.uv_bits == UV_BITS)
 
 
+#: Why a target other than ``loihi2`` refuses a Lava neuron (its float or ONNX semantics are not Lava's integers).
+LAVA_ONLY = ("a Lava fixed-point neuron (nk.from_netx) runs bit-exactly on target 'loihi2' only; this target's "
+             "neuron arithmetic differs from Lava's")
+
+
 def _tau(decay: int) -> float:
     return math.inf if decay == 0 else DECAY_UNITY / decay
 

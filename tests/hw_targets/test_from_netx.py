@@ -99,3 +99,13 @@ def test_sign_mode_corner_is_refused():
     w[0, 0], w[1, 1] = -64, 0  # all <= 0 with max 0: netx and Lava disagree on the sign mode
     with pytest.raises(ValueError, match="layer 0: netx's sign-mode corner"):
         model_from_network(LoihiNetwork(4, [LoihiLayer(w, 4096, 0, 5)]))
+
+
+@pytest.mark.parametrize("target", ["gpu", "onnx_int", "nir"])
+def test_other_targets_refuse_lava_neurons(target):
+    """Their neuron arithmetic (and timing) is not Lava's: a refusal naming the node, never a different result."""
+    model = nk.from_netx(_shipped("ntidigits.net", "ntidigits"), num_layers=5)
+    x = (torch.rand(6, 1, 64, generator=torch.Generator().manual_seed(0)) < 0.3).float()
+    with pytest.raises(nk.CompileError, match=rf"{target}: .*node '1.neuron' \(neuron\).*runs bit-exactly on target "
+                                              r"'loihi2' only"):
+        nk.compile(model, target=target, example_input=x)
