@@ -149,7 +149,9 @@ class Loihi2Program:
         rep = {"cores": self.cores.cores_used, "core_map": self.cores.report(), "loihi_layers": layers, "latency_steps": self.latency,
                "readout": self.net.readout, "warnings": warn}
         if self.last_run is not None:
-            rep["spike_traffic"] = self.cores.traffic(self._last_input, self.last_run.spikes)
+            spikes = self.last_run.spikes  # an input layer's spikes (first) feed layer 1 like host spikes
+            rep["spike_traffic"] = (self.cores.traffic(self._last_input, spikes) if self.net.input_layer is None
+                                    else self.cores.traffic(spikes[0], spikes[1:]))
         return rep
 
 

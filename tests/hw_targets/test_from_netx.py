@@ -58,6 +58,7 @@ def test_lava_dl_file_round_trips_through_the_trainable_model(name, parent, kw, 
     np.testing.assert_array_equal(_flat(model(x)), ref)
     cm = nk.compile(model, target="loihi2", example_input=x)
     np.testing.assert_array_equal(_flat(cm.run(x)), ref)
+    assert len(cm.report()["spike_traffic"]["per_boundary"]) == len(net.layers)  # input neurons feed layer 1
     cm.save(tmp_path / "back.net")
     _identical(save_netx(net, tmp_path / "ref.net"), tmp_path / "back.net")
     if not kw:
