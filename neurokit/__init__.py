@@ -56,12 +56,12 @@ def from_nir(graph, dt=None, **kwargs):
 
 def from_netx(path, num_layers=None, skip_layers=0):
     """Read a lava-dl netx ``.net`` file as a trainable model whose forward is Lava's fixed-point run (float shadow
-    weights); ``nk.compile(model, target="loihi2", ...)`` writes it back. See :func:`hw_targets.loihi2.from_netx`
+    weights); ``nk.compile(model, target="loihi2", ...)`` writes it back. See :func:`hw_targets.loihi2.netx_model.from_netx`
     (imported lazily).
 
     Example::
 
         >>> model = nk.from_netx("ntidigits.net", num_layers=5)   # x: 0/1 spikes [T, B, 64] -> spikes [T, B, 242]
     """
-    from hw_targets.loihi2.from_netx import from_netx as _from_netx
+    from hw_targets.loihi2.netx_model import from_netx as _from_netx
     return _from_netx(path, num_layers=num_layers, skip_layers=skip_layers)

@@ -11,7 +11,7 @@ Example::
     cm = nk.compile(model, target="loihi2", example_input=spikes)
     cm.save("model.net"); net = load_netx("model.net"); out = simulate(net, spikes)
 """
-from .from_netx import from_netx
+from .netx_model import from_netx
 from .lava_bridge import lava_dl_netx_files, run_lava
 from .mapping import CoreLimits, map_cores
 from .network import ConvGeometry, InputLayer, LoihiLayer, LoihiNetwork, encode_weights

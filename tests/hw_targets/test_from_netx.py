@@ -12,7 +12,7 @@ from _conv_cases import conv_geometry, frames
 
 import neurokit as nk
 from hw_targets.loihi2 import LoihiLayer, LoihiNetwork, load_netx, save_netx, simulate
-from hw_targets.loihi2.from_netx import model_from_network
+from hw_targets.loihi2.netx_model import model_from_network
 from hw_targets.loihi2.lava_bridge import lava_dl_netx_files
 
 
