@@ -56,8 +56,8 @@ def from_nir(graph, dt=None, **kwargs):
 
 def from_netx(path, num_layers=None, skip_layers=0):
     """Read a lava-dl netx ``.net`` file as a trainable model whose forward is Lava's fixed-point run (float shadow
-    weights); ``nk.compile(model, target="loihi2", ...)`` writes it back. See :func:`hw_targets.loihi2.netx_model.from_netx`
-    (imported lazily).
+    weights); ``nk.compile(model, target="loihi2", ...)`` writes it back. See
+    :func:`hw_targets.loihi2.netx_model.from_netx` (imported lazily).
 
     Example::
 

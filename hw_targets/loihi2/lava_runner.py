@@ -18,8 +18,8 @@ transposed back). When the first block is netx's ``Input`` (an input block with 
 netx leaves unconnected, the input drives that neuron's ``a_in`` directly (as lava-dl's own tests do).
 A job without ``"input"`` only builds the network and writes ``{"error": "<Type>: <message>" or null,
 "blocks": [...]}`` as JSON to ``output``. The output ``.npz`` holds ``layer<i>`` (``uint8 [B, T, n_i]``, i = 1..L,
-the last one being ``net.out``), ``blocks`` (netx's block classes: ``Input``, ``Dense``, ``Conv``), ``v_last`` (``int64 [B, T, n_L]``, the
-last layer's voltage after each step), ``seconds`` (wall time of loading + building + running, per sample)
+the last one being ``net.out``), ``blocks`` (netx's block classes: ``Input``, ``Dense``, ``Conv``), ``v_last``
+(``int64 [B, T, n_L]``, the last layer's voltage after each step), ``seconds`` (wall time of loading + building + running, per sample)
 and ``run_seconds`` (``net.run`` alone).
 """
 
@@ -85,7 +85,8 @@ def run_sample(job: dict, spikes: np.ndarray, run_seconds: list):
         run_seconds.append(time.perf_counter() - t0)
         v_trace = np.asarray(mon.get_data()[v.process.name][v.name]).reshape(steps, *v.shape).astype(np.int64)
         blocks = [type(b).__name__ for b in net.layers]
-        return blocks, [_to_flat_chw(np.moveaxis(s.data.get(), -1, 0)).astype(np.uint8) for s in sinks] + [_to_flat_chw(v_trace)]
+        rasters = [_to_flat_chw(np.moveaxis(s.data.get(), -1, 0)).astype(np.uint8) for s in sinks]
+        return blocks, rasters + [_to_flat_chw(v_trace)]
     finally:
         net.stop()
 

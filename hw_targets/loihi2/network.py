@@ -351,7 +351,8 @@ class LoihiNetwork:
         if not self.layers:
             raise ValueError("LoihiNetwork: needs at least one layer")
         first, inp = self.layers[0], self.input_layer
-        if inp is not None and (inp.n_out != self.n_in or (first.conv is not None and first.conv.in_shape != inp.shape)):
+        if inp is not None and (inp.n_out != self.n_in
+                                or (first.conv is not None and first.conv.in_shape != inp.shape)):
             raise ValueError(f"input layer of shape {list(inp.shape)} does not match the network input ({self.n_in} "
                              f"values{', conv input ' + str(list(first.conv.in_shape)) if first.conv else ''})")
         last = self.layers[-1]

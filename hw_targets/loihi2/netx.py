@@ -287,16 +287,9 @@ def _read(f: h5py.File, name: str, num_layers: int | None, skip: int) -> LoihiNe
     for i, (where, g, kind) in enumerate(groups):
         keep = i >= skip
         if kind == "input":
-            s = tuple(int(v) for v in _get(g, "shape", where).reshape(-1))
-            shape = s if len(s) == 3 else None
-            if "neuron" in g:
-                if layers:
-                    raise NetxFormatError(f"{where}: an input block with a neuron must come before every synapse")
-                inp = _input_layer(g, where, s)
-                input_layer, n_in = (inp, inp.n_out) if keep else (None, None)
-            elif keep:
-                n_in = int(np.prod(s))
+            shape, inp = _read_input(g, where, bool(layers))
             if keep:
+                input_layer, n_in = inp, int(np.prod(shape or _get(g, "shape", where)))
                 meta.update({f"input/{k}": v for k, v in read_raw(g).items() if not k.startswith("neuron/")})
         elif kind == "flatten":
             shape = None
@@ -320,6 +313,17 @@ def _read(f: h5py.File, name: str, num_layers: int | None, skip: int) -> LoihiNe
         return LoihiNetwork(n_in, layers, readout=is_readout(layers[-1]), input_layer=input_layer, netx=meta)
     except ValueError as e:
         raise NetxFormatError(f"{name}: {e}") from e
+
+
+def _read_input(g: h5py.Group, where: str, fed: bool) -> tuple[tuple[int, ...] | None, InputLayer | None]:
+    """An input block: its ``(C, H, W)`` map (None if flat) and its :class:`InputLayer` (None without a neuron)."""
+    s = tuple(int(v) for v in _get(g, "shape", where).reshape(-1))
+    inp = None
+    if "neuron" in g:
+        if fed:
+            raise NetxFormatError(f"{where}: an input block with a neuron must come before every synapse")
+        inp = _input_layer(g, where, s)
+    return (s if len(s) == 3 else None), inp
 
 
 def _read_dense(g: h5py.Group, where: str, shape: tuple[int, ...] | None, fed: bool) -> LoihiLayer:

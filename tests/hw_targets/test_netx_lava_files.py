@@ -77,7 +77,7 @@ def lava_runs(tmp_path_factory):
     """Read every shipped file (and the corners), build each with lava-dl, run every loaded one in Lava."""
     tmp = tmp_path_factory.mktemp("netx_files")
     loaded, refused = [], []
-    for i, p in enumerate(lava_dl_netx_files()):
+    for p in lava_dl_netx_files():
         try:
             loaded.append((p.name, p, {}, load_netx(p)))
         except NetxUnsupportedError as e:
