@@ -41,7 +41,8 @@ def _neuron(m, path: str, inputs: tuple[str, ...], shape) -> ir.Neuron:
 
 
 def register(register_converter) -> None:
-    """Register the converters with ``compile.capture.register_converter``."""
+    """Register the converters with ``compile.capture.register_converter`` (done once when ``compile.capture`` is
+    imported). Example: ``register(compile.capture.register_converter)``."""
     from neurokit.layers import lava
 
     @register_converter(lava.LavaBlock)
