@@ -243,6 +243,15 @@ def _lowbit_converters() -> None:
 _lowbit_converters()
 
 
+def _lava_converters() -> None:
+    from compile.capture_lava import register
+
+    register(register_converter)
+
+
+_lava_converters()
+
+
 def _check_example(x) -> None:
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"example_input must be a torch.Tensor [T, B, ...], got {type(x).__name__}")

@@ -130,7 +130,9 @@ class Dense(Node):
     width a binary/QAT layer was trained at (used by quantization), else None. ``input_levels``: the layer
     quantizes its (graph) input in [0, 1] to ``round(x * L) / L`` (QAT ``input_bits``), else None. ``int_weight``
     (int64, ``weight``'s shape) and ``weight_scale`` (float64 ``[O]``): the exact integers and per-channel scale of a
-    binary / QAT layer, taken from the layer (``weight == int_weight * weight_scale``), else None."""
+    binary / QAT layer, taken from the layer (``weight == int_weight * weight_scale``), else None. ``netx``: the
+    datasets of the lava-dl netx block a ``nk.from_netx`` layer was read from (``{"block": ..., "network": ...}``),
+    written back by the ``loihi2`` target, else None."""
 
     weight: np.ndarray = None
     bias: np.ndarray | None = None
@@ -140,6 +142,7 @@ class Dense(Node):
     int_weight: np.ndarray | None = None
     weight_scale: np.ndarray | None = None
     quant: QuantSynapse | None = None
+    netx: dict | None = None
     op = "dense"
 
 
@@ -159,6 +162,7 @@ class Conv(Node):
     int_weight: np.ndarray | None = None
     weight_scale: np.ndarray | None = None
     quant: QuantSynapse | None = None
+    netx: dict | None = None
     op = "conv"
 
 

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from compile import ir
+from compile.capture_lava import LAVA_ONLY, is_lava_neuron
 from compile.dispatch import Rules
 from compile.ir import CompileError
 from compile.passes import Limits, check_limits, round_delays
@@ -54,6 +55,8 @@ SUPPORTS = Limits(ops=ops_of(ir.NODE_TYPES), neuron_kinds=frozenset({"lif", "if"
 def _neuron_module(n: ir.Neuron) -> nn.Module:
     import neurokit as nk
 
+    if is_lava_neuron(n):
+        raise CompileError(f"gpu: node {n.name!r} (neuron): {LAVA_ONLY}")
     if n.uv_bits is not None:  # QAT neuron: the eager QuantLIF's own forward
         if n.unit is None or n.act_shift is None:
             raise CompileError(f"neuron {n.name!r}: QAT neuron (uv_bits={n.uv_bits}) without act_shift/unit; "

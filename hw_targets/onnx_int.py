@@ -44,6 +44,7 @@ import onnxruntime as ort
 import torch
 
 from compile import ir
+from compile.capture_lava import LAVA_ONLY, is_lava_neuron
 from compile.compiled import check_run_input
 from compile.passes import (
     Limits,
@@ -179,6 +180,15 @@ def _quantize(graph: ir.Graph, ctx: PassContext) -> ir.Graph:
                     input_absmax=float(ctx.example_input.detach().abs().max()), vth_shift=VTH_SHIFT)
 
 
+
+def _no_lava(graph: ir.Graph) -> ir.Graph:
+    """Refuse Lava fixed-point neurons (``nk.from_netx``): Lava's one-step synaptic latency and current register
+    are not this target's integer neuron."""
+    for n in graph.nodes:
+        if is_lava_neuron(n):
+            raise ir.CompileError(f"onnx_int: node {n.name!r} (neuron): {LAVA_ONLY}")
+    return graph
+
 class OnnxIntTarget:
     """The ``onnx_int`` target (module docstring); options: :class:`OnnxIntOptions`."""
 
@@ -187,8 +197,8 @@ class OnnxIntTarget:
     node_types = NODE_TYPES
     refusals = UNSUPPORTED
     supports = SUPPORTS
-    passes = (graph_pass(lambda g: check_supported(g, SUPPORTS, "onnx_int", UNSUPPORTED)), graph_pass(fold_bn),
-              graph_pass(compose_convs), graph_pass(round_delays), _quantize,
+    passes = (graph_pass(lambda g: check_supported(g, SUPPORTS, "onnx_int", UNSUPPORTED)), graph_pass(_no_lava),
+              graph_pass(fold_bn), graph_pass(compose_convs), graph_pass(round_delays), _quantize,
               graph_pass(lambda g: check_limits(g, SUPPORTS)))
 
     def lower(self, graph: ir.Graph, options: OnnxIntOptions) -> OnnxProgram:

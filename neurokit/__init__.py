@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 __all__ = ["LIF", "IF", "CubaLIF", "ALIF", "PLIF", "surrogate", "encode", "layers", "neurons", "data", "training",
            "train", "energy", "models", "continual", "compile", "CompileError", "from_nir", "from_snntorch",
-           "time_major"]
+           "time_major", "from_netx"]
 
 
 def energy(model_or_cm, x, target="cmos45", **kwargs):
@@ -71,3 +71,16 @@ def from_snntorch(model):
     """
     from .interop.snntorch import from_snntorch as _from_snntorch
     return _from_snntorch(model)
+
+
+def from_netx(path, num_layers=None, skip_layers=0):
+    """Read a lava-dl netx ``.net`` file as a trainable model whose forward is Lava's fixed-point run (float shadow
+    weights); ``nk.compile(model, target="loihi2", ...)`` writes it back. See
+    :func:`hw_targets.loihi2.netx_model.from_netx` (imported lazily).
+
+    Example::
+
+        >>> model = nk.from_netx("ntidigits.net", num_layers=5)   # x: 0/1 spikes [T, B, 64] -> spikes [T, B, 242]
+    """
+    from hw_targets.loihi2.netx_model import from_netx as _from_netx
+    return _from_netx(path, num_layers=num_layers, skip_layers=skip_layers)

@@ -15,6 +15,8 @@ Efficient Neural Network Inference", arXiv 2103.13630; the integer arithmetic of
   integers and scales (``int_weight``, ``weight_scale``, taken from the layer at capture; binary: 1-bit
   ``{-1, +1}``) when the target allows them (at most ``weight_bits``; one scale per tensor when ``per_channel=False``),
   and so does a QAT ``QuantLIF`` its integer thresholds and accumulator shift; otherwise they are re-quantized.
+  A Lava neuron from ``nk.from_netx`` (``capture_lava.is_lava_neuron``) keeps its layer's integers, bias included,
+  with no requantization (Lava does not rescale accumulators).
   ``decay_input=True`` LIF: ``1/tau`` is folded into the synapse (weights and bias) first; a LIF that reads no
   synapse directly (a pool, an add, an attention product) takes it in its threshold (input unit ``scale / tau``).
 * **Accumulator**: int32, unit ``acc_scale[o] = s_in * s_w[o]``; bias ``round(b / acc_scale)``. If the
@@ -42,6 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from compile import ir
+from compile.capture_lava import is_lava_neuron, reads_input_neuron
 from compile.dispatch import Rules
 from compile.ir import CompileError
 from compile.passes.quantize_recurrent import quantize_recurrent, recurrent_ff
@@ -137,7 +140,9 @@ def _quantize_neuron(n: ir.Neuron, st: _State) -> None:
     a_scale = st.scale[n.inputs[0]]
     if _reads_decayed_input(n) and _decay_input_neuron(st.g, st.g.node(n.inputs[0])) is not n:
         a_scale = a_scale / n.tau  # no synapse folded 1/tau: it goes into the threshold instead
-    if n.layer_integer is not None and n.inputs[0] in st.exact:  # the layer's own integer neuron, as it is
+    if is_lava_neuron(n) and n.inputs[0] == st.g.input.name:  # a Lava input neuron on its integer a_in
+        n.integer = n.layer_integer
+    elif n.layer_integer is not None and n.inputs[0] in st.exact:  # the layer's own integer neuron, as it is
         syn = st.g.node(n.inputs[0])
         p = n.layer_integer
         n.integer = dataclasses.replace(p, vth=_channel(syn, np.broadcast_to(p.vth, syn.quant.weight.shape[:1]).copy()))
@@ -190,7 +195,7 @@ RULES = Rules("quantize", {
 
 def _input(g: ir.Graph, n: ir.Input, absmax: float | None) -> None:
     n.zero_point, n.signed = 0, True
-    if n.spikes:
+    if n.spikes or reads_input_neuron(g):  # spikes, or the integer a_in of Lava input neurons (nk.from_netx)
         n.scale = 1.0
         return
     levels = {c.input_levels for c in g.consumers(n.name) if getattr(c, "input_levels", None)}
@@ -287,13 +292,14 @@ def _synapse(st: _State, n: ir.Dense | ir.Conv) -> None:
     if bound.max() >= 2 ** 31:
         raise CompileError(f"synapse {n.name!r}: worst-case accumulator {int(bound.max())} overflows int32")
     limit = (2 ** (st.acc_bits - 1) - 1) // _pool_growth(g, n)
-    exact = layer is not None and b_int is None and _layer_input(st, n, src)
+    lava = layer is not None and is_lava_neuron(_qat_neuron(st, n))  # Lava's integers (nk.from_netx), as they are
+    exact = layer is not None and (b_int is None or lava) and _layer_input(st, n, src)
     requant = _qat_shift(st, n, acc_scale, exact)
     if exact and _qat_neuron(st, n) is not None:
         st.exact.add(n.name)  # the QAT neuron may take the layer's own integer thresholds
     if requant is not None:
         acc_scale, bound = acc_scale * 2.0 ** requant.shift, bound >> requant.shift
-    elif bound.max() > limit:
+    elif bound.max() > limit and not lava:
         requant, bound, factor = requant_to_fit(bound, limit)
         acc_scale = acc_scale * factor
         mult = requant.multiplier

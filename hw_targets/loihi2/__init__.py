@@ -2,29 +2,36 @@
 
 Public pieces: :class:`Loihi2Target` (registered as ``"loihi2"``), :class:`LoihiNetwork` / :class:`LoihiLayer` /
 :class:`ConvGeometry`,
-:func:`simulate`, :func:`save_netx` / :func:`load_netx`, :func:`map_cores`, :func:`run_lava` (real Lava, subprocess).
+:class:`InputLayer`, :func:`simulate`, :func:`save_netx` / :func:`load_netx` (lava-dl's own files too),
+:func:`from_netx` (a netx file as a trainable model, ``nk.from_netx``), :func:`map_cores`, :func:`run_lava`
+(real Lava, subprocess), :func:`lava_dl_netx_files` (the ``.net`` files shipped with lava-dl).
 
 Example::
 
     cm = nk.compile(model, target="loihi2", example_input=spikes)
     cm.save("model.net"); net = load_netx("model.net"); out = simulate(net, spikes)
 """
-from .lava_bridge import run_lava
+from .netx_model import from_netx
+from .lava_bridge import lava_dl_netx_files, run_lava
 from .mapping import CoreLimits, map_cores
-from .network import ConvGeometry, LoihiLayer, LoihiNetwork, encode_weights
-from .netx import NetxFormatError, load_netx, save_netx
+from .network import ConvGeometry, InputLayer, LoihiLayer, LoihiNetwork, encode_weights
+from .netx import NetxFormatError, NetxUnsupportedError, load_netx, save_netx
 from .simulator import simulate
 from .target import Loihi2Program, Loihi2Target
 
 __all__ = [
            "ConvGeometry",
            "CoreLimits",
+           "InputLayer",
            "Loihi2Program",
            "Loihi2Target",
            "LoihiLayer",
            "LoihiNetwork",
            "NetxFormatError",
+           "NetxUnsupportedError",
            "encode_weights",
+           "from_netx",
+           "lava_dl_netx_files",
            "load_netx",
            "map_cores",
            "run_lava",

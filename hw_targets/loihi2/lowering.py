@@ -48,6 +48,7 @@ from __future__ import annotations
 import numpy as np
 
 from compile import ir
+from compile.capture_lava import is_lava_neuron, reads_input_neuron
 from compile.dispatch import Rules
 from neurokit.integer import ACT_SHIFT, DECAY_UNITY, UV_BITS
 from compile.ir import CompileError
@@ -58,6 +59,7 @@ from .network import (
     WEIGHT_MAX,
     WEIGHT_MIN,
     ConvGeometry,
+    InputLayer,
     LoihiLayer,
     LoihiNetwork,
 )
@@ -132,14 +134,14 @@ def _layer(d: ir.Dense | ir.Conv, nrn: ir.Neuron, in_shape: tuple[int, ...],
     if vth.size != 1:
         raise _fail(nrn, f"per-neuron thresholds {int(vth.min())}..{int(vth.max())}; Lava's LIF has one threshold "
                          "per layer (quantize with per_channel=False)")
-    if int(vth[0]) > MAX_VTH_MANT:
+    if int(vth[0]) > MAX_VTH_MANT and not is_lava_neuron(nrn):  # a netx file's own threshold may not fire
         raise _fail(nrn, f"threshold {int(vth[0])} exceeds the 17-bit vThMant ({MAX_VTH_MANT})")
     conv = None
     if d.op == "conv":
         conv = ConvGeometry(in_shape, d.stride, d.padding, d.dilation, d.groups)
     try:
         return LoihiLayer(w, p.decay_u, p.decay_v, int(vth[0]), delay=delay, bias=bias, name=d.name, conv=conv,
-                          weight_rec=w_rec)
+                          weight_rec=w_rec, netx=(d.netx or {}).get("block", {}))
     except ValueError as e:
         raise _fail(rec or d, str(e)) from e
 
@@ -192,12 +194,14 @@ class _Chain:
     def __init__(self, graph: ir.Graph):
         self.graph, self.current, self.alias = graph, graph.input.name, {graph.input.name: graph.input.name}
         self.layers: list[LoihiLayer] = []
+        self.network: dict = {}  # the netx file's own datasets (nk.from_netx models)
+        self.input_layer: InputLayer | None = None
         self.pending: ir.Dense | ir.Conv | None = None
         self.integ: ir.Integrator | None = None
 
 
 def _input(n: ir.Input, c: _Chain) -> None:
-    if not n.spikes:
+    if not n.spikes and not reads_input_neuron(c.graph):
         raise _fail(n, "Loihi inputs are binary spikes; encode real-valued inputs (nk.encode.*) before the model")
     del c
 
@@ -218,10 +222,16 @@ def _synapse_node(n: ir.Dense | ir.Conv, c: _Chain) -> None:
                        f"spikes), got shape {src_shape}")
     if n.op == "dense" and len(src_shape) != 1:
         raise _fail(n, f"a dense block reads flat spikes; flatten the {src_shape} map first")
+    c.network.update((n.netx or {}).get("network", {}))
     c.pending = n
 
 
 def _neuron(n: ir.Neuron, c: _Chain) -> None:
+    if c.pending is None and not c.layers and n.inputs[0] == c.graph.input.name and is_lava_neuron(n):
+        p = n.integer  # a netx input block with a neuron (nk.from_netx): driven by the input's integer a_in
+        c.input_layer = InputLayer(c.graph.input.shape or (1,), p.decay_u, p.decay_v, int(np.max(p.vth)))
+        c.current, c.alias[n.name] = n.name, n.name
+        return
     if c.pending is None or n.inputs[0] != c.pending.name:
         raise _fail(n, "a neuron must read exactly one dense or conv synapse")
     c.layers.append(_layer(c.pending, n, tuple(c.graph.node(c.pending.inputs[0]).shape)))
@@ -283,4 +293,5 @@ def lower(graph: ir.Graph) -> LoihiNetwork:
         raise CompileError(f"loihi2: the graph output {graph.output!r} must be the last neuron layer's spikes or "
                            "the last synapse's accumulator (a readout), optionally through an integrator")
     inp = graph.input
-    return LoihiNetwork(int(np.prod(inp.shape)) if inp.shape else 1, layers, readout=readout)
+    return LoihiNetwork(int(np.prod(inp.shape)) if inp.shape else 1, layers, readout=readout,
+                        input_layer=c.input_layer, netx=c.network)

@@ -11,8 +11,11 @@ All values are the integers written to the netx file (lava-dl 0.6 ``netx/hdf5.py
   ``a_in`` that the
   neuron left-shifts by 6 into its current ``u``.
 - ``i_decay``, ``v_decay`` in ``0..4096`` (netx ``iDecay``/``vDecay``; Lava ``du = iDecay - 1``).
-- ``vth_mant`` in ``0..131071`` (17 bits); the neuron spikes when ``v > vth_mant << 6``.
-- ``delay``: optional integer per-synapse delays ``(out, in)`` in ``0..62`` (netx ``max_delay``).
+- ``vth_mant``: the neuron spikes when ``v > vth_mant << 6``. ``0..131071`` (17 bits) can fire; a file may hold
+  more (netx's default integrator ``1 << 18 - 1`` = 131072, slayer's ``Affine`` ``(1 << 18) - 1``): such a layer
+  never fires because ``v`` saturates at ``2**23 - 1`` (accepted up to ``VTH_MANT_LIMIT``).
+- ``delay``: optional integer per-synapse delays ``(out, in)`` in ``0..62`` (netx ``max_delay``); a file's per-neuron
+  ``(out,)`` form is expanded netx's way (``LoihiLayer.netx`` keeps the form written).
 - ``bias``: optional per-neuron ``bias_mant`` (13-bit signed), added to ``v`` as ``bias << 6``.
 
 :func:`encode_weights` reproduces what the hardware actually stores: netx's
@@ -39,6 +42,8 @@ from neurokit.integer import DECAY_UNITY, VTH_BITS
 MAX_DELAY = 62
 #: Lava ``LIF`` bit-accurate ``vth`` precision is 17 bits (``lava.proc.lif.models``; ``neurokit.integer.VTH_BITS``).
 MAX_VTH_MANT = (1 << VTH_BITS) - 1
+#: Largest ``vThMant`` accepted from a file: Lava computes ``vth << 6`` in an int32 (never fires above MAX_VTH_MANT).
+VTH_MANT_LIMIT = (1 << 25) - 1
 #: Decays are 12-bit with an implicit offset so that 4096 (full decay) is representable.
 MAX_DECAY = DECAY_UNITY
 #: netx ``optimize_weight_bits`` clips mixed-sign weights to this range.
@@ -235,6 +240,8 @@ class LoihiLayer:
     name: str = ""
     conv: ConvGeometry | None = None
     weight_rec: np.ndarray | None = None
+    #: datasets of the netx block this layer was read from, as stored (written back where they still hold)
+    netx: dict = field(default_factory=dict, repr=False, compare=False)
     _enc: SynapseEncoding | None = field(default=None, init=False, repr=False, compare=False)
     _enc_rec: SynapseEncoding | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -255,7 +262,7 @@ class LoihiLayer:
             self._check_recurrent(p)
         self.i_decay = _check_int(p + "iDecay", self.i_decay, 0, MAX_DECAY)
         self.v_decay = _check_int(p + "vDecay", self.v_decay, 0, MAX_DECAY)
-        self.vth_mant = _check_int(p + "vThMant", self.vth_mant, 0, MAX_VTH_MANT)
+        self.vth_mant = _check_int(p + "vThMant", self.vth_mant, 0, VTH_MANT_LIMIT)
         if self.delay is not None:
             self.delay = _check_int_array(p + "delay", self.delay, 0, MAX_DELAY)
             if self.delay.shape != self.weight.shape:
@@ -325,11 +332,48 @@ class LoihiLayer:
 
 
 def is_readout(layer: LoihiLayer) -> bool:
-    """Whether ``layer`` has the readout form: no current memory (``iDecay = 4096``) and the largest threshold.
+    """Whether ``layer`` has the readout form: no current memory (``iDecay = 4096``) and a threshold of at least
+    ``MAX_VTH_MANT`` (the largest 17-bit one; a file's larger value never fires).
 
     Example: ``is_readout(LoihiLayer(np.ones((2, 3), int), 4096, 205, MAX_VTH_MANT))`` is True.
     """
-    return layer.i_decay == MAX_DECAY and layer.vth_mant == MAX_VTH_MANT
+    return layer.i_decay == MAX_DECAY and layer.vth_mant >= MAX_VTH_MANT
+
+
+@dataclass
+class InputLayer:
+    """A netx ``input`` block with a neuron: a CUBA LIF population of ``shape`` (``(C, H, W)`` or ``(n,)``) that
+    the network input drives directly, as netx builds it (Lava's ``Input`` block: no synapse, so no latency; the
+    input is the neuron's ``a_in``, an integer per neuron and step). netx does not apply the block's ``weight`` /
+    ``bias`` (it stores them as an unused ``transform``); they are kept in ``netx`` for the round trip.
+
+    Example:
+        >>> InputLayer((2, 3, 3), 4096, 1024, 25).n_out
+        18
+    """
+
+    shape: tuple[int, ...]
+    i_decay: int
+    v_decay: int
+    vth_mant: int
+    name: str = "input"
+    netx: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.shape = tuple(int(s) for s in self.shape)
+        if len(self.shape) not in (1, 3) or min(self.shape) < 1:
+            raise ValueError(f"input: shape {list(self.shape)}, expected (n,) or (C, H, W) of positive sizes")
+        self.i_decay = _check_int("input iDecay", self.i_decay, 0, MAX_DECAY)
+        self.v_decay = _check_int("input vDecay", self.v_decay, 0, MAX_DECAY)
+        self.vth_mant = _check_int("input vThMant", self.vth_mant, 0, VTH_MANT_LIMIT)
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        return self.shape
+
+    @property
+    def n_out(self) -> int:
+        return int(np.prod(self.shape))
 
 
 @dataclass
@@ -344,6 +388,10 @@ class LoihiNetwork:
     voltage is the output: with ``vDecay = 4096`` it holds ``(acc + bias) << 6`` (a plain accumulator), with
     ``vDecay < 4096`` it is a leaky integrator of ``(acc + bias) << 6`` (24-bit, saturating).
 
+    ``input_layer``: a netx input block with a neuron (:class:`InputLayer`), driven by the input, feeding layer 0.
+    ``netx``: datasets of the file read (``simulation/*``, the input block, ``flatten/<i>/*`` before layer ``i``),
+    written back by ``save_netx``.
+
     Example:
         >>> l1 = LoihiLayer(np.full((3, 2), 8), 4096, 0, 10)
         >>> l2 = LoihiLayer(np.full((1, 3), -4), 4096, 0, 10)
@@ -354,13 +402,20 @@ class LoihiNetwork:
     n_in: int
     layers: list[LoihiLayer]
     readout: bool = False
+    input_layer: InputLayer | None = None
+    netx: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.layers:
             raise ValueError("LoihiNetwork: needs at least one layer")
+        first, inp = self.layers[0], self.input_layer
+        if inp is not None and (inp.n_out != self.n_in
+                                or (first.conv is not None and first.conv.in_shape != inp.shape)):
+            raise ValueError(f"input layer of shape {list(inp.shape)} does not match the network input ({self.n_in} "
+                             f"values{', conv input ' + str(list(first.conv.in_shape)) if first.conv else ''})")
         last = self.layers[-1]
         if self.readout and not is_readout(last):
-            raise ValueError("LoihiNetwork: a readout layer needs iDecay = 4096 and vThMant = 131071")
+            raise ValueError(f"LoihiNetwork: a readout layer needs iDecay = 4096 and vThMant >= {MAX_VTH_MANT}")
         n, shape = int(self.n_in), None
         for i, layer in enumerate(self.layers):
             if layer.n_in != n:
@@ -373,7 +428,9 @@ class LoihiNetwork:
 
     @property
     def in_shape(self) -> tuple[int, ...]:
-        """The input's shape: ``(C, H, W)`` when the first layer is a conv, else ``(n_in,)``."""
+        """The input's shape: the input layer's, else ``(C, H, W)`` when the first layer is a conv, else ``(n_in,)``."""
+        if self.input_layer is not None:
+            return self.input_layer.shape
         first = self.layers[0].conv
         return tuple(first.in_shape) if first is not None else (int(self.n_in),)
 

@@ -1,10 +1,11 @@
 """lava-dl netx HDF5 (``.net``) writer and reader for :class:`LoihiNetwork`.
 
-Layout written (as lava-dl 0.6's slayer ``export_hdf5`` writes it and ``lava/lib/dl/netx/hdf5.py`` reads it; every entry
-is an HDF5 *dataset*, no attributes)::
+Layout written (lava-dl's ``src/lava/lib/dl/netx/README.md`` and slayer's ``block/base.py`` ``export_hdf5``;
+every entry is an HDF5 *dataset*, no attributes)::
 
     layer/0/type          |S10 (1,)   b"input"
     layer/0/shape         int64 (1,)  [n_in]    (a conv-first network: int64 (3,) [C, H, W])
+    layer/0/neuron/...                          (only for an input layer with a neuron, :class:`InputLayer`)
     layer/<i>/type        |S10 (1,)   b"dense"
     layer/<i>/shape       int64 (1,)  [out]
     layer/<i>/inFeatures  int64 ()    in
@@ -15,7 +16,7 @@ is an HDF5 *dataset*, no attributes)::
     layer/<i>/neuron/type        vlen str ()  "CUBA"
     layer/<i>/neuron/iDecay      int64 ()     0..4096
     layer/<i>/neuron/vDecay      int64 ()     0..4096
-    layer/<i>/neuron/vThMant     int64 ()     0..131071
+    layer/<i>/neuron/vThMant     int64 ()     0..131071 (a file's larger value never fires)
     layer/<i>/neuron/refDelay    int64 ()     1 (slayer's fixed value; unused by netx)
     layer/<i>/neuron/gradedSpike bool ()      False
     layer/<i>/type        |S10 (1,)   b"dense_rec"       (a recurrent dense block: the dense datasets, no delay, plus)
@@ -35,18 +36,26 @@ The conv block is what slayer's ``AbstractConv.export_hdf5`` writes and netx's `
 the kernel and transposes it to Lava's ``(C_out, kW, kH, C_in)``, reverses shape / stride / padding / dilation to
 ``(W, H, C)`` / ``(x, y)`` and builds a Lava ``Conv`` with the weights as they are (exponent 0); after a
 ``flatten`` it connects the conv block's ``(W, H, C)`` output as ``transpose([2, 1, 0]).flatten()``, i.e. in
-PyTorch's ``(C, H, W)`` order.
+PyTorch's ``(C, H, W)`` order. slayer writes a 5-D kernel ``(C_out, C_in, kH, kW, 1)`` (a trailing time
+kernel), which netx reshapes to its first four axes.
 
 A ``dense_rec`` block is what netx's ``create_dense(rec=True)`` reads into a ``RecurrentDense``
 (``lava.lib.dl.netx.blocks.process``): ``weight`` and ``weight_rec`` hstack-ed and optimized as one matrix (one
 exponent), then two Lava ``Dense`` synapses into the same neuron, the recurrent one fed by the neuron's own spikes.
 
-netx builds the first ``dense`` block's synapse as the network input port (``Network.inp``), so an
-input layer without ``neuron`` only declares the input shape. Weights are the integers themselves (odd
-values allowed): netx's ``optimize_weight_bits`` turns them into mantissa + exponent exactly (slayer's
-exports happen to be even because slayer quantizes with a step of 2). A last block with
-``iDecay = 4096`` and ``vThMant = 131071`` is read back as a readout (``LoihiNetwork.readout``; ``vDecay = 4096``:
-an accumulator, less: a leaky integrator).
+The reader follows ``lava.lib.dl.netx.hdf5.Network`` (lava-dl ``src/lava/lib/dl/netx/hdf5.py``): ``num_layers`` /
+``skip_layers`` count the file's blocks (skipped blocks are read and checked, the network starts after them); an
+input block with a ``neuron`` is the :class:`InputLayer`; a ``dense`` block without one gets netx's default
+integrator (``NETX_DEFAULT_NEURON``: its ``vThMant = 1 << 18 - 1`` is ``1 << 17`` by Python's precedence, so it never
+fires); delays may be a matrix, per neuron ``(out,)``, per input ``(in,)`` or a scalar (``netx_meta.netx_delay``).
+Refused with the reason (:class:`NetxUnsupportedError`): blocks netx cannot build (``LAVA_UNBUILDABLE``:
+``NotImplementedError`` in ``hdf5.Network``), ``SDNN`` / ``RF`` neurons, complex synapses, graded spikes (Lava runs
+those; this simulator has the CUBA LIF only), delays above 62 (netx clips them). Every dataset read is kept
+(``.netx`` of the layers and the network) and :func:`save_netx` writes it back where it still holds, so a file read
+and saved again is identical (``netx_meta.restore``). Table: docs/interop.md.
+
+A last block with ``iDecay = 4096`` and ``vThMant >= 131071`` is read back as a readout (``LoihiNetwork.readout``;
+``vDecay = 4096``: an accumulator, less: a leaky integrator).
 """
 
 from __future__ import annotations
@@ -58,13 +67,20 @@ import numpy as np
 
 from neurokit.atomic import atomic_path
 
-from .network import ConvGeometry, LoihiLayer, LoihiNetwork, is_readout
+from .network import ConvGeometry, InputLayer, LoihiLayer, LoihiNetwork, is_readout
+from .netx_meta import NETX_DEFAULT_NEURON, netx_delay, read_raw, restore
 
 _NEURON_KEYS = ("iDecay", "vDecay", "vThMant")
+#: Block types ``hdf5.Network`` raises ``NotImplementedError`` for.
+LAVA_UNBUILDABLE = ("pool", "convT", "unpool", "average", "concat")
 
 
 class NetxFormatError(ValueError):
     """A ``.net`` file that is unreadable, truncated, or misses/violates a field."""
+
+
+class NetxUnsupportedError(NetxFormatError):
+    """A valid ``.net`` file with a block or neuron type neurokit (or Lava) cannot run; the message names it."""
 
 
 #: What h5py and numpy raise on a damaged file or on a field of the wrong dtype / shape (a corrupt object header,
@@ -76,10 +92,13 @@ _CORRUPT_CONTENT = (OSError, KeyError, RuntimeError, TypeError, ValueError, Attr
 def save_netx(net: LoihiNetwork, path: str | Path, t_sample: int | None = None) -> Path:
     """Write ``net`` as a lava-dl netx HDF5 file, atomically (temp file + rename).
 
+    Datasets a network read by :func:`load_netx` carries (``net.netx``, ``layer.netx``) are written back where they
+    still hold, so ``save_netx(load_netx(p), q)`` reproduces ``p``.
+
     Args:
-        net: the network (``n_in`` inputs, L dense CUBA layers).
+        net: the network (``n_in`` inputs, L dense / conv CUBA layers, optionally an input layer).
         path: destination, conventionally ``*.net``.
-        t_sample: optional sample length stored as ``simulation/tSample``.
+        t_sample: optional sample length stored as ``simulation/tSample`` (overrides a value read from a file).
 
     Returns:
         The path written.
@@ -90,27 +109,42 @@ def save_netx(net: LoihiNetwork, path: str | Path, t_sample: int | None = None) 
         'tiny.net'
     """
     path = Path(path)
+    meta = net.netx
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             layers = f.create_group("layer")
             g = layers.create_group("0")
             g.create_dataset("type", (1,), "S10", [b"input"])
             g.create_dataset("shape", data=np.array(net.in_shape, dtype=np.int64))
+            if net.input_layer is not None:
+                _write_neuron(g, net.input_layer)
+            restore(g, {**_sub(meta, "input/"), **(net.input_layer.netx if net.input_layer else {})})
             i = 1
-            for prev, layer in zip([None] + net.layers[:-1], net.layers):
-                if layer.conv is None and prev is not None and prev.conv is not None:
+            for k, (prev, layer) in enumerate(zip([net.input_layer] + net.layers[:-1], net.layers)):
+                flat = _sub(meta, f"flatten/{k}/")
+                if flat or (layer.conv is None and prev is not None and len(prev.out_shape) == 3):
                     f_ = layers.create_group(str(i))
                     f_.create_dataset("type", (1,), "S10", [b"flatten"])
-                    f_.create_dataset("shape", data=np.array([prev.n_out, 1, 1], dtype=np.int64))
+                    f_.create_dataset("shape", data=np.array([layer.n_in, 1, 1], np.int64))
+                    restore(f_, flat)
                     i += 1
+                g = layers.create_group(str(i))
                 write = _write_conv if layer.conv else _write_dense if layer.weight_rec is None else _write_dense_rec
-                write(layers.create_group(str(i)), layer)
+                write(g, layer)
+                restore(g, layer.netx)
                 i += 1
             sim = f.create_group("simulation")
             sim.create_dataset("Ts", data=np.int64(1))
             if t_sample is not None:
                 sim.create_dataset("tSample", data=np.int64(t_sample))
+            restore(sim, _sub(meta, "simulation/"), keep=("tSample",) if t_sample is not None else ())
+            if meta and not _sub(meta, "simulation/") and t_sample is None:
+                del f["simulation"]  # the file read had none
     return path
+
+
+def _sub(meta: dict, prefix: str) -> dict:
+    return {k[len(prefix):]: v for k, v in meta.items() if k.startswith(prefix)}
 
 
 def _write_dense(g: h5py.Group, layer: LoihiLayer, kind: bytes = b"dense") -> None:
@@ -122,6 +156,7 @@ def _write_dense(g: h5py.Group, layer: LoihiLayer, kind: bytes = b"dense") -> No
     g.create_dataset("weight", data=layer.weight.astype(np.float32))
     if layer.delay is not None:
         g.create_dataset("delay", data=layer.delay.astype(np.float32))
+    _write_bias(g, layer)
     _write_neuron(g, layer)
 
 
@@ -131,9 +166,11 @@ def _write_dense_rec(g: h5py.Group, layer: LoihiLayer) -> None:
     g.create_dataset("weight_rec", data=layer.weight_rec.astype(np.float32))
 
 
-def _read_dense_rec(g: h5py.Group, where: str) -> LoihiLayer:
+def _read_dense_rec(g: h5py.Group, where: str, shape: tuple[int, ...] | None, fed: bool) -> LoihiLayer:
     """A netx ``dense_rec`` block (as ``lava.lib.dl.netx.hdf5.Network.create_dense(rec=True)`` reads it): ``weight``
     ``(out, in)``, ``weight_rec`` ``(out, out)`` (1-D ones reshaped to ``(out, -1)``, as netx does), no delays."""
+    if shape is not None and fed:
+        raise NetxFormatError(f"{where}: a dense_rec block after a conv block needs a flatten block")
     w, v = _get(g, "weight", where), _get(g, "weight_rec", where)
     out = int(np.prod(_get(g, "shape", where)))
     w, v = (a.reshape(out, -1) if a.ndim == 1 else a for a in (w, v))
@@ -158,12 +195,16 @@ def _write_conv(g: h5py.Group, layer: LoihiLayer) -> None:
         g.create_dataset(key, data=np.array(getattr(c, key), dtype=np.int64))
     g.create_dataset("groups", data=np.int64(c.groups))
     g.create_dataset("weight", data=layer.weight.astype(np.float32))
+    _write_bias(g, layer)
     _write_neuron(g, layer)
 
 
-def _write_neuron(g: h5py.Group, layer: LoihiLayer) -> None:
+def _write_bias(g: h5py.Group, layer: LoihiLayer) -> None:
     if layer.bias is not None:
         g.create_dataset("bias", data=layer.bias.astype(np.float32))
+
+
+def _write_neuron(g: h5py.Group, layer: LoihiLayer | InputLayer) -> None:
     n = g.create_group("neuron")
     n.create_dataset("type", data="CUBA", dtype=h5py.string_dtype())
     n.create_dataset("iDecay", data=np.int64(layer.i_decay))
@@ -186,16 +227,18 @@ def _get(g: h5py.Group, key: str, where: str) -> np.ndarray:
     return np.asarray(g[key][()])
 
 
-def load_netx(path: str | Path) -> LoihiNetwork:
-    """Read a netx ``.net`` file of ``input``, ``conv``, ``flatten``, ``dense`` and ``dense_rec`` CUBA blocks into a
-    LoihiNetwork.
+def load_netx(path: str | Path, num_layers: int | None = None, skip_layers: int = 0) -> LoihiNetwork:
+    """Read a netx ``.net`` file into a LoihiNetwork, as ``lava.lib.dl.netx.hdf5.Network`` builds it.
 
     Raises :class:`NetxFormatError` naming the file, layer and field for unreadable/truncated files,
-    missing datasets, unsupported block or neuron types, and out-of-range values (e.g. a delay of
-    70: "delay: value 70 out of range, expected 0..62").
+    missing datasets and out-of-range values (e.g. a delay of 70: "delay: value 70 out of range, expected 0..62"),
+    and :class:`NetxUnsupportedError` for block or neuron types that cannot run (module docstring).
 
     Args:
-        path: a file written by :func:`save_netx` (or by lava-dl for dense CUBA networks).
+        path: a netx file (written by :func:`save_netx`, by slayer's ``export_hdf5`` or shipped with lava-dl).
+        num_layers: read only the first ``num_layers`` blocks of the file (netx's ``num_layers``; None: all).
+        skip_layers: leave out the first ``skip_layers`` blocks (netx's ``skip_layers``); the network's input is
+            then the first kept block's input.
 
     Returns:
         The :class:`LoihiNetwork` the file describes.
@@ -207,6 +250,9 @@ def load_netx(path: str | Path) -> LoihiNetwork:
         [2, 1]
     """
     path = Path(path)
+    for name, v, lo in (("num_layers", num_layers, 1), ("skip_layers", skip_layers, 0)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo):
+            raise ValueError(f"load_netx: {name} must be an int >= {lo}{' or None' if lo else ''}, got {v!r}")
     if not path.is_file():
         raise NetxFormatError(f"{path}: no such file")
     try:
@@ -215,77 +261,130 @@ def load_netx(path: str | Path) -> LoihiNetwork:
         raise NetxFormatError(f"{path}: not a readable HDF5 netx file (truncated or corrupt?): {e}") from e
     try:
         with f:
-            return _read(f, str(path))
+            return _read(f, str(path), num_layers, int(skip_layers))
     except NetxFormatError:
         raise
     except _CORRUPT_CONTENT as e:  # h5py / numpy on damaged bytes, fields of the wrong dtype or shape
         raise NetxFormatError(f"{path}: unreadable content (truncated or corrupt?): {type(e).__name__}: {e}") from e
 
 
-def _read(f: h5py.File, name: str) -> LoihiNetwork:
+def _block_keys(f: h5py.File, name: str) -> list[str]:
     if "layer" not in f:
         raise NetxFormatError(f"{name}: missing group 'layer'")
     lg = f["layer"]
     keys = sorted(lg.keys(), key=lambda k: int(k) if k.isdigit() else -1)
     if keys != [str(i) for i in range(len(keys))] or not keys:
         raise NetxFormatError(f"{name}: layer groups must be named 0..n-1, found {list(lg.keys())}")
-    n_in: int | None = None
-    shape: tuple[int, ...] | None = None  # the previous block's (C, H, W) map; None once flat
-    layers = []
+    return keys
+
+
+def _check_runnable(groups: list[tuple[str, h5py.Group, str]]) -> None:
+    """Refuse, before anything else, what neither netx nor this simulator can run, naming the real blocker."""
+    for where, g, kind in groups:
+        ntype = _text(g["neuron/type"]) if "neuron/type" in g else None
+        if ntype == "SDNN":
+            raise NetxUnsupportedError(
+                f"{where}/neuron/type: 'SDNN' (sigma-delta neuron with graded spikes): Lava builds it as "
+                "Sigma/Delta processes; neurokit's Loihi simulator implements the CUBA LIF ('CUBA' / 'LOIHI') only")
+        if ntype is not None and ntype.startswith("RF"):
+            raise NetxUnsupportedError(f"{where}/neuron/type: {ntype!r} (resonate-and-fire) is not supported; "
+                                       "neurokit's Loihi simulator implements the CUBA LIF ('CUBA' / 'LOIHI') only")
+        if kind in LAVA_UNBUILDABLE:
+            k = int(where.rsplit("/", 1)[1])
+            raise NetxUnsupportedError(
+                f"{where}: block type {kind!r}: lava-dl netx cannot build it either (hdf5.Network raises "
+                f"NotImplementedError); read the blocks before it with num_layers={k}")
+        if kind == "dense_comp" or "weight" in g and isinstance(g["weight"], h5py.Group):
+            raise NetxUnsupportedError(f"{where}: complex synapses (weight/real + weight/imag) are not supported")
+
+
+def _read(f: h5py.File, name: str, num_layers: int | None, skip: int) -> LoihiNetwork:
+    keys = _block_keys(f, name)[:num_layers]
+    lg = f["layer"]
+    groups = []
     for k in keys:
         g, where = lg[k], f"{name}: layer/{k}"
-        kind = _text(g["type"]) if "type" in g else None
-        if kind is None:
+        if "type" not in g:
             raise NetxFormatError(f"{where}: missing dataset 'type'")
+        groups.append((where, g, _text(g["type"])))
+    _check_runnable(groups)
+    meta = {f"simulation/{k}": v for k, v in read_raw(f["simulation"]).items()} if "simulation" in f else {}
+    n_in: int | None = None
+    input_layer: InputLayer | None = None
+    shape: tuple[int, ...] | None = None  # the previous block's (C, H, W) map; None once flat
+    layers: list[LoihiLayer] = []
+    pending_flatten: dict = {}
+    for i, (where, g, kind) in enumerate(groups):
+        keep = i >= skip
         if kind == "input":
-            if k != "0" or "neuron" in g:
-                raise NetxFormatError(f"{where}: only a neuron-less input block at layer 0 is supported")
-            s = tuple(int(v) for v in _get(g, "shape", where).reshape(-1))
-            n_in, shape = int(np.prod(s)), (s if len(s) == 3 else None)
+            shape, inp = _read_input(g, where, bool(layers))
+            if keep:
+                input_layer, n_in = inp, int(np.prod(shape or _get(g, "shape", where)))
+                meta.update({f"input/{k}": v for k, v in read_raw(g).items() if not k.startswith("neuron/")})
         elif kind == "flatten":
             shape = None
-        elif kind == "conv":
-            if shape is None:
-                raise NetxFormatError(f"{where}: a conv block needs a (C, H, W) input (the input block or a conv "
-                                      "block, no flatten in between)")
-            layers.append(_read_conv(g, where, shape))
-            shape = layers[-1].out_shape
-        elif kind in ("dense", "dense_rec"):
-            if shape is not None and layers:
-                raise NetxFormatError(f"{where}: a {kind} block after a conv block needs a flatten block")
-            layers.append((_read_dense if kind == "dense" else _read_dense_rec)(g, where))
-            shape = None
+            if keep:
+                pending_flatten = read_raw(g)
+        elif kind in _READERS:
+            layer = _READERS[kind](g, where, shape, bool(layers) or input_layer is not None)
+            shape = layer.out_shape if layer.conv is not None else None
+            if keep:
+                meta.update({f"flatten/{len(layers)}/{k}": v for k, v in pending_flatten.items()})
+                pending_flatten = {}
+                layers.append(layer)
         else:
-            raise NetxFormatError(f"{where}: block type {kind!r} is not supported (expected 'dense', 'dense_rec', "
-                                  "'conv' or 'flatten')")
+            raise NetxUnsupportedError(f"{where}: block type {kind!r} is not supported (expected 'input', 'dense', "
+                                       "'dense_rec', 'conv' or 'flatten')")
     if not layers:
-        raise NetxFormatError(f"{name}: no dense layers")
+        raise NetxFormatError(f"{name}: no dense or conv layers{f' after skipping {skip} blocks' if skip else ''}")
     if n_in is None:
         n_in = layers[0].n_in
     try:
-        return LoihiNetwork(n_in, layers, readout=is_readout(layers[-1]))
+        return LoihiNetwork(n_in, layers, readout=is_readout(layers[-1]), input_layer=input_layer, netx=meta)
     except ValueError as e:
         raise NetxFormatError(f"{name}: {e}") from e
 
 
-def _read_dense(g: h5py.Group, where: str) -> LoihiLayer:
+def _read_input(g: h5py.Group, where: str, fed: bool) -> tuple[tuple[int, ...] | None, InputLayer | None]:
+    """An input block: its ``(C, H, W)`` map (None if flat) and its :class:`InputLayer` (None without a neuron)."""
+    s = tuple(int(v) for v in _get(g, "shape", where).reshape(-1))
+    inp = None
+    if "neuron" in g:
+        if fed:
+            raise NetxFormatError(f"{where}: an input block with a neuron must come before every synapse")
+        inp = _input_layer(g, where, s)
+    return (s if len(s) == 3 else None), inp
+
+
+def _read_dense(g: h5py.Group, where: str, shape: tuple[int, ...] | None, fed: bool) -> LoihiLayer:
+    if shape is not None and fed:
+        raise NetxFormatError(f"{where}: a dense block after a conv block needs a flatten block")
     w = _get(g, "weight", where)
-    shape = _get(g, "shape", where)
+    out = _get(g, "shape", where)
     if w.ndim == 1:
-        w = w.reshape(int(np.prod(shape)), -1)
-    delay = _get(g, "delay", where) if "delay" in g else None
-    if delay is not None and delay.shape != w.shape:
-        if delay.ndim == 1 and delay.size == w.shape[0]:  # slayer's per-neuron axonal delay
-            delay = np.repeat(delay.reshape(-1, 1), w.shape[1], axis=1)
-        else:
-            raise NetxFormatError(f"{where}/delay: shape {delay.shape}, expected {w.shape} (out, in)")
+        w = w.reshape(int(np.prod(out)), -1)
+    delay = None
+    if "delay" in g:
+        try:
+            delay = netx_delay(_get(g, "delay", where), w.shape)
+        except ValueError as e:
+            raise NetxFormatError(f"{where}/delay: {e}") from e
     return _layer(g, where, w, delay=delay)
 
 
-def _read_conv(g: h5py.Group, where: str, in_shape: tuple[int, ...]) -> LoihiLayer:
+def _read_conv(g: h5py.Group, where: str, in_shape: tuple[int, ...] | None, fed: bool) -> LoihiLayer:
+    del fed  # a conv block reads the (C, H, W) map before it, whether spiking or the network input
+    if in_shape is None:
+        raise NetxFormatError(f"{where}: a conv block needs a (C, H, W) input (the input block or a conv "
+                              "block, no flatten in between)")
+    if "neuron" not in g:
+        raise NetxFormatError(f"{where}: missing group 'neuron' (netx's create_conv needs one)")
     w = _get(g, "weight", where)
+    if w.ndim == 5 and w.shape[4] == 1:  # slayer's (C_out, C_in, kH, kW, 1): netx reshapes to weight.shape[:4]
+        w = w.reshape(w.shape[:4])
     if w.ndim != 4:
-        raise NetxFormatError(f"{where}/weight: expected (C_out, C_in / groups, kH, kW), got shape {w.shape}")
+        raise NetxFormatError(f"{where}/weight: expected (C_out, C_in / groups, kH, kW) or slayer's "
+                              f"(C_out, C_in / groups, kH, kW, 1), got shape {w.shape}")
     geo = {k: _get(g, k, where) for k in ("stride", "padding", "dilation", "groups")}
     try:
         conv = ConvGeometry(in_shape, **{k: np.broadcast_to(v, (2,)) for k, v in geo.items() if k != "groups"},
@@ -299,21 +398,40 @@ def _read_conv(g: h5py.Group, where: str, in_shape: tuple[int, ...]) -> LoihiLay
     return layer
 
 
-def _layer(g: h5py.Group, where: str, w: np.ndarray, **kw) -> LoihiLayer:
-    """The block's CUBA neuron + bias around synapse ``w`` (``kw``: ``delay`` or ``conv``)."""
+#: Block type -> reader ``(group, where, input map shape or None, whether a spiking block feeds it) -> LoihiLayer``.
+_READERS = {"dense": _read_dense, "dense_rec": _read_dense_rec, "conv": _read_conv}
+
+
+def _neuron_params(g: h5py.Group, where: str) -> tuple[int, int, int]:
+    """``(iDecay, vDecay, vThMant)`` of the block's CUBA neuron (netx's default integrator if it has none)."""
     if "neuron" not in g:
-        raise NetxFormatError(f"{where}: missing group 'neuron'")
+        return tuple(NETX_DEFAULT_NEURON[k] for k in _NEURON_KEYS)
     ng = g["neuron"]
     ntype = _text(ng["type"]) if "type" in ng else None
     if ntype not in ("CUBA", "LOIHI"):
-        raise NetxFormatError(f"{where}/neuron/type: got {ntype!r}, expected 'CUBA'")
+        raise NetxUnsupportedError(f"{where}/neuron/type: got {ntype!r}, expected 'CUBA' or 'LOIHI'")
+    if "messageBits" in ng and int(np.asarray(ng["messageBits"][()])) != 0:
+        raise NetxUnsupportedError(f"{where}/neuron/messageBits: graded spikes are not supported (binary only)")
     vals = {k: _get(ng, k, where + "/neuron") for k in _NEURON_KEYS}
     for k, v in vals.items():
         if v.size != 1:
             raise NetxFormatError(f"{where}/neuron/{k}: expected a scalar, got shape {v.shape}")
-    bias = _get(g, "bias", where) if "bias" in g else None
+    return tuple(int(vals[k].reshape(())) for k in _NEURON_KEYS)
+
+
+def _input_layer(g: h5py.Group, where: str, shape: tuple[int, ...]) -> InputLayer:
     try:
-        return LoihiLayer(w, int(vals["iDecay"].reshape(())), int(vals["vDecay"].reshape(())),
-                          int(vals["vThMant"].reshape(())), bias=bias, **kw)
+        return InputLayer(shape, *_neuron_params(g, where), netx={k: v for k, v in read_raw(g).items()
+                                                                  if k.startswith("neuron/")})
+    except ValueError as e:
+        raise NetxFormatError(f"{where}: {e}") from e
+
+
+def _layer(g: h5py.Group, where: str, w: np.ndarray, **kw) -> LoihiLayer:
+    """The block's CUBA neuron + bias around synapse ``w`` (``kw``: ``delay`` or ``conv``)."""
+    i_decay, v_decay, vth = _neuron_params(g, where)
+    bias = _get(g, "bias", where).reshape(-1) if "bias" in g else None
+    try:
+        return LoihiLayer(w, i_decay, v_decay, vth, bias=bias, netx=read_raw(g), **kw)
     except ValueError as e:
         raise NetxFormatError(f"{where}/{e}") from e

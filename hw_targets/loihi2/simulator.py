@@ -37,16 +37,22 @@ import torch.nn.functional as F
 
 from neurokit.integer import MAX_UV, IntNeuronParams, integer_cuba_step
 
-from .network import LoihiLayer, LoihiNetwork
+from .network import InputLayer, LoihiLayer, LoihiNetwork
 
 _A_MAX = MAX_UV >> 6  # |a_in| below this keeps a_in << 6 inside the 24-bit current (no wrap)
 _CONV_BITS = 24  # PyConvModelFixed: a_out = signed_clamp(conv, bits=24)
+_A_IN_MAX = (1 << 15) - 1  # Lava LIF a_in: int16
 
 
-def _as_spikes(spikes, n_in: int) -> np.ndarray:
+def _as_spikes(spikes, n_in: int, graded: bool = False) -> np.ndarray:
     x = spikes.detach().cpu().numpy() if hasattr(spikes, "detach") else np.asarray(spikes)
     if x.ndim != 3 or x.shape[-1] != n_in:
         raise ValueError(f"spikes: expected [T, B, {n_in}], got shape {x.shape}")
+    if graded:  # the a_in of an input neuron: Lava's LIF a_in is int16
+        if x.size and (np.any(x != np.round(x)) or np.abs(x).max() > _A_IN_MAX):
+            raise ValueError(f"input: an input neuron's drive a_in must be integers in -{_A_IN_MAX}..{_A_IN_MAX} "
+                             "(Lava's int16 a_in)")
+        return x.astype(np.int64)
     if x.size and not np.all((x == 0) | (x == 1)):
         raise ValueError("spikes: Loihi inputs must be binary spikes (0/1); encode real inputs first "
                          "(nk.encode.rate / latency / delta)")
@@ -101,9 +107,22 @@ def _conv_acc(layer: LoihiLayer, s: np.ndarray) -> np.ndarray:
     return (acc + half) % (2 * half) - half
 
 
-def _neuron(layer: LoihiLayer) -> IntNeuronParams:
+def _neuron(layer: LoihiLayer | InputLayer) -> IntNeuronParams:
     return IntNeuronParams(decay_u=layer.i_decay, decay_v=layer.v_decay,
                            vth=np.array(layer.vth_mant, np.int64), reset="hard")
+
+
+def _run_neuron(a: np.ndarray, p: IntNeuronParams, trace_v: bool):
+    u = np.zeros(a.shape[1:], np.int64)
+    v = np.zeros_like(u)
+    out = np.empty(a.shape, np.uint8)
+    vs = np.empty(a.shape, np.int64) if trace_v else None
+    for t in range(a.shape[0]):
+        u, v, st = integer_cuba_step(u, v, a[t], p)
+        out[t] = st
+        if trace_v:
+            vs[t] = v
+    return (out, vs) if trace_v else out
 
 
 def run_layer(layer: LoihiLayer, s: np.ndarray, trace_v: bool = False):
@@ -126,16 +145,7 @@ def run_layer(layer: LoihiLayer, s: np.ndarray, trace_v: bool = False):
     p = _neuron(layer)
     if layer.weight_rec is not None:
         return _run_recurrent(layer, a, p, trace_v)
-    u = np.zeros(a.shape[1:], np.int64)
-    v = np.zeros_like(u)
-    out = np.empty(a.shape, np.uint8)
-    vs = np.empty(a.shape, np.int64) if trace_v else None
-    for t in range(a.shape[0]):
-        u, v, st = integer_cuba_step(u, v, a[t], p)
-        out[t] = st
-        if trace_v:
-            vs[t] = v
-    return (out, vs) if trace_v else out
+    return _run_neuron(a, p, trace_v)
 
 
 def _run_recurrent(layer: LoihiLayer, a: np.ndarray, p: IntNeuronParams, trace_v: bool):
@@ -165,7 +175,8 @@ def _shift(acc: np.ndarray, weight_exp: int) -> np.ndarray:
 
 @dataclass
 class SimRecord:
-    """Everything one run observed: ``spikes[l]`` uint8 ``[T, B, n_l]`` for layers 1..L and ``v_last``
+    """Everything one run observed: ``spikes[l]`` uint8 ``[T, B, n_l]`` per Lava block (the input layer's first when
+    the network has one, then layers 1..L) and ``v_last``
     (int64 ``[T, B, n_L]``), the last layer's voltage (the readout membrane of a non-spiking output)."""
 
     spikes: list[np.ndarray]
@@ -176,12 +187,14 @@ def simulate(net: LoihiNetwork, spikes, record: bool = False) -> np.ndarray | Si
     """Run ``net`` on input spikes exactly as Lava's ``Loihi2SimCfg(select_tag="fixed_pt")`` does.
 
     Every layer adds one step of synaptic latency (plus its synaptic delays), so output step ``t``
-    reflects input up to step ``t - L``. All samples of the batch start at rest.
+    reflects input up to step ``t - L``. All samples of the batch start at rest. A network with an input layer
+    (:class:`InputLayer`, a netx input block with a neuron) feeds ``spikes`` to that neuron as its ``a_in``
+    (integers, no latency), whose spikes drive layer 1.
 
     Args:
         net: the network.
         spikes: 0/1 input spikes ``[T, B, n_in]`` (NumPy array or torch tensor); a conv-first network's
-            ``[T, B, C, H, W]`` flattened in ``(C, H, W)`` order.
+            ``[T, B, C, H, W]`` flattened in ``(C, H, W)`` order; with an input layer, integers in -32767..32767.
         record: also return every layer's spikes.
 
     Returns:
@@ -192,8 +205,11 @@ def simulate(net: LoihiNetwork, spikes, record: bool = False) -> np.ndarray | Si
         >>> simulate(net, np.ones((3, 1, 2)))[:, 0, 0].tolist()
         [0, 1, 1]
     """
-    s = _as_spikes(spikes, net.n_in)
+    s = _as_spikes(spikes, net.n_in, graded=net.input_layer is not None)
     outs = []
+    if net.input_layer is not None:
+        outs.append(_run_neuron(s, _neuron(net.input_layer), False))
+        s = outs[-1].astype(np.float64)
     for layer in net.layers[:-1]:
         outs.append(run_layer(layer, s))
         s = outs[-1].astype(np.float64)

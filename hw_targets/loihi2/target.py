@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 
 from compile import ir
+from compile.capture_lava import is_lava_neuron, reads_input_neuron
 from compile.compiled import check_run_input
 from neurokit.integer import VTH_BITS
 from compile.target import PassContext, graph_pass, ops_of
@@ -51,9 +53,21 @@ SUPPORTS = Limits(ops=ops_of(NODE_TYPES), neuron_kinds=frozenset({"lif", "if", "
                   resets=frozenset({"hard"}))
 
 
+#: The ranges of layers read from netx files (``nk.from_netx``: Lava's own integers): netx's weights in [-256, 254],
+#: Lava's accumulator (not rescaled), thresholds above 17 bits (never firing); ``LoihiLayer`` checks the exact ranges.
+NETX_LIMITS = dataclasses.replace(SUPPORTS, weight_bits=10, acc_bits=32, vth_bits=25)
+
+
+def _check_limits(graph: ir.Graph) -> ir.Graph:
+    """``check_limits`` with ``SUPPORTS``, or ``NETX_LIMITS`` for a graph holding netx-imported Lava layers (the
+    quantize pass keeps their integers; every other layer is quantized within ``SUPPORTS`` and the lowering checks
+    its threshold against 17 bits)."""
+    return check_limits(graph, NETX_LIMITS if any(is_lava_neuron(n) for n in graph.nodes) else SUPPORTS)
+
+
 def _precheck(graph: ir.Graph) -> ir.Graph:
     """Reject what Loihi cannot host with the reason, before quantization obscures it."""
-    if not graph.input.spikes:
+    if not graph.input.spikes and not reads_input_neuron(graph):
         raise ir.CompileError("loihi2: node 'input' (input): Loihi inputs are binary spikes; encode real-valued "
                               "inputs (nk.encode.*) and compile with a 0/1 example input")
     for n in graph.nodes:
@@ -123,7 +137,7 @@ class Loihi2Program:
         says when an integrator trace passed Lava's largest threshold (the block spiked and reset, unlike the
         reference). Example: ``prog.run(torch.ones(50, 1, 8))``."""
         check_run_input(x, tuple(self.graph.input.shape), "run (loihi2)")
-        if not bool(((x == 0) | (x == 1)).all()):
+        if self.net.input_layer is None and not bool(((x == 0) | (x == 1)).all()):
             raise ValueError(f"run (loihi2): x of shape {tuple(x.shape)} must be 0/1 spikes (Loihi inputs are binary "
                              "spikes; encode real-valued inputs with nk.encode.*)")
         flat = x.detach().cpu().reshape(x.shape[0], x.shape[1], -1).numpy()
@@ -163,7 +177,9 @@ class Loihi2Program:
                "latency_steps": self.latency,
                "readout": self.net.readout, "warnings": warn}
         if self.last_run is not None:
-            rep["spike_traffic"] = self.cores.traffic(self._last_input, self.last_run.spikes)
+            spikes = self.last_run.spikes  # an input layer's spikes (first) feed layer 1 like host spikes
+            rep["spike_traffic"] = (self.cores.traffic(self._last_input, spikes) if self.net.input_layer is None
+                                    else self.cores.traffic(spikes[0], spikes[1:]))
         return rep
 
 
@@ -199,7 +215,7 @@ class Loihi2Target:
     refusals = UNSUPPORTED
     supports = SUPPORTS
     passes = (graph_pass(round_delays), graph_pass(fold_bn), graph_pass(_precheck), graph_pass(_loihi_weights),
-              _quantize, graph_pass(lambda g: check_limits(g, SUPPORTS)))
+              _quantize, graph_pass(_check_limits))
 
     def lower(self, graph: ir.Graph, options: Loihi2Options) -> Loihi2Program:
         return Loihi2Program(graph, lower(graph), options.core_limits)

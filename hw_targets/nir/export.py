@@ -51,6 +51,7 @@ import numpy as np
 import torch
 
 from compile import ir
+from compile.capture_lava import LAVA_ONLY, is_lava_neuron
 from compile.dispatch import Rules
 from compile.passes import Limits, check_limits, fold_bn, round_delays
 from compile.target import graph_pass, ops_of
@@ -162,6 +163,8 @@ def refusal(n: ir.Node) -> str | None:
                 "strided Conv2d")
     if n.op == "recurrent":
         return refusal(n.cell)
+    if is_lava_neuron(n):
+        return LAVA_ONLY
     if n.op == "neuron" and n.kind in NO_NIR:
         return f"neuron kind {n.kind!r} is not supported by NIR: {NO_NIR[n.kind]}"
     return f"op {n.op!r} is not supported by NIR: {NO_NIR[n.op]}" if n.op in NO_NIR else None

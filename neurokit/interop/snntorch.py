@@ -3,7 +3,7 @@
 snnTorch runs one step at a time on ``[B, ...]`` with hidden state in the neurons (``init_hidden=True``); the
 converted model takes the whole sequence ``[T, B, ...]`` and starts at rest on every call, spiking exactly as the
 snnTorch model does after ``snntorch.utils.reset(net)``. Mapping (snnTorch 1.0, ``snntorch/_neurons/leaky.py``,
-``synaptic.py``; the neuron equivalences are tested in ``tests/test_parity_peers.py``):
+``synaptic.py``; the neuron equivalences are tested in ``tests/neurokit/test_parity_peers.py``):
 
 * ``Leaky(beta, threshold)`` with the default ``reset_mechanism="subtract"`` (``reset_delay=True``):
   ``nk.LIF(tau=1/(1-beta), decay_input=False, v_threshold=threshold, v_reset=None, reset_after_decay=True,

@@ -122,8 +122,8 @@ def test_delay_of_70_error(tmp_path):
 def test_field_range_errors():
     with pytest.raises(ValueError, match=r"weight: value 300 out of range, expected -256\.\.254"):
         LoihiLayer(np.array([[300]]), 0, 0, 1)
-    with pytest.raises(ValueError, match=r"vThMant: value 200000 out of range"):
-        LoihiLayer(np.array([[3]]), 0, 0, 200000)
+    with pytest.raises(ValueError, match=r"vThMant: value 33554432 out of range"):  # Lava's vth << 6 is int32
+        LoihiLayer(np.array([[3]]), 0, 0, 1 << 25)
     with pytest.raises(ValueError, match=r"iDecay: value 5000 out of range"):
         LoihiLayer(np.array([[3]]), 5000, 0, 1)
     with pytest.raises(ValueError, match="weight: expected integer values"):
