@@ -90,7 +90,7 @@ class HLOPCNN(HLOPLayers):
         c_in = (in_channels, *channels[:-1])
         self.convs = nn.ModuleList(Conv2d(a, b, k, padding=self.padding, bias=False) for a, b in zip(c_in, channels))
         self.neurons = nn.ModuleList(LIF(tau=tau, v_threshold=v_threshold, surrogate=surrogate) for _ in channels)
-        self.pool, self.flatten = AvgPool2d(2), Flatten()
+        self.pools, self.flatten = nn.ModuleList(AvgPool2d(2) for _ in channels), Flatten()
         side = image_size // 2 ** len(channels)
         features = channels[-1] * side * side
         self.readout = nn.Linear(features, num_classes, bias=False)
@@ -108,10 +108,10 @@ class HLOPCNN(HLOPLayers):
             shape = ", ".join(map(str, self.image_shape))
             raise ValueError(f"HLOPCNN input x: expected [T, B, {flat}] or [T, B, {shape}], got {tuple(x.shape)}")
         self._activity = []
-        for conv, neuron in zip(self.convs, self.neurons):
+        for conv, neuron, pool in zip(self.convs, self.neurons, self.pools):
             if self.recording:
                 self._activity.append(unfold_patches(x.detach(), self.kernel_size, self.padding))
-            x = self.pool(neuron(conv(x)))
+            x = pool(neuron(conv(x)))
         x = self.flatten(x)
         if self.recording:
             self._activity.append(x.detach().reshape(-1, x.shape[-1]))

@@ -48,7 +48,7 @@ def test_conv_projection_is_orthogonal_to_the_old_patch_subspace():
     old_images = _digits_images(tasks[0])
     with torch.no_grad():                                             # presynaptic patches of both convs
         images = old_images.reshape(4, -1, 1, 8, 8)
-        spikes = model.pool(model.neurons[0](model.convs[0](images)))
+        spikes = model.pools[0](model.neurons[0](model.convs[0](images)))
     for sub, x in zip(model.subspaces[:2], (images, spikes)):         # the subspaces hold the old patches
         patches = unfold_patches(x, 3, 1)
         kept = (patches @ sub.weight.T).pow(2).sum() / patches.pow(2).sum()
