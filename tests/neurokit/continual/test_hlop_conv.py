@@ -76,6 +76,7 @@ def test_conv_projection_is_orthogonal_to_the_old_patch_subspace():
             assert delta.abs().max() > 1e-4                                       # it did learn
             inside.append(float((delta @ sub.weight.T).norm() / delta.norm()))
         changes[projected] = (inside, float((conv_response(net) - response).abs().mean()))
+    print("share of the update in the old subspace, mean |conv response change|:", changes)
     # Oja rows are orthonormal to ~1e-2, so the projection removes the old-subspace part up to that
     assert all(r < 0.05 for r in changes[True][0]) and all(r > 0.3 for r in changes[False][0]), changes
     assert changes[True][1] < 0.3 * changes[False][1], changes
