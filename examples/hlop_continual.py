@@ -1,37 +1,66 @@
-"""HLOP vs fine-tuning vs EWC on permuted digits (5 tasks) and split digits (5 tasks), spiking MLPs.
+"""HLOP vs fine-tuning vs EWC on permuted digits and split digits (5 tasks each), spiking MLPs and a spiking CNN;
+mean +- std over seeds.
 
-    python examples/hlop_continual.py --plot docs/figures/hlop_acc.png            # full run (README figures)
-    python examples/hlop_continual.py --quick --plot /tmp/hlop_acc.png            # reduced (CI)
+    python examples/hlop_continual.py --plot docs/figures/hlop_acc.png            # full run, 3 seeds (README tables)
+    python examples/hlop_continual.py --quick --plot /tmp/hlop_acc.png            # reduced, 1 seed (CI)
 
 Permuted digits: task-incremental (a 10-way head per task, readout 50 wide); split digits: domain-incremental
-(one shared 2-way head: first or second digit of the pair). Spiking MLP 64 -> 256 (LIF) -> head, direct input code
-T = 4, Adam (fresh per task), bias-free layers. HLOP subspace neurons per layer (input, hidden): permuted
-(48, 0) then (4, 0) per task (each task owns its head, so the readout needs no protection); split (40, 40) then
-(6, 10).
+(one shared 2-way head: first or second digit of the pair). Direct input code T = 4, Adam (fresh per task), bias-free
+layers. Models and HLOP subspace neurons per synaptic layer (first task, then per later task):
+
+* ``permuted`` -- MLP 64 -> 256 (LIF) -> 50: (48, 0) then (4, 0) (each task owns its head rows);
+* ``split`` -- MLP 64 -> 256 (LIF) -> 2: (40, 40) then (6, 10);
+* ``split-conv`` -- CNN Conv3x3(1->16)-LIF-AvgPool2 -> Conv3x3(16->32)-LIF-AvgPool2 -> 2 (``nk.models.hlop_cnn``,
+  v_threshold 0.3; the conv subspaces span unfolded 3x3 patches, 9 and 144 wide): (5, 72, 64) then (1, 12, 12).
+
+Seed ``s`` sets the model initialisation and the batch order (``train_tasks(seed=s)``); the task split is fixed.
+The figure shows the accuracy matrices of the first seed; the summary is mean +- sample std over the seeds.
 """
 import argparse
 import time
 
+import numpy as np
 import torch
 
 import neurokit as nk
 from neurokit.continual import permuted_digits, split_digits, train_tasks
 
+
+def _mlp(outputs, first, nxt):
+    return lambda: nk.models.hlop_mlp(64, (256,), outputs, subspace_first=first, subspace_next=nxt, hebbian_lr=0.2)
+
+
 BENCHMARKS = {
-    "permuted": dict(tasks=lambda: permuted_digits(5, multi_head=True), outputs=50, first=(48, 0), next=(4, 0)),
-    "split": dict(tasks=lambda: split_digits(5, shared_head=True), outputs=2, first=(40, 40), next=(6, 10)),
+    "permuted": dict(tasks=lambda: permuted_digits(5, multi_head=True), model=_mlp(50, (48, 0), (4, 0))),
+    "split": dict(tasks=lambda: split_digits(5, shared_head=True), model=_mlp(2, (40, 40), (6, 10))),
+    "split-conv": dict(tasks=lambda: split_digits(5, shared_head=True),
+                       model=lambda: nk.models.hlop_cnn(1, 8, (16, 32), 2, subspace_first=(5, 72, 64),
+                                                        subspace_next=(1, 12, 12), hebbian_lr=0.2, v_threshold=0.3)),
 }
+METHODS = ("finetune", "ewc", "hlop")
+
+
+def _mean_std(values):
+    values = 100 * np.asarray(values)
+    return values.mean(), (values.std(ddof=1) if len(values) > 1 else 0.0)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer epochs and Hebbian passes (CI)")
+    parser.add_argument("--quick", action="store_true", help="fewer epochs and Hebbian passes, 1 seed (CI)")
     parser.add_argument("--plot", default="hlop_acc.png", help="PNG path of the accuracy-matrix figure")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--hebbian-epochs", type=int, default=20)
-    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--seeds", type=int, default=None, help="number of seeds 0..N-1 (default 3; 1 with --quick)")
+    parser.add_argument("--benchmarks", default=",".join(BENCHMARKS), help="comma-separated subset of "
+                        f"{', '.join(BENCHMARKS)}")
     args = parser.parse_args()
     epochs, hebbian_epochs = (2, 5) if args.quick else (args.epochs, args.hebbian_epochs)
+    seeds = args.seeds if args.seeds is not None else (1 if args.quick else 3)
+    benches = args.benchmarks.split(",")
+    unknown = sorted(set(benches) - set(BENCHMARKS))
+    if seeds < 1 or unknown:
+        parser.error(f"--seeds must be >= 1 (got {seeds}) and --benchmarks among {list(BENCHMARKS)} (got {unknown})")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -39,26 +68,33 @@ def main():
 
     from neurokit.atomic import atomic_savefig
 
-    fig, axes = plt.subplots(len(BENCHMARKS), 3, figsize=(11, 7.2))
+    fig, axes = plt.subplots(len(benches), 3, figsize=(11, 3.6 * len(benches)), squeeze=False)
     summary = []
-    for row, (bench, cfg) in enumerate(BENCHMARKS.items()):
+    for row, bench in enumerate(benches):
+        cfg = BENCHMARKS[bench]
         tasks = cfg["tasks"]()
-        for col, method in enumerate(("finetune", "ewc", "hlop")):
-            torch.manual_seed(0)
-            model = nk.models.hlop_mlp(64, (args.hidden,), cfg["outputs"], subspace_first=cfg["first"],
-                                       subspace_next=cfg["next"], hebbian_lr=0.2)
-            start = time.time()
-            result = train_tasks(model, tasks, method=method, epochs=epochs, hebbian_epochs=hebbian_epochs, seed=0)
-            print(f"--- {bench} digits ({time.time() - start:.1f} s)\n{result.table()}\n")
-            result.plot(args.plot, ax=axes[row, col])
-            axes[row, col].set_title(f"{bench}: {method}\nACC {100 * result.acc:.1f}, BWT {100 * result.bwt:+.1f}",
-                                     fontsize=9)
-            summary.append((bench, method, result.acc, result.bwt))
+        for col, method in enumerate(METHODS):
+            accs, bwts = [], []
+            for seed in range(seeds):
+                torch.manual_seed(seed)
+                model = cfg["model"]()
+                start = time.time()
+                result = train_tasks(model, tasks, method=method, epochs=epochs, hebbian_epochs=hebbian_epochs,
+                                     seed=seed)
+                print(f"--- {bench} digits, seed {seed} ({time.time() - start:.1f} s)\n{result.table()}\n")
+                accs.append(result.acc)
+                bwts.append(result.bwt)
+                if seed == 0:
+                    result.plot(args.plot, ax=axes[row, col])
+                    axes[row, col].set_title(f"{bench}: {method} (seed 0)\nACC {100 * result.acc:.1f}, "
+                                             f"BWT {100 * result.bwt:+.1f}", fontsize=9)
+            summary.append((bench, method, _mean_std(accs), _mean_std(bwts)))
     fig.tight_layout()
     atomic_savefig(fig, args.plot, dpi=110)
-    print(f"{'benchmark':<10}{'method':<10}{'ACC (%)':>9}{'BWT (%)':>9}")
-    for bench, method, acc, bwt in summary:
-        print(f"{bench:<10}{method:<10}{100 * acc:>9.2f}{100 * bwt:>+9.2f}")
+    print(f"mean +- std over {seeds} seed(s)")
+    print(f"{'benchmark':<12}{'method':<10}{'ACC (%)':>16}{'BWT (points)':>16}")
+    for bench, method, (acc, acc_sd), (bwt, bwt_sd) in summary:
+        print(f"{bench:<12}{method:<10}{acc:>9.2f} ± {acc_sd:<4.2f}{bwt:>+10.2f} ± {bwt_sd:.2f}")
     print(f"accuracy matrices: {args.plot}")
 
 

@@ -16,6 +16,9 @@ against the published ones):
 * delay SNN, SHD (Hammouamri et al., ICLR 2024; ``config.py`` of ``Thvnvtos/SNN-delays``: 700 channels binned by 5 to
   140, 2 x 256, 20 classes, max delay 25), delays rounded;
 * binary VGG-small CNN, CIFAR-10 shape (``nk.models.binary_cnn(preset="vgg_small")``, 128-256-512 channels);
+* binary ResNet-18, CIFAR-10 (``resnet18_1w1a`` of ReSTE, Wu et al., ICCV 2023, ``model/models_cifar/resnet18.py``
+  of ``DravenALG/ReSTE``, the setting BiPer, Vargas et al., CVPR 2024, also reports; full-precision stem and
+  classifier), 11.18M, ReSTE estimator (every estimator deploys the same {-1, +1} kernels);
 * HLOP MLP, PMNIST (Xiao et al., ICLR 2024; ``spiking_train_pmnist.py`` of ``pkuxmq/HLOP-SNN``: 784-800-800-10).
 
 Measurements: compile time is wall-clock ``time.perf_counter`` around ``nk.compile``; peak memory is the Python +
@@ -87,6 +90,8 @@ def families(imagenet_size: int = 224) -> list[Family]:
                lambda _T: m.round_delays(m.delay_snn(seed=0)), _vector(140)),
         Family("binary VGG-small (CIFAR-10 shape)", "binary_cnn",
                lambda _T: m.binary_cnn(3, 10, 32, preset="vgg_small"), _image(3, 32, spikes=True)),
+        Family("binary ResNet-18 (CIFAR-10, 11.18M, ReSTE)", "binary_resnet18",
+               lambda _T: m.binary_resnet18("reste"), _image(3, 32)),
         Family("HLOP MLP 784-800-800-10 (PMNIST)", "hlop_mlp", lambda _T: m.hlop_mlp(784, (800, 800), 10),
                _vector(784)),
     ]

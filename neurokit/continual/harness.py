@@ -187,7 +187,7 @@ def train_tasks(model: nn.Module, tasks: Sequence[Task], method: str = "hlop", e
 
     Args:
         model: ``[T, B, F] -> [T, B, C]``; for ``"hlop"`` an :class:`~neurokit.models.hlop.HLOPMLP`
-            (:func:`nk.models.hlop_mlp`).
+            (:func:`nk.models.hlop_mlp`) or :class:`~neurokit.models.hlop_cnn.HLOPCNN` (:func:`nk.models.hlop_cnn`).
         tasks: :class:`~neurokit.continual.Task` list with one input shape (checked).
         method: ``"hlop"`` (projected updates + Hebbian subspaces), ``"finetune"`` (plain) or ``"ewc"``.
         epochs, lr, batch_size: per task; a fresh ``optimizer`` (``"adam" | "sgd"``) for every task.
@@ -208,8 +208,8 @@ def train_tasks(model: nn.Module, tasks: Sequence[Task], method: str = "hlop", e
     if optimizer not in _OPTIMIZERS:
         raise ValueError(f"optimizer={optimizer!r} is unknown; expected one of {tuple(_OPTIMIZERS)}")
     if method == "hlop" and not hasattr(model, "hlop_pairs"):
-        raise TypeError(f"method='hlop' needs a model with HLOP subspaces (nk.models.hlop_mlp); got "
-                        f"{type(model).__name__}")
+        raise TypeError(f"method='hlop' needs a model with HLOP subspaces (nk.models.hlop_mlp or "
+                        f"nk.models.hlop_cnn); got {type(model).__name__}")
     with torch.no_grad():
         probe = model(direct(tasks[0].x_train[:1], T)) if tasks and isinstance(tasks[0], Task) else None
     check_tasks(tasks, None if probe is None else probe.shape[-1])

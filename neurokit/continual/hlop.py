@@ -162,7 +162,9 @@ def projected_step(optimizer: torch.optim.Optimizer, pairs: Iterable[tuple[nn.Pa
 
     Args:
         optimizer: any torch optimizer over (at least) the weights in ``pairs``.
-        pairs: ``(weight [out, N], subspace)`` per HLOP layer; other parameters step normally.
+        pairs: ``(weight, subspace)`` per HLOP layer: a linear weight ``[out, N]`` or a conv weight
+            ``[C_out, C_in, k, k]`` with ``N = C_in*k*k`` (its subspace spans unfolded input patches); other
+            parameters step normally.
 
     Example::
 
@@ -171,9 +173,15 @@ def projected_step(optimizer: torch.optim.Optimizer, pairs: Iterable[tuple[nn.Pa
     pairs = [(w, s) for w, s in pairs if s.n_frozen > 0]
     for weight, sub in pairs:
         if weight.grad is not None:
-            weight.grad.copy_(sub.project(weight.grad))
+            weight.grad.copy_(_project(sub, weight.grad))
     before = [weight.detach().clone() for weight, _ in pairs]
     optimizer.step()
     with torch.no_grad():
         for (weight, sub), old in zip(pairs, before):
-            weight.copy_(old + sub.project(weight - old))
+            weight.copy_(old + _project(sub, weight - old))
+
+
+def _project(sub: HebbianSubspace, g: torch.Tensor) -> torch.Tensor:
+    """Project a weight-shaped ``g``: ``[out, N]`` directly, a conv ``[C_out, C_in, k, k]`` as ``[C_out, C_in*k*k]``
+    (the order of ``torch.nn.functional.unfold``'s patch rows)."""
+    return sub.project(g.reshape(g.shape[0], -1)).reshape(g.shape)

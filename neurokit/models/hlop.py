@@ -16,10 +16,46 @@ from torch import nn
 from ..continual.hlop import HebbianSubspace
 from ..neurons import LIF
 
-__all__ = ["HLOPMLP", "hlop_mlp"]
+__all__ = ["HLOPLayers", "HLOPMLP", "hlop_mlp"]
 
 
-class HLOPMLP(nn.Module):
+class HLOPLayers(nn.Module):
+    """What :func:`~neurokit.continual.train_tasks` needs of an HLOP model: ``self.subspaces`` (one
+    :class:`~neurokit.continual.HebbianSubspace` per synaptic layer), ``self._activity`` (the presynaptic activity
+    ``[S, N]`` per layer, kept by the forward while ``self.recording``), ``self.subspace_first/next`` (sizes per layer)
+    and :meth:`synapse_weights` (the weights the subspaces protect, in layer order).
+
+    Example::
+
+        >>> m = hlop_mlp(8, (16,), 3, (4, 4), (2, 2)); m.add_subspaces(0); [s.size for s in m.subspaces]
+        [4, 4]
+    """
+
+    def hebbian_update(self) -> None:
+        """Update every layer's trainable subspace neurons from the activity of the last recorded forward."""
+        if len(self._activity) != len(self.subspaces):
+            raise RuntimeError("hebbian_update needs a forward pass with model.recording = True first")
+        for sub, activity in zip(self.subspaces, self._activity):
+            sub.hebbian_update(activity)
+
+    def add_subspaces(self, task_index: int, generator: torch.Generator | None = None) -> None:
+        """Add the subspace neurons for task ``task_index`` (``subspace_first`` for 0, else ``subspace_next``)."""
+        sizes = self.subspace_first if task_index == 0 else self.subspace_next
+        for sub, k in zip(self.subspaces, sizes):
+            sub.add_subspace(k, generator)
+
+    def merge_subspaces(self) -> None:
+        """Freeze all subspace neurons into the old-task subspace (after a task)."""
+        for sub in self.subspaces:
+            sub.merge()
+
+    def hlop_pairs(self) -> list:
+        """``(weight, subspace)`` per synaptic layer, for :func:`~neurokit.continual.projected_step` (a conv weight
+        ``[C_out, C_in, k, k]`` is projected as ``[C_out, C_in*k*k]``, the layout of its unfolded input patches)."""
+        return list(zip(self.synapse_weights(), self.subspaces))
+
+
+class HLOPMLP(HLOPLayers):
     """Bias-free spiking MLP (``nn.Linear`` + LIF per hidden layer, linear readout) whose linear layers each own a
     :class:`~neurokit.continual.HebbianSubspace` over their presynaptic activity.
 
@@ -66,28 +102,9 @@ class HLOPMLP(nn.Module):
                 x = self.neurons[i](x)
         return x
 
-    def hebbian_update(self) -> None:
-        """Update every layer's trainable subspace neurons from the activity of the last recorded forward."""
-        if len(self._activity) != len(self.subspaces):
-            raise RuntimeError("hebbian_update needs a forward pass with model.recording = True first")
-        for sub, activity in zip(self.subspaces, self._activity):
-            sub.hebbian_update(activity)
-
-    def add_subspaces(self, task_index: int, generator: torch.Generator | None = None) -> None:
-        """Add the subspace neurons for task ``task_index`` (``subspace_first`` for 0, else ``subspace_next``)."""
-        sizes = self.subspace_first if task_index == 0 else self.subspace_next
-        for sub, k in zip(self.subspaces, sizes):
-            sub.add_subspace(k, generator)
-
-    def merge_subspaces(self) -> None:
-        """Freeze all subspace neurons into the old-task subspace (after a task)."""
-        for sub in self.subspaces:
-            sub.merge()
-
-    def hlop_pairs(self) -> list:
-        """``(weight, subspace)`` per linear layer, for :func:`~neurokit.continual.projected_step`."""
-        return [(linear.weight, sub) for linear, sub in zip(self.linears, self.subspaces)]
-
+    def synapse_weights(self) -> list:
+        """The linear layers' weights ``[out, in]``."""
+        return [linear.weight for linear in self.linears]
 
 def hlop_mlp(in_features: int = 64, hidden: Sequence[int] = (128,), num_classes: int = 10,
              subspace_first: Sequence[int] | None = None, subspace_next: Sequence[int] | None = None,

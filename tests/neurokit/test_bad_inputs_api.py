@@ -185,6 +185,12 @@ add("spikformer-patch", lambda _t: nk.models.spikformer(img_size=30, patch_size=
 add("maxformer-preset", lambda _t: nk.models.maxformer("galactic"), ValueError, "galactic")
 add("maxformer-mixers", lambda _t: nk.models.maxformer(mixers=("none", "fft", "ssa")), ValueError, "mixer|fft")
 add("hlop_mlp-hidden-zero", lambda _t: nk.models.hlop_mlp(hidden=(0,)), ValueError, "hidden|sizes")
+add("hlop_cnn-channels-empty", lambda _t: nk.models.hlop_cnn(channels=()), ValueError, "channels")
+add("hlop_cnn-channels-zero", lambda _t: nk.models.hlop_cnn(channels=(0,)), ValueError, "channels")
+add("binary_resnet18-estimator", lambda _t: nk.models.binary_resnet18("magic"), ValueError, "magic")
+add("binary_resnet18-image_size", lambda _t: nk.models.binary_resnet18(image_size=20), ValueError, "image_size=20")
+add("binary_resnet18-num_classes-zero", lambda _t: nk.models.binary_resnet18(num_classes=0), ValueError,
+    "num_classes")
 add("quant_snn-weight_bits-zero", lambda _t: nk.models.quant_snn(weight_bits=0), ValueError, "weight_bits")
 add("Recurrent-neuron", lambda _t: nk.layers.Recurrent(3, 4, "lif") if hasattr(nk.layers, "Recurrent") else
     nk.models.delay_snn(neuron=3), (TypeError, ValueError), "neuron")

@@ -1,8 +1,9 @@
 """The scale matrix (scripts/scale_matrix.py): families at their papers' sizes through every target.
 
 CI runs a subset at full size, at T=1 and batch 1: the delay SNN (SHD), the HLOP MLP (PMNIST) and the binary VGG-small
-CNN. The transformer families (Spikformer, Max-Former, QKFormer, Meta-SpikeFormer) are measured by the script
-itself, whose table is in the README: their integer compile takes minutes on 2 cores."""
+CNN. The transformer families (Spikformer, Max-Former, QKFormer, Meta-SpikeFormer) and the binary ResNet-18 are
+measured by the script itself, whose table is in the README: their compiles take minutes on 2 cores (the binary
+ResNet-18's integer program is tested at reduced size in tests/neurokit/models/test_binary_resnet.py)."""
 import importlib.util
 import sys
 from tests.helpers.paths import REPO_ROOT
