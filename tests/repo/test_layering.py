@@ -130,3 +130,11 @@ def test_test_files_share_helpers_only_through_tests_helpers():
     ("torch.testing", ("assert_close",), False)])
 def test_the_test_import_check(target, names, expected):
     assert _imports_another_test_module(Import("tests.x.test_y", target, names, False, 1)) is expected
+
+
+def test_every_test_folder_is_a_package():
+    """``tests/`` is a package tree, so a test module is imported as ``tests.<path>`` (two files may share a name) and
+    no folder such as ``tests/neurokit`` can shadow the real package of the same name."""
+    missing = [str(d.relative_to(REPO_ROOT)) for d in [REPO_ROOT / "tests", *(REPO_ROOT / "tests").rglob("*")]
+               if d.is_dir() and d.name != "__pycache__" and any(d.glob("*.py")) and not (d / "__init__.py").exists()]
+    assert missing == []
