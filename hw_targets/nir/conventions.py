@@ -14,8 +14,9 @@ Sinabs 3.1 ``to_nir`` all leave it empty), so :func:`neuron_spec` reads their co
    signature (``snntorch/export_nir.py`` hard-codes ``dt = 1e-4`` and writes ``r = tau / dt``): ``dt = 1e-4``.
 3. LIF / CubaLIF with ``r == 1`` and every time constant ``< 1e-3`` s: Norse <= 1.1's ``to_nir``, which writes
    ``tau = dt / tau_mem_inv`` with its default ``dt = 1e-3`` while its neurons step by ``dt * tau_mem_inv``
-   (``norse/torch/utils/export_nir.py``; norse/norse issue #411): the step factor is ``1e-6 / tau`` (``dt = 1e-6``),
-   and Norse's current jumps by the input unscaled (``i <- i + x``, ``norse/torch/functional/lif.py``).
+   (``norse/torch/utils/export_nir.py``; https://github.com/norse/norse/issues/411): the step factor is
+   ``1e-6 / tau`` (``dt = 1e-6``), and Norse's current jumps by the input unscaled (``i <- i + x``,
+   ``norse/torch/functional/lif.py``).
 4. LIF with ``r == 1`` and ``tau >= 1``: Sinabs's signature (``sinabs/nir.py`` writes ``tau_mem`` in steps, ``r = 1``;
    its LIF decays by ``alpha = exp(-1/tau)`` and, with ``norm_input=True``, adds ``(1 - alpha) x``): exactly
    ``nk.LIF(tau = 1 / (1 - exp(-1/tau)), decay_input=True)``.
