@@ -18,10 +18,10 @@ import os
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from ..atomic import atomic_write_text
+from .verify import accuracy, check_target, stack_dataset
 
 TARGETS = ("gpu", "onnx_int", "loihi2", "nir")
 _EXT = {"onnx_int": "model.onnx", "loihi2": "model.net", "nir": "model.nir"}
@@ -36,22 +36,6 @@ class DemoSpec:
 
 
 SPECS = (DemoSpec("delay_snn", 30, 8, {}), DemoSpec("binary_mlp", 30, 3, {}))
-
-
-def _stack(ds, limit=None):
-    """The whole data set as one time-major batch ``x [T, N, ...]``, labels ``[N]``."""
-    n = len(ds) if limit is None else min(limit, len(ds))
-    xs, ys = zip(*(ds[i] for i in range(n)))
-    return torch.stack(xs, 1).float(), torch.as_tensor(ys)
-
-
-def _accuracy(scores: torch.Tensor, y: torch.Tensor) -> float:
-    return float((scores.argmax(-1) == y).double().mean())
-
-
-def _integer_scores(cm, y_int: torch.Tensor) -> torch.Tensor:
-    unit = torch.as_tensor(np.asarray(cm.graph.scales[cm.graph.output], np.float64))
-    return y_int.to(torch.float64).sum(0) * unit
 
 
 def _plot_history(history, path, title):
@@ -79,30 +63,13 @@ def _plot_history(history, path, title):
 
 
 def _check_target(model, cm, target, x, y, folder):
-    """Run one compiled target on the test set; returns a result row."""
-    from compile import integer_sim
-
-    row = {"target": target}
+    """Save the artefact (file targets) and check the compiled model on the test set; returns a result row."""
+    row = {}
     if target in _EXT:
         path = os.path.join(folder, _EXT[target])
         cm.save(path)
         row["artefact"] = os.path.basename(path)
-    out = cm.run(x)
-    if target in ("onnx_int", "loihi2"):
-        ref = integer_sim.run(cm.graph, x, latency=1 if target == "loihi2" else 0)
-        ref = torch.as_tensor(np.asarray(ref))
-        mismatches = int((out.to(torch.int64) != ref.to(torch.int64)).sum())
-        row["check"] = "bit-exact" if mismatches == 0 else f"{mismatches} mismatches"
-        row["vs"] = "integer reference" + (" (+1 step/layer latency)" if target == "loihi2" else "")
-        row["accuracy"] = _accuracy(_integer_scores(cm, out), y)
-    else:
-        with torch.no_grad():
-            eager = model(x)
-        diff = float((out.float() - eager.float()).abs().max())
-        row["check"] = "equal" if diff == 0 else f"max |diff| {diff:.2e}"
-        row["vs"] = "eager model"
-        row["accuracy"] = _accuracy(out.float().sum(0), y)
-    return row
+    return {**check_target(model, cm, target, x, y), **row}
 
 
 def _train_one(spec: DemoSpec, out: str, quick: bool, seed: int, console):
@@ -123,14 +90,14 @@ def _train_one(spec: DemoSpec, out: str, quick: bool, seed: int, console):
                        device="cpu", **{**p.train_kwargs, **spec.train_kwargs})
     _plot_history(history, os.path.join(folder, "training.png"), spec.preset)
     model.eval()
-    x, y = _stack(test_ds)
+    x, y = stack_dataset(test_ds)
     with torch.no_grad():
-        float_acc = _accuracy(model(x).float().sum(0), y)
+        float_acc = accuracy(model(x).float().sum(0), y)
     rounded_acc = None
     if any(getattr(m, "is_rounded", None) is False for m in model.modules()):
         nk.models.round_delays(model)
         with torch.no_grad():
-            rounded_acc = _accuracy(model(x).float().sum(0), y)
+            rounded_acc = accuracy(model(x).float().sum(0), y)
     return model, folder, x, y, float_acc, rounded_acc
 
 
