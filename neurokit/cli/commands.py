@@ -25,8 +25,9 @@ def example_input(record: dict, batch: int = 8):
     return xs.to(torch.float32), ys
 
 
-def run_energy(model_ref: str, targets: Optional[list], plot: Optional[str], per_layer: bool) -> str:
-    """Energy table for a trained run folder (or ``demo`` for the built-in demo model) on the given targets."""
+def run_energy(model_ref: str, targets: Optional[list], plot: Optional[str], per_layer: bool) -> list:
+    """Energy tables for a trained run folder (or ``demo`` for the built-in demo model) on the given targets; writes
+    the plots to ``plot`` and returns the files written."""
     from hw_targets.energy.cost_tables import TABLES
     from hw_targets.energy.summary import demo_model, run_energy_command
 
@@ -39,12 +40,12 @@ def run_energy(model_ref: str, targets: Optional[list], plot: Optional[str], per
 
     if model_ref == "demo":
         model, x = demo_model()
+        title = "demo conv SNN (random weights), random frames"
     else:
         model, record = load_run(model_ref)
         x, _ = example_input(record)
-    text = run_energy_command(model, x, targets=targets or None, plot=plot, per_layer=per_layer)
-    print(text)
-    return text
+        title = f"{record.get('preset', 'model')}, {record.get('data', '?')}"
+    return run_energy_command(model, x, targets=targets or None, plot=plot, per_layer=per_layer, title=title)
 
 
 # name -> script under benchmarks/; each prints its own table (contestants interleaved, min / median, threads,
