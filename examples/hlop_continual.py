@@ -2,6 +2,7 @@
 
     python examples/hlop_continual.py --plot docs/figures/hlop_acc.png            # full run (README figures)
     python examples/hlop_continual.py --quick --plot /tmp/hlop_acc.png            # reduced (CI)
+    python examples/hlop_continual.py --quick          # figure at ./neurokit-out/hlop_continual/hlop_acc.png
 
 Permuted digits: task-incremental (a 10-way head per task, readout 50 wide); split digits: domain-incremental
 (one shared 2-way head: first or second digit of the pair). Spiking MLP 64 -> 256 (LIF) -> head, direct input code
@@ -10,6 +11,7 @@ T = 4, Adam (fresh per task), bias-free layers. HLOP subspace neurons per layer 
 (6, 10).
 """
 import argparse
+import os
 import time
 
 import torch
@@ -26,7 +28,8 @@ BENCHMARKS = {
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer epochs and Hebbian passes (CI)")
-    parser.add_argument("--plot", default="hlop_acc.png", help="PNG path of the accuracy-matrix figure")
+    parser.add_argument("--plot", default=os.path.join("neurokit-out", "hlop_continual", "hlop_acc.png"),
+                        help="PNG path of the accuracy-matrix figure (its folder is created)")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--hebbian-epochs", type=int, default=20)
     parser.add_argument("--hidden", type=int, default=256)
@@ -47,19 +50,20 @@ def main():
             torch.manual_seed(0)
             model = nk.models.hlop_mlp(64, (args.hidden,), cfg["outputs"], subspace_first=cfg["first"],
                                        subspace_next=cfg["next"], hebbian_lr=0.2)
+            print(f"[{3 * row + col + 1}/{3 * len(BENCHMARKS)}] {bench} digits, {method}: {len(tasks)} tasks x "
+                  f"{epochs} epochs ...", flush=True)
             start = time.time()
-            result = train_tasks(model, tasks, method=method, epochs=epochs, hebbian_epochs=hebbian_epochs, seed=0)
+            result = train_tasks(model, tasks, method=method, epochs=epochs, hebbian_epochs=hebbian_epochs, seed=0,
+                                 verbose=True)
             print(f"--- {bench} digits ({time.time() - start:.1f} s)\n{result.table()}\n")
-            result.plot(args.plot, ax=axes[row, col])
-            axes[row, col].set_title(f"{bench}: {method}\nACC {100 * result.acc:.1f}, BWT {100 * result.bwt:+.1f}",
-                                     fontsize=9)
+            result.plot(args.plot, ax=axes[row, col], title=f"hlop_mlp 64-{args.hidden}, {bench} digits")
             summary.append((bench, method, result.acc, result.bwt))
     fig.tight_layout()
     atomic_savefig(fig, args.plot, dpi=110)
     print(f"{'benchmark':<10}{'method':<10}{'ACC (%)':>9}{'BWT (%)':>9}")
     for bench, method, acc, bwt in summary:
         print(f"{bench:<10}{method:<10}{100 * acc:>9.2f}{100 * bwt:>+9.2f}")
-    print(f"accuracy matrices: {args.plot}")
+    print(f"accuracy matrices: {os.path.abspath(args.plot)}")
 
 
 if __name__ == "__main__":
