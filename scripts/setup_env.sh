@@ -17,6 +17,10 @@ $PIP install -q -e ".[test,dev]"
   $PIP install -q --no-deps "snntorch==1.0.0" "spikingjelly==2.0.0" "neurobench==2.3.0"
 # DCLS (the delay-learning peer of benchmarks/delays.py): pure PyTorch, its requirements pull a CUDA torch.
 .venv/bin/python -c "import DCLS" 2>/dev/null || $PIP install -q --no-deps "dcls==0.1.1"
+# tonic (event datasets and transforms, nk.data.from_tonic): its requirements pull librosa, a CUDA torch and
+# torchaudio, so --no-deps, plus what `import tonic` needs (importRosbag for its rosbag datasets, requests).
+.venv/bin/python -c "import tonic" 2>/dev/null || { $PIP install -q --no-deps "tonic==1.7.0" "importRosbag==1.0.4" && \
+  $PIP install -q "requests"; }
 if [ "${1:-}" = "--lava" ]; then
   if ! .venv-lava/bin/python -c "import lava.lib.dl.netx" 2>/dev/null; then
     rm -rf .venv-lava
