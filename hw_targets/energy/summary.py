@@ -20,7 +20,8 @@ from .plots import plot_targets
 from .render import print_reports
 from .report import EnergyReport
 
-__all__ = ["demo_model", "energy_reports", "energy_table", "run_energy_command", "write_plots"]
+__all__ = ["demo_model", "energy_reports", "energy_table", "reports_markdown", "run_energy_command",
+           "write_plots"]
 
 
 def energy_reports(model_or_cm, x: torch.Tensor, targets: Sequence[str] | None = None,
@@ -68,10 +69,17 @@ def energy_table(model_or_cm, x: torch.Tensor, targets: Sequence[str] | None = N
     reports = energy_reports(model_or_cm, x, targets, stepwise)
     if plot_dir is not None:
         write_plots(reports, plot_dir, title)
-    return _table(reports)
+    return reports_markdown(reports)
 
 
-def _table(reports: dict[str, EnergyReport]) -> str:
+def reports_markdown(reports: dict[str, EnergyReport]) -> str:
+    """The Markdown of :func:`energy_table` for reports already computed (one row per target, then assumptions).
+
+    Example::
+
+        >>> reports_markdown(energy_reports(model, x)).splitlines()[0]
+        '| target | accounting | µJ / inference | compute | memory | static | basis |'
+    """
     lines = ["| target | accounting | µJ / inference | compute | memory | static | basis |",
              "|---|---|---:|---:|---:|---:|---|"]
     for name, rep in reports.items():

@@ -134,7 +134,8 @@ def run_demo(out: str = "neurokit-out", quick: bool = False, seed: int = 0) -> d
     from rich.table import Table
 
     import neurokit as nk
-    from hw_targets.energy.summary import energy_table
+    from hw_targets.energy.render import summary_table
+    from hw_targets.energy.summary import energy_reports, reports_markdown, write_plots
 
     from .presets import PRESETS
 
@@ -169,9 +170,12 @@ def run_demo(out: str = "neurokit-out", quick: bool = False, seed: int = 0) -> d
         int_acc = next(r["accuracy"] for r in rows if r["target"] == "onnx_int")
         line += f"; integer (onnx_int) {100 * int_acc:.2f} %"
         console.print(line)
-        energy_md = energy_table(model, example, plot_dir=os.path.join(folder, "energy"),
-                                 title=f"{spec.preset}, {PRESETS[spec.preset].data}")
-        console.print(energy_md.split("\n\n")[0])          # the table; assumptions go to report.md
+        title = f"{spec.preset}, {PRESETS[spec.preset].data}"
+        reports = energy_reports(model, example)
+        write_plots(reports, os.path.join(folder, "energy"), title)
+        energy_md = reports_markdown(reports)
+        console.print(summary_table(reports, f"{title}: energy per inference (µJ, 32 test samples)"))
+        # the assumptions go to report.md
         summary["models"][spec.preset] = {"float_acc": float_acc, "rounded_acc": rounded_acc, "targets": rows}
         md += [f"## {spec.preset}", "", line + ".", "", "| target | check | against | accuracy | artefact |",
                "|---|---|---|---:|---|"]
