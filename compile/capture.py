@@ -204,7 +204,11 @@ def _lowbit_converters() -> None:
                                f"which integer spike targets cannot express; use binarize_input=False")
         w_int, w_scale = m.int_weight().long(), m.weight_scale().double()
         w = _np(w_int.double() * w_scale.reshape(-1, *[1] * (w_int.dim() - 1)))
-        exact = {"int_weight": w_int.cpu().numpy(), "weight_scale": w_scale.cpu().numpy()}
+        # a negative per-channel scale (a binary layer's learned alpha can cross zero) is a sign of that channel's
+        # weights: it goes into the integers and |scale| into weight_scale, as fold_bn does with a BN factor
+        sign = torch.where(w_scale < 0, -1, 1).to(w_int.dtype)
+        exact = {"int_weight": (w_int * sign.reshape(-1, *[1] * (w_int.dim() - 1))).cpu().numpy(),
+                 "weight_scale": w_scale.abs().cpu().numpy()}
         inner = getattr(m, "layer", m)
         bias = getattr(inner, "bias", None)
         bits = getattr(m, "weight_bits", 1)

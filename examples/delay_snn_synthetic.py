@@ -7,7 +7,9 @@ The same network (1 hidden layer of 64 LIF neurons, BN, leaky-integrator readout
 reported before and after ``round_delays`` (integer per-synapse delays). ``--tau 2`` gives the hidden neurons a
 leaky memory of a few steps, which lets the no-delay network partly solve the task.
 
-    python examples/delay_snn_synthetic.py                       # 3 seeds, figure + JSON under docs/figures/
+    python examples/delay_snn_synthetic.py                       # 3 seeds, figure + JSON under
+                                                                 # ./neurokit-out/delay_snn_synthetic/
+    python examples/delay_snn_synthetic.py --out docs/figures    # the README figure
     python examples/delay_snn_synthetic.py --tau 2               # leaky hidden neurons (stronger no-delay baseline)
     python examples/delay_snn_synthetic.py --quick               # 1 seed, fewer samples (CI smoke run)
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 import torch
 
 import neurokit as nk
+from neurokit.atomic import atomic_savefig, atomic_write_text
 from neurokit.models import delay_snn, round_delays
 from neurokit.training.metrics import evaluate
 
@@ -45,7 +48,7 @@ def run_one(mode: str, seed: int, args) -> dict:
             "curve": [r["test_acc"] for r in history], "train_seconds": seconds}
 
 
-def plot(results: list[dict], path: Path) -> None:
+def plot(results: list[dict], path: Path, args) -> None:
     """Test accuracy per epoch for every mode (mean over seeds)."""
     import matplotlib
     matplotlib.use("Agg")
@@ -56,10 +59,12 @@ def plot(results: list[dict], path: Path) -> None:
         ax.plot(range(1, curves.shape[1] + 1), 100 * curves.mean(0), label=f"delays={mode}")
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title("delay_snn on the synthetic delay task")
+    ax.set_title(f"delay_snn (1x{args.hidden} LIF, tau {args.tau:g}) on the synthetic delay task, "
+                 f"mean of {args.seeds} seed(s)", fontsize=8)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    atomic_savefig(fig, path, dpi=120)
+    plt.close(fig)
 
 
 def main() -> None:
@@ -69,24 +74,31 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--tau", type=float, default=1.005, help="hidden LIF time constant (steps)")
-    parser.add_argument("--out", type=Path, default=Path("docs/figures"))
+    parser.add_argument("--out", type=Path, default=Path("neurokit-out") / "delay_snn_synthetic",
+                        help="folder for the figure and JSON (created; nothing is written elsewhere)")
     args = parser.parse_args()
     args.n_train, args.n_test = 1024, 512
     if args.quick:
         args.seeds, args.n_train, args.epochs = 1, 512, 12
     torch.set_num_threads(1)
-    results = [run_one(mode, seed, args) for seed in range(args.seeds) for mode in MODES]
-    for r in results:
-        print(f"seed {r['seed']} delays={r['mode']:8s} test acc {100 * r['acc_before_round']:.1f}% "
-              f"-> after round_delays {100 * r['acc_after_round']:.1f}% ({r['train_seconds']:.0f} s)")
+    runs = [(seed, mode) for seed in range(args.seeds) for mode in MODES]
+    results = []
+    for k, (seed, mode) in enumerate(runs, 1):
+        print(f"[{k}/{len(runs)}] training seed {seed}, delays={mode} ({args.epochs} epochs) ...", flush=True)
+        r = run_one(mode, seed, args)
+        results.append(r)
+        print(f"      test acc {100 * r['acc_before_round']:.1f} % -> after round_delays "
+              f"{100 * r['acc_after_round']:.1f} % ({r['train_seconds']:.0f} s)", flush=True)
     for mode in MODES:
         rows = [r for r in results if r["mode"] == mode]
         before, after = (100 * sum(r[key] for r in rows) / len(rows) for key in ("acc_before_round", "acc_after_round"))
         print(f"mean delays={mode:8s} {before:.1f}% -> rounded {after:.1f}%")
     args.out.mkdir(parents=True, exist_ok=True)
     suffix = ("_quick" if args.quick else "") + (f"_tau{args.tau:g}" if args.tau != 1.005 else "")
-    (args.out / f"delay_snn_synthetic{suffix}.json").write_text(json.dumps(results, indent=1))
-    plot(results, args.out / f"delay_snn_synthetic{suffix}.png")
+    json_path, png_path = args.out / f"delay_snn_synthetic{suffix}.json", args.out / f"delay_snn_synthetic{suffix}.png"
+    atomic_write_text(json_path, json.dumps(results, indent=1))
+    plot(results, png_path, args)
+    print(f"wrote {json_path.resolve()} and {png_path.resolve()}")
 
 
 if __name__ == "__main__":

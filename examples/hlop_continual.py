@@ -3,6 +3,7 @@ mean +- std over seeds.
 
     python examples/hlop_continual.py --plot docs/figures/hlop_acc.png            # full run, 3 seeds (README tables)
     python examples/hlop_continual.py --quick --plot /tmp/hlop_acc.png            # reduced, 1 seed (CI)
+    python examples/hlop_continual.py --quick          # figure at ./neurokit-out/hlop_continual/hlop_acc.png
 
 Permuted digits: task-incremental (a 10-way head per task, readout 50 wide); split digits: domain-incremental
 (one shared 2-way head: first or second digit of the pair). Direct input code T = 4, Adam (fresh per task), bias-free
@@ -17,6 +18,7 @@ Seed ``s`` sets the model initialisation and the batch order (``train_tasks(seed
 The figure shows the accuracy matrices of the first seed; the summary is mean +- sample std over the seeds.
 """
 import argparse
+import os
 import time
 
 import numpy as np
@@ -48,7 +50,8 @@ def _mean_std(values):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer epochs and Hebbian passes, 1 seed (CI)")
-    parser.add_argument("--plot", default="hlop_acc.png", help="PNG path of the accuracy-matrix figure")
+    parser.add_argument("--plot", default=os.path.join("neurokit-out", "hlop_continual", "hlop_acc.png"),
+                        help="PNG path of the accuracy-matrix figure (its folder is created)")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--hebbian-epochs", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds 0..N-1 (default 3; 1 with --quick)")
@@ -78,14 +81,15 @@ def main():
             for seed in range(seeds):
                 torch.manual_seed(seed)
                 model = cfg["model"]()
+                print(f"{bench} digits, {method}, seed {seed}: {len(tasks)} tasks x {epochs} epochs ...", flush=True)
                 start = time.time()
                 result = train_tasks(model, tasks, method=method, epochs=epochs, hebbian_epochs=hebbian_epochs,
-                                     seed=seed)
+                                     seed=seed, verbose=True)
                 print(f"--- {bench} digits, seed {seed} ({time.time() - start:.1f} s)\n{result.table()}\n")
                 accs.append(result.acc)
                 bwts.append(result.bwt)
                 if seed == 0:
-                    result.plot(args.plot, ax=axes[row, col])
+                    result.plot(args.plot, ax=axes[row, col], title=f"{bench} digits, {method}")
                     axes[row, col].set_title(f"{bench}: {method} (seed 0)\nACC {100 * result.acc:.1f}, "
                                              f"BWT {100 * result.bwt:+.1f}", fontsize=9)
             summary.append((bench, method, _mean_std(accs), _mean_std(bwts)))
@@ -95,7 +99,7 @@ def main():
     print(f"{'benchmark':<12}{'method':<10}{'ACC (%)':>16}{'BWT (points)':>16}")
     for bench, method, (acc, acc_sd), (bwt, bwt_sd) in summary:
         print(f"{bench:<12}{method:<10}{acc:>9.2f} ± {acc_sd:<4.2f}{bwt:>+10.2f} ± {bwt_sd:.2f}")
-    print(f"accuracy matrices: {args.plot}")
+    print(f"accuracy matrices: {os.path.abspath(args.plot)}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ Models: ``spikformer("tiny")`` (Spikformer SSA), ``spikformer("tiny", attention=
 attention) and ``maxformer("tiny")``; direct encoding (the analog image repeated T=4 times, as Spikformer feeds
 static images), 80/20 split of the 1797 images.
 
-    python examples/spikformer_digits.py                  # all three models, figure + JSON under docs/figures/
+    python examples/spikformer_digits.py                  # all three models, figure + JSON under
+                                                          # ./neurokit-out/spikformer_digits/
+    python examples/spikformer_digits.py --out docs/figures   # the README figure
     python examples/spikformer_digits.py --quick          # Spikformer only, 3 epochs (CI smoke run)
 """
 
@@ -18,6 +20,7 @@ from pathlib import Path
 import torch
 
 import neurokit as nk
+from neurokit.atomic import atomic_savefig, atomic_write_text
 from neurokit.models import maxformer, spikformer
 from neurokit.models.spikformer import count_parameters
 
@@ -32,7 +35,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="Spikformer (SSA) only, 3 epochs")
     parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--out", type=Path, default=Path("docs/figures"))
+    parser.add_argument("--out", type=Path, default=Path("neurokit-out") / "spikformer_digits",
+                        help="folder for the figure and JSON (created; nothing is written elsewhere)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     names = list(MODELS)[:1] if args.quick else list(MODELS)
@@ -42,17 +46,18 @@ def main() -> None:
     for name in names:
         torch.manual_seed(0)
         net = MODELS[name]()
+        print(f"training {name} for {epochs} epochs (one line per epoch) ...", flush=True)
         start = time.time()
         history = nk.train(net, train_ds, epochs, test_data=test_ds, lr=3e-3, weight_decay=1e-2, batch_size=32,
-                           seed=0, progress=False)
+                           seed=0, progress=True)
         seconds = time.time() - start
         results.append({"model": name, "params": count_parameters(net), "train_seconds": seconds,
                         "curve": [r["test_acc"] for r in history], "test_acc": history[-1]["test_acc"]})
         print(f"{name}: {results[-1]['params']} params, test acc {100 * history[-1]['test_acc']:.1f}% "
               f"after {epochs} epochs ({seconds:.0f} s)", flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
     suffix = "_quick" if args.quick else ""
-    (args.out / f"spikformer_digits{suffix}.json").write_text(json.dumps(results, indent=1))
+    json_path, png_path = args.out / f"spikformer_digits{suffix}.json", args.out / f"spikformer_digits{suffix}.png"
+    atomic_write_text(json_path, json.dumps(results, indent=1))
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -61,10 +66,12 @@ def main() -> None:
         ax.plot(range(1, len(r["curve"]) + 1), [100 * a for a in r["curve"]], label=r["model"])
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title("tiny spiking transformers on 8x8 digits (T=4)")
+    ax.set_title("tiny spiking transformers (direct code, T=4) on the 8x8 digits", fontsize=9)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(args.out / f"spikformer_digits{suffix}.png", dpi=120)
+    atomic_savefig(fig, png_path, dpi=120)
+    plt.close(fig)
+    print(f"wrote {json_path.resolve()} and {png_path.resolve()}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,10 @@ $PIP install -q -e ".[test,dev]"
 # torchvision, so --no-deps; Sinabs reads its version through pbr at import.
 .venv/bin/python -c "import norse, sinabs" 2>/dev/null || \
   $PIP install -q --no-deps "norse==1.1.0" "sinabs==3.1.3" "pbr==7.1.3"
+# tonic (event datasets and transforms, nk.data.from_tonic): its requirements pull librosa, a CUDA torch and
+# torchaudio, so --no-deps, plus what `import tonic` needs (importRosbag for its rosbag datasets, requests).
+.venv/bin/python -c "import tonic" 2>/dev/null || { $PIP install -q --no-deps "tonic==1.7.0" "importRosbag==1.0.4" && \
+  $PIP install -q "requests"; }
 if [ "${1:-}" = "--lava" ]; then
   if ! .venv-lava/bin/python -c "import lava.lib.dl.netx" 2>/dev/null; then
     rm -rf .venv-lava

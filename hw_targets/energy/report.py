@@ -15,8 +15,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from neurokit.atomic import atomic_write
-
 from .cost_tables import CostTable
 
 __all__ = ["COMPONENTS", "SHARE_GROUPS", "EnergyReport"]
@@ -91,38 +89,19 @@ class EnergyReport:
         lines += [f"- {a}" for a in self.assumptions]
         return "\n".join(lines)
 
-    def plot(self, path: str | os.PathLike) -> Path:
-        """Stacked bar per layer (one colour per component), written atomically as PNG; returns the path.
+    def plot(self, path: str | os.PathLike, title: str | None = None) -> Path:
+        """Stacked bar per layer (one colour per component; static energy in its own panel), titled with ``title``
+        (e.g. the model and data) and the target, written atomically as PNG; returns the path
+        (:func:`hw_targets.energy.plots.plot_layers`).
 
         Example::
 
-            >>> rep.plot("energy.png")
+            >>> rep.plot("energy.png", title="binary MLP, digits")
             PosixPath('energy.png')
         """
-        import matplotlib
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        from .plots import plot_layers
 
-        path = Path(path)
-        names = [r["name"] if r["kind"] == "static" else f"{r['name']} {r['op']}" for r in self.per_layer]
-        fig, ax = plt.subplots(figsize=(max(4.0, 0.6 * len(names) + 2), 3.6))
-        bottom = [0.0] * len(names)
-        for comp in COMPONENTS:
-            vals = [r[comp] * 1e6 for r in self.per_layer]
-            if any(vals):
-                ax.bar(names, vals, bottom=bottom, label=comp)
-                bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
-        ax.set_ylabel("µJ per inference")
-        ax.set_title(f"{self.target}: {_uj(self.total_j)} µJ per inference "
-                     f"({'measured' if self.measured else 'estimate'})", fontsize=9)
-        ax.tick_params(axis="x", labelrotation=60, labelsize=7)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        try:
-            atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=120))
-        finally:
-            plt.close(fig)
-        return path
+        return plot_layers(self, path, title)
 
 
 def _uj(j: float) -> str:

@@ -16,9 +16,12 @@ from torch import nn
 
 from .cost_tables import TABLES
 from .estimate import energy
+from .plots import plot_targets
+from .render import print_reports
 from .report import EnergyReport
 
-__all__ = ["demo_model", "energy_reports", "energy_table", "run_energy_command"]
+__all__ = ["demo_model", "energy_reports", "energy_table", "reports_markdown", "run_energy_command",
+           "write_plots"]
 
 
 def energy_reports(model_or_cm, x: torch.Tensor, targets: Sequence[str] | None = None,
@@ -33,10 +36,30 @@ def energy_reports(model_or_cm, x: torch.Tensor, targets: Sequence[str] | None =
     return {t: energy(model_or_cm, x, t, stepwise=stepwise) for t in (targets or sorted(TABLES))}
 
 
+def write_plots(reports: dict[str, EnergyReport], plot: str | os.PathLike, title: str | None = None) -> list[Path]:
+    """Write ``energy_<target>.png`` per target and, for several targets, ``energy_targets.png`` (every target side
+    by side) into the folder ``plot``; for one target ``plot`` may be a ``.png`` file name. Returns the paths.
+
+    Example::
+
+        >>> [p.name for p in write_plots(energy_reports(model, x), "energy/", title="conv SNN")]
+        ['energy_cmos45.png', 'energy_gpu.png', 'energy_loihi2.png', 'energy_onnx_int.png', 'energy_targets.png']
+    """
+    plot = Path(plot)
+    if len(reports) == 1 and plot.suffix.lower() == ".png":
+        (rep,) = reports.values()
+        return [rep.plot(plot, title)]
+    files = [rep.plot(plot / f"energy_{name}.png", title) for name, rep in reports.items()]
+    if len(reports) > 1:
+        files.append(plot_targets(reports, plot / "energy_targets.png", title))
+    return files
+
+
 def energy_table(model_or_cm, x: torch.Tensor, targets: Sequence[str] | None = None,
-                 plot_dir: str | os.PathLike | None = None, stepwise: bool = False) -> str:
+                 plot_dir: str | os.PathLike | None = None, stepwise: bool = False, title: str | None = None) -> str:
     """Markdown: one row per target (µJ per inference, compute / memory / static shares, basis), then the
-    assumptions of each target. With ``plot_dir`` also writes ``energy_<target>.png`` per target (atomically).
+    assumptions of each target. With ``plot_dir`` also writes the figures of :func:`write_plots` (atomically),
+    titled with ``title`` (e.g. the model and data).
 
     Example::
 
@@ -45,12 +68,18 @@ def energy_table(model_or_cm, x: torch.Tensor, targets: Sequence[str] | None = N
     """
     reports = energy_reports(model_or_cm, x, targets, stepwise)
     if plot_dir is not None:
-        for name, rep in reports.items():
-            rep.plot(Path(plot_dir) / f"energy_{name}.png")
-    return _table(reports)
+        write_plots(reports, plot_dir, title)
+    return reports_markdown(reports)
 
 
-def _table(reports: dict[str, EnergyReport]) -> str:
+def reports_markdown(reports: dict[str, EnergyReport]) -> str:
+    """The Markdown of :func:`energy_table` for reports already computed (one row per target, then assumptions).
+
+    Example::
+
+        >>> reports_markdown(energy_reports(model, x)).splitlines()[0]
+        '| target | accounting | µJ / inference | compute | memory | static | basis |'
+    """
     lines = ["| target | accounting | µJ / inference | compute | memory | static | basis |",
              "|---|---|---:|---:|---:|---:|---|"]
     for name, rep in reports.items():
@@ -89,22 +118,24 @@ def demo_model(seed: int = 0, steps: int = 4, batch: int = 2) -> tuple[nn.Module
 
 
 def run_energy_command(model_or_cm, x: torch.Tensor, targets: Sequence[str] | None = None,
-                       plot: str | os.PathLike | None = None, per_layer: bool = False) -> str:
-    """What ``neurokit energy MODEL --target T [--plot PATH] [--per-layer]`` prints.
-
-    ``targets=None`` means every target; ``plot`` writes one PNG per target (``PATH`` is a directory when several
-    targets are given, a file for one target); ``per_layer`` appends each target's per-layer table.
+                       plot: str | os.PathLike | None = None, per_layer: bool = False, title: str | None = None,
+                       console=None) -> list[Path]:
+    """What ``neurokit energy MODEL --target T [--plot PATH] [--per-layer]`` does: print rich tables
+    (:func:`hw_targets.energy.render.print_reports`) and, with ``plot``, write the figures of :func:`write_plots`
+    and name them. ``targets=None`` means every target. Returns the files written.
 
     Example::
 
-        >>> print(run_energy_command(*demo_model(), targets=["loihi2"], plot="energy.png"))
+        >>> run_energy_command(*demo_model(), targets=["loihi2"], plot="energy.png")
+        [PosixPath('energy.png')]
     """
-    targets = list(targets or sorted(TABLES))
-    reports = energy_reports(model_or_cm, x, targets)
-    out = [_table(reports)] if len(targets) > 1 else [reports[targets[0]].to_markdown()]
-    if per_layer and len(targets) > 1:
-        out += [rep.to_markdown() for rep in reports.values()]
-    if plot is not None:
-        for name, rep in reports.items():
-            rep.plot(Path(plot) / f"energy_{name}.png" if len(targets) > 1 else plot)
-    return "\n\n".join(out)
+    from rich.console import Console
+
+    console = console or Console(highlight=False, soft_wrap=True)
+    reports = energy_reports(model_or_cm, x, list(targets or sorted(TABLES)))
+    print_reports(reports, per_layer=per_layer, title=f"{title}: energy per inference (µJ)" if title else None,
+                  console=console)
+    files = write_plots(reports, plot, title) if plot is not None else []
+    for path in files:
+        console.print(f"wrote {path.resolve()}")
+    return files

@@ -95,16 +95,21 @@ def train(preset: Optional[str] = typer.Argument(None, help="Model preset: delay
 @app.command("compile")
 def compile_cmd(run: str = typer.Argument(..., help="Run folder written by `neurokit train`."),
                 target: str = typer.Option("onnx_int", help="gpu | onnx_int | loihi2 | nir"),
-                out: Optional[str] = typer.Option(None, help="Artefact path (default RUN/model.<ext>).")):
-    """Compile a trained run to a target artefact (.onnx, netx .net, .nir) and print its report.
+                out: Optional[str] = typer.Option(None, help="Artefact path (default RUN/model.<ext>)."),
+                as_json: bool = typer.Option(False, "--json", help="Print the machine-readable JSON report only."),
+                samples: int = typer.Option(512, "--samples", help="Test samples for the accuracy and bit-exact "
+                                                                    "check (0: no check).")):
+    """Compile a trained run to a target artefact (.onnx, netx .net, .nir), check it on the run's test set (accuracy,
+    bit-exact against the integer reference) and print a summary.
 
     Examples:
       neurokit compile runs/delay --target loihi2
       neurokit compile runs/bin --target onnx_int --out bin.onnx
+      neurokit compile runs/bin --target nir --json > report.json
     """
-    from .commands import run_compile
+    from .compile_view import run_compile
 
-    run_compile(run, target, out)
+    run_compile(run, target, out, as_json=as_json, samples=samples)
 
 
 @app.command()

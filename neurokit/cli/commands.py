@@ -2,7 +2,6 @@
 layer is in :mod:`neurokit.cli`). Every option is checked before the run folder is read or anything is written."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -26,38 +25,9 @@ def example_input(record: dict, batch: int = 8):
     return xs.to(torch.float32), ys
 
 
-def run_compile(run_dir: str, target: str, out: Optional[str]) -> dict:
-    """Compile a trained run to ``target``; write the artefact and print the report."""
-    import neurokit as nk
-    from hw_targets.registry import TARGETS
-
-    from .presets import load_run
-
-    check_str(target, "--target", TARGETS, "target")
-    if target == "gpu" and out is not None:
-        raise UsageError("--out: target 'gpu' runs the model in-process with torch and has no file artefact; "
-                         "drop --out, or compile to a file target: onnx_int (.onnx), loihi2 (.net) or nir (.nir)")
-    if out is not None and os.path.isdir(out):
-        raise UsageError(f"--out: {out!r} is a folder; expected the artefact's file path (e.g. {out!r}/model.onnx)")
-    model, record = load_run(run_dir)
-    if any(getattr(m, "is_rounded", None) is False for m in model.modules()):
-        nk.models.round_delays(model)      # targets run the deployable integer-delay form
-    x, _ = example_input(record)
-    cm = nk.compile(model, target=target, example_input=x)
-    if target == "gpu":
-        print("target gpu: runs in-process (no file artefact written)")
-    else:
-        ext = {"onnx_int": ".onnx", "loihi2": ".net", "nir": ".nir"}.get(target, ".bin")
-        out = out or os.path.join(run_dir, f"model{ext}")
-        cm.save(out)
-        print(f"wrote {out}")
-    report = cm.report()
-    print(json.dumps(report, indent=2, default=str))
-    return report
-
-
-def run_energy(model_ref: str, targets: Optional[list], plot: Optional[str], per_layer: bool) -> str:
-    """Energy table for a trained run folder (or ``demo`` for the built-in demo model) on the given targets."""
+def run_energy(model_ref: str, targets: Optional[list], plot: Optional[str], per_layer: bool) -> list:
+    """Energy tables for a trained run folder (or ``demo`` for the built-in demo model) on the given targets; writes
+    the plots to ``plot`` and returns the files written."""
     from hw_targets.energy.cost_tables import TABLES
     from hw_targets.energy.summary import demo_model, run_energy_command
 
@@ -70,12 +40,12 @@ def run_energy(model_ref: str, targets: Optional[list], plot: Optional[str], per
 
     if model_ref == "demo":
         model, x = demo_model()
+        title = "demo conv SNN (random weights), random frames"
     else:
         model, record = load_run(model_ref)
         x, _ = example_input(record)
-    text = run_energy_command(model, x, targets=targets or None, plot=plot, per_layer=per_layer)
-    print(text)
-    return text
+        title = f"{record.get('preset', 'model')}, {record.get('data', '?')}"
+    return run_energy_command(model, x, targets=targets or None, plot=plot, per_layer=per_layer, title=title)
 
 
 # name -> script under benchmarks/; each prints its own table (contestants interleaved, min / median, threads,

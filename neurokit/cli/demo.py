@@ -18,10 +18,10 @@ import os
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from ..atomic import atomic_write_text
+from .verify import accuracy, check_target, stack_dataset
 
 TARGETS = ("gpu", "onnx_int", "loihi2", "nir")
 _EXT = {"onnx_int": "model.onnx", "loihi2": "model.net", "nir": "model.nir"}
@@ -38,23 +38,20 @@ class DemoSpec:
 SPECS = (DemoSpec("delay_snn", 30, 8, {}), DemoSpec("binary_mlp", 30, 3, {}))
 
 
-def _stack(ds, limit=None):
-    """The whole data set as one time-major batch ``x [T, N, ...]``, labels ``[N]``."""
-    n = len(ds) if limit is None else min(limit, len(ds))
-    xs, ys = zip(*(ds[i] for i in range(n)))
-    return torch.stack(xs, 1).float(), torch.as_tensor(ys)
+def _sigma_curve(model, epochs: int):
+    """Per-epoch Gaussian width of the model's learned delay layers (``nk.train`` anneals it each epoch), or None."""
+    from ..layers.delays import delay_layers, sigma_schedule
+
+    layers = [m for m in delay_layers(model) if m.mode == "learned"]
+    if not layers:
+        return None
+    m = layers[0]
+    return [sigma_schedule(e, epochs, m.sigma_init, m.sigma_final, m.anneal_fraction) for e in range(epochs)], m
 
 
-def _accuracy(scores: torch.Tensor, y: torch.Tensor) -> float:
-    return float((scores.argmax(-1) == y).double().mean())
-
-
-def _integer_scores(cm, y_int: torch.Tensor) -> torch.Tensor:
-    unit = torch.as_tensor(np.asarray(cm.graph.scales[cm.graph.output], np.float64))
-    return y_int.to(torch.float64).sum(0) * unit
-
-
-def _plot_history(history, path, title):
+def _plot_history(history, path, title, model=None):
+    """Loss and accuracy per epoch; for delay models the sigma schedule is drawn on the loss panel, since the
+    train loss moves when the delay kernels narrow (and the annealing ends) while the accuracy may not."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -63,46 +60,43 @@ def _plot_history(history, path, title):
     from ..atomic import atomic_savefig
 
     epochs = range(1, len(history) + 1)
-    fig, ax = plt.subplots(1, 2, figsize=(8, 3))
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.3))
     ax[0].plot(epochs, [h["train_loss"] for h in history], label="train")
     ax[0].plot(epochs, [h["test_loss"] for h in history], label="test")
-    ax[0].set_title(f"{title}: loss")
-    ax[1].plot(epochs, [h["train_acc"] for h in history], label="train")
-    ax[1].plot(epochs, [h["test_acc"] for h in history], label="test")
-    ax[1].set_title(f"{title}: accuracy")
+    ax[0].set_title("loss", fontsize=9)
+    ax[1].plot(epochs, [100 * h["train_acc"] for h in history], label="train")
+    ax[1].plot(epochs, [100 * h["test_acc"] for h in history], label="test")
+    ax[1].set_title("accuracy (%)", fontsize=9)
+    sigma = _sigma_curve(model, len(history)) if model is not None else None
+    if sigma is not None:
+        values, layer = sigma
+        twin = ax[0].twinx()
+        twin.plot(epochs, values, color="grey", linestyle=":", label="delay kernel sigma")
+        twin.set_ylabel("sigma (steps)", color="grey", fontsize=8)
+        end = next((e + 1 for e, v in enumerate(values) if v <= layer.sigma_final * (1 + 1e-9)), None)
+        if end is not None:
+            for a in ax:
+                a.axvline(end, color="grey", linewidth=0.8)
+            ax[0].annotate("sigma annealing ends", (end, ax[0].get_ylim()[1]), fontsize=7, ha="right", va="top",
+                           rotation=90, color="grey")
+        twin.legend(fontsize=7, loc="center right")
     for a in ax:
         a.set_xlabel("epoch")
-        a.legend()
+        a.legend(fontsize=7, loc="upper left" if a is ax[0] else "lower right")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     atomic_savefig(fig, path, dpi=100)
     plt.close(fig)
 
 
 def _check_target(model, cm, target, x, y, folder):
-    """Run one compiled target on the test set; returns a result row."""
-    from compile import integer_sim
-
-    row = {"target": target}
+    """Save the artefact (file targets) and check the compiled model on the test set; returns a result row."""
+    row = {}
     if target in _EXT:
         path = os.path.join(folder, _EXT[target])
         cm.save(path)
         row["artefact"] = os.path.basename(path)
-    out = cm.run(x)
-    if target in ("onnx_int", "loihi2"):
-        ref = integer_sim.run(cm.graph, x, latency=1 if target == "loihi2" else 0)
-        ref = torch.as_tensor(np.asarray(ref))
-        mismatches = int((out.to(torch.int64) != ref.to(torch.int64)).sum())
-        row["check"] = "bit-exact" if mismatches == 0 else f"{mismatches} mismatches"
-        row["vs"] = "integer reference" + (" (+1 step/layer latency)" if target == "loihi2" else "")
-        row["accuracy"] = _accuracy(_integer_scores(cm, out), y)
-    else:
-        with torch.no_grad():
-            eager = model(x)
-        diff = float((out.float() - eager.float()).abs().max())
-        row["check"] = "equal" if diff == 0 else f"max |diff| {diff:.2e}"
-        row["vs"] = "eager model"
-        row["accuracy"] = _accuracy(out.float().sum(0), y)
-    return row
+    return {**check_target(model, cm, target, x, y), **row}
 
 
 def _train_one(spec: DemoSpec, out: str, quick: bool, seed: int, console):
@@ -121,16 +115,16 @@ def _train_one(spec: DemoSpec, out: str, quick: bool, seed: int, console):
                        "epochs": epochs, "seed": seed})
     history = nk.train(model, train_ds, epochs, test_data=test_ds, seed=seed, checkpoint_dir=folder,
                        device="cpu", **{**p.train_kwargs, **spec.train_kwargs})
-    _plot_history(history, os.path.join(folder, "training.png"), spec.preset)
+    _plot_history(history, os.path.join(folder, "training.png"), f"{spec.preset}: {p.description}", model)
     model.eval()
-    x, y = _stack(test_ds)
+    x, y = stack_dataset(test_ds)
     with torch.no_grad():
-        float_acc = _accuracy(model(x).float().sum(0), y)
+        float_acc = accuracy(model(x).float().sum(0), y)
     rounded_acc = None
     if any(getattr(m, "is_rounded", None) is False for m in model.modules()):
         nk.models.round_delays(model)
         with torch.no_grad():
-            rounded_acc = _accuracy(model(x).float().sum(0), y)
+            rounded_acc = accuracy(model(x).float().sum(0), y)
     return model, folder, x, y, float_acc, rounded_acc
 
 
@@ -140,7 +134,10 @@ def run_demo(out: str = "neurokit-out", quick: bool = False, seed: int = 0) -> d
     from rich.table import Table
 
     import neurokit as nk
-    from hw_targets.energy.summary import energy_table
+    from hw_targets.energy.render import summary_table
+    from hw_targets.energy.summary import energy_reports, reports_markdown, write_plots
+
+    from .presets import PRESETS
 
     console = Console()
     out = os.path.abspath(out)
@@ -173,8 +170,12 @@ def run_demo(out: str = "neurokit-out", quick: bool = False, seed: int = 0) -> d
         int_acc = next(r["accuracy"] for r in rows if r["target"] == "onnx_int")
         line += f"; integer (onnx_int) {100 * int_acc:.2f} %"
         console.print(line)
-        energy_md = energy_table(model, example, plot_dir=os.path.join(folder, "energy"))
-        console.print(energy_md.split("\n\n")[0])          # the table; assumptions go to report.md
+        title = f"{spec.preset}, {PRESETS[spec.preset].data}"
+        reports = energy_reports(model, example)
+        write_plots(reports, os.path.join(folder, "energy"), title)
+        energy_md = reports_markdown(reports)
+        console.print(summary_table(reports, f"{title}: energy per inference (µJ, 32 test samples)"))
+        # the assumptions go to report.md
         summary["models"][spec.preset] = {"float_acc": float_acc, "rounded_acc": rounded_acc, "targets": rows}
         md += [f"## {spec.preset}", "", line + ".", "", "| target | check | against | accuracy | artefact |",
                "|---|---|---|---:|---|"]
@@ -184,6 +185,7 @@ def run_demo(out: str = "neurokit-out", quick: bool = False, seed: int = 0) -> d
                "the last input steps do not reach the readout within T; its accuracy is measured on what it "
                "outputs within T.", "", f"![training]({spec.preset}/training.png)", "",
                "Energy per inference (batch of 32 test samples, measured activity):", "", energy_md, "",
+               f"![energy on every target]({spec.preset}/energy/energy_targets.png)", "",
                f"![energy loihi2]({spec.preset}/energy/energy_loihi2.png)", ""]
     summary["seconds"] = round(time.time() - t0, 1)
     atomic_write_text(os.path.join(out, "report.md"), "\n".join(md) + "\n")

@@ -214,6 +214,7 @@ def _pause_hook(steps_per_epoch: int) -> Optional[Callable]:
 def run_train(plan: TrainPlan, progress: bool = True) -> dict:
     """Train ``plan`` and write ``out/run.json`` + ``out/last.safetensors``; returns the last epoch's record."""
     import neurokit as nk
+    from neurokit.training.progress import format_record
 
     from .presets import write_run
 
@@ -228,7 +229,7 @@ def run_train(plan: TrainPlan, progress: bool = True) -> dict:
                        on_step_end=_pause_hook(len(train_ds) // plan.batch_size), **plan.train_kwargs)
     last = history[-1] if history else {}
     if main:
-        print(f"trained {plan.preset} on {plan.data}: " + ", ".join(
-            f"{k}={v:.4f}" for k, v in last.items() if isinstance(v, float)))
+        print(f"trained {plan.preset} on {plan.data}, {len(history)} epoch(s); last: "
+              + (format_record(last, plan.epochs) if last else "nothing left to train"))
         print(f"run folder: {os.path.abspath(plan.out)}")
     return last

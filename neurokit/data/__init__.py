@@ -4,6 +4,7 @@
 * :func:`delay_task`, :func:`coincidence_task` -- seeded synthetic tasks that need delays.
 * :func:`shd`, :func:`ssc`, :class:`SpikeHDF5Dataset` -- Heidelberg SHD/SSC HDF5 files, binned and pooled.
 * :class:`NMNISTDataset`, :func:`read_events`, :func:`write_events` -- N-MNIST-style binary event files.
+* :func:`from_tonic` -- any tonic event dataset, binned with tonic's own transforms (tonic is optional).
 
 Example::
 
@@ -15,7 +16,8 @@ from .digits import DIGITS_ENCODINGS, digits
 from .nmnist import NMNISTDataset, bin_events_2d, read_events, write_events
 from .shd import SpikeHDF5Dataset, bin_events_1d, shd, ssc
 from .synthetic import coincidence_task, delay_task, delay_task_gaps
+from .tonic_events import TonicFrames, from_tonic
 
 __all__ = ["SequenceDataset", "collate_time_major", "digits", "DIGITS_ENCODINGS", "delay_task", "coincidence_task",
            "delay_task_gaps", "shd", "ssc", "SpikeHDF5Dataset", "bin_events_1d", "NMNISTDataset", "read_events",
-           "write_events", "bin_events_2d"]
+           "write_events", "bin_events_2d", "from_tonic", "TonicFrames"]

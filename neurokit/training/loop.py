@@ -42,6 +42,7 @@ from .distributed import (DistContext, ResumableDistributedSampler, all_reduce_s
                           convert_sync_batchnorm, revert_sync_batchnorm, setup_distributed,
                           teardown_distributed)
 from .metrics import SpikeRecorder, cast_input, evaluate, get_loss, predictions
+from .dead_layers import DeadLayerMonitor
 from .progress import EpochProgress
 
 __all__ = ["train", "cosine_lr", "step_seed", "call_anneal_hooks"]
@@ -174,7 +175,9 @@ def train(model: nn.Module, train_data, epochs: int, *, test_data=None, lr: floa
             ``f(epoch, record)`` after every epoch (all ranks). Submodules with ``anneal(epoch, epochs)`` are
             called at the start of every epoch.
         distributed: DDP over the process group (see :mod:`neurokit.training.distributed`).
-        progress: rich progress bar and per-epoch summary on rank 0.
+        progress: on rank 0, a live bar while an epoch runs (terminals only) and one summary line per epoch
+            (loss, accuracy and spike rate in percent, time). A neuron layer that emits no spike during an
+            epoch gets one ``RuntimeWarning`` naming it (the dead-neuron problem).
 
     Returns:
         history: one dict per epoch with ``epoch``, ``train_loss``, ``train_acc``, ``train_spike_rate``, ``lr``,
@@ -238,6 +241,7 @@ def _run(model, train_data, epochs, ctx: DistContext, *, test_data, lr, weight_d
                                   "partial": partial_state, "world_size": ctx.world_size})
 
     bar = EpochProgress(enabled=progress and ctx.is_main)
+    dead = DeadLayerMonitor()
     for epoch in range(start_epoch, epochs):
         call_anneal_hooks(core, epoch, epochs)
         first = start_step if epoch == start_epoch else 0
@@ -274,10 +278,11 @@ def _run(model, train_data, epochs, ctx: DistContext, *, test_data, lr, weight_d
                                  (predictions(out.detach()) == y).sum().double(),
                                  torch.tensor(float(y.shape[0]), dtype=torch.float64, device=ctx.device),
                                  rec.spikes.to(ctx.device), rec.elements.to(ctx.device)])
+            dead.add(rec)
             reduced = all_reduce_sum(local, ctx).tolist()
             sums = [a + b for a, b in zip(sums, reduced)]
             step_losses.append(reduced[0] / reduced[2])
-            bar.advance(step_losses[-1])
+            bar.advance(sums[0] / sums[2])
             if checkpoint_every and (step + 1) % checkpoint_every == 0 and step + 1 < steps_per_epoch:
                 checkpoint(epoch, step + 1, {"sums": sums, "step_losses": step_losses})
             if on_step_end is not None:
@@ -289,6 +294,7 @@ def _run(model, train_data, epochs, ctx: DistContext, *, test_data, lr, weight_d
             scores = evaluate(core, test_data, batch_size=batch_size, loss=loss_fn, ctx=ctx, num_workers=num_workers)
             record.update({f"test_{k}": v for k, v in scores.items()})
         history.append(record)
+        dead.end_epoch(epoch, ctx)
         bar.end_epoch(record)
         checkpoint(epoch + 1, 0, None)
         if on_epoch_end is not None:

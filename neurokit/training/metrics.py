@@ -118,31 +118,42 @@ def predictions(out: torch.Tensor) -> torch.Tensor:
 class SpikeRecorder:
     """Counts the spikes of every neurokit neuron module (``nk.LIF``, ``nk.IF``, ...) inside ``model``.
 
-    Use as a context manager; ``spikes`` and ``elements`` accumulate (as float tensors on the output device).
+    Use as a context manager; ``spikes`` and ``elements`` accumulate (as float tensors on the output device), and
+    ``layer_counts`` ``[L, 2]`` (float64) holds ``(spikes, neuron-steps)`` per neuron layer, in the order of
+    ``names`` (the module names in ``model.named_modules()``). A layer whose forward never ran has 0 neuron-steps.
 
     Example::
 
         >>> with SpikeRecorder(model) as rec:
         ...     model(x)
         >>> rate = float(rec.spikes / rec.elements)
+        >>> dict(zip(rec.names, rec.layer_counts[:, 0].tolist()))   # spikes per layer
+        {'1': 412.0, '3': 37.0}
     """
 
     def __init__(self, model: nn.Module):
         self.model = model
         self.spikes = torch.zeros((), dtype=torch.float64)
         self.elements = torch.zeros((), dtype=torch.float64)
+        # a Recurrent layer's neuron is stepped inside the layer, so its spikes are the layer's output
+        self._layers = [(name, m) for name, m in model.named_modules() if isinstance(m, (Neuron, Recurrent))]
+        self.names = [name or type(m).__name__ for name, m in self._layers]
+        self.layer_counts = torch.zeros(len(self._layers), 2, dtype=torch.float64)
         self._handles = []
 
-    def _hook(self, _module, _inputs, output):
+    def _hook(self, index, output):
         spikes = output[0] if isinstance(output, tuple) else output
         spikes = spikes.detach()
-        self.spikes = self.spikes.to(spikes.device) + spikes.sum(dtype=torch.float64)
+        total = spikes.sum(dtype=torch.float64)
+        self.spikes = self.spikes.to(spikes.device) + total
         self.elements = self.elements.to(spikes.device) + spikes.numel()
+        self.layer_counts = self.layer_counts.to(spikes.device)
+        self.layer_counts[index, 0] += total
+        self.layer_counts[index, 1] += spikes.numel()
 
     def __enter__(self) -> "SpikeRecorder":
-        # a Recurrent layer's neuron is stepped inside the layer, so its spikes are the layer's output
-        self._handles = [m.register_forward_hook(self._hook) for m in self.model.modules()
-                         if isinstance(m, (Neuron, Recurrent))]
+        self._handles = [m.register_forward_hook(lambda _m, _i, out, k=k: self._hook(k, out))
+                         for k, (_, m) in enumerate(self._layers)]
         return self
 
     def __exit__(self, *exc) -> None:

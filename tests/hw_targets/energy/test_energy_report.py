@@ -54,8 +54,9 @@ def test_energy_table_every_target(tmp_path):
     md = energy_table(model, x, plot_dir=tmp_path)
     for t in TABLES:
         assert f"| {t} |" in md and (tmp_path / f"energy_{t}.png").is_file()
-    one = run_energy_command(model, x, targets=["cmos45"], plot=tmp_path / "one.png")
-    assert one.startswith("### Energy per inference on `cmos45`") and (tmp_path / "one.png").is_file()
+    assert (tmp_path / "energy_targets.png").is_file()
+    assert run_energy_command(model, x, targets=["cmos45"], plot=tmp_path / "one.png") == [tmp_path / "one.png"]
+    assert (tmp_path / "one.png").is_file()
 
 
 def test_integrate_power_trapezoid_with_a_fake_sampler():

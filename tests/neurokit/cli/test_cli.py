@@ -155,13 +155,21 @@ def test_train_compile_energy_roundtrip(tmp_path):
     out = tmp_path / "run"
     r = _cli("train", "binary_mlp", "--epochs", "1", "--out", str(out), "--no-progress")
     assert r.returncode == 0, r.stderr
-    assert "test_acc" in r.stdout
-    r = _cli("compile", str(out), "--target", "loihi2", "--out", str(tmp_path / "m.net"))
+    assert "test loss" in r.stdout and "spike rate" in r.stdout
+    r = _cli("compile", str(out), "--target", "loihi2", "--out", str(tmp_path / "m.net"), "--json")
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "m.net").exists() and '"cores"' in r.stdout
-    r = _cli("energy", str(out), "--target", "loihi2", "--target", "cmos45")
+    report = json.loads(r.stdout)
+    assert (tmp_path / "m.net").exists() and report["cores"] >= 2 and report["artefact"] == str(tmp_path / "m.net")
+    assert report["check"]["check"] == "bit-exact" and report["check"]["samples"] == 359
+    r = _cli("compile", str(out), "--target", "onnx_int", "--samples", "64")
     assert r.returncode == 0, r.stderr
-    assert "| loihi2 |" in r.stdout and "| cmos45 |" in r.stdout
+    assert "test set (64 samples): onnx_int accuracy" in r.stdout and "integer reference: bit-exact" in r.stdout
+    assert f"artefact: {out / 'model.onnx'}" in r.stdout and "┃ layer" in r.stdout and "1-bit" in r.stdout
+    r = _cli("energy", str(out), "--target", "loihi2", "--target", "cmos45", "--plot", str(tmp_path / "e"))
+    assert r.returncode == 0, r.stderr
+    assert "│ loihi2 " in r.stdout and "│ cmos45 " in r.stdout and "**" not in r.stdout and "|---" not in r.stdout
+    for name in ("energy_loihi2.png", "energy_cmos45.png", "energy_targets.png"):
+        assert f"wrote {tmp_path / 'e' / name}" in r.stdout and (tmp_path / "e" / name).is_file()
 
 
 def test_demo_quick_end_to_end(tmp_path):

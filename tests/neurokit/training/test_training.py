@@ -85,7 +85,7 @@ def test_train_learns_digits_and_reports_metrics(capsys):
     assert len(history[0]["step_losses"]) == steps
     assert history[0]["train_loss"] == pytest.approx(sum(history[0]["step_losses"]) / steps)
     assert history[-1]["lr"] == pytest.approx(cosine_lr(5e-3, 3 * steps - 1, 3 * steps))
-    assert "epoch 3:" in capsys.readouterr().out
+    assert "epoch 3/3  train loss" in capsys.readouterr().out
 
 
 def test_train_is_reproducible_and_seed_sensitive(delay_data):
