@@ -17,8 +17,8 @@ Binary synapses (``weight_bits == 1``) run as eager does: the ``{-1, +1}`` produ
 the bias; other synapses use the captured float weights (``int_weight * scale`` for QAT layers, bit-identical to
 Brevitas' dequantized weights). So ``cm.run(x)`` equals the eager model in eval mode: the spikes of QAT layers
 bit for bit (the QuantLIF rounds the synapse output back to integer units), float outputs up to
-kernel rounding (tested in tests/test_gpu_target.py). Runs on CUDA when present, CPU otherwise; shapes
-``x [T, B, *input_shape] -> [T, B, *output_shape]``.
+kernel rounding (tested in tests/test_gpu_target.py). Runs on ``device`` (option; default CUDA when
+present, CPU otherwise); shapes ``x [T, B, *input_shape] -> [T, B, *output_shape]``.
 
 Example::
 
@@ -40,6 +40,7 @@ from compile.dispatch import Rules
 from compile.ir import CompileError
 from compile.passes import Limits, check_limits, round_delays
 from compile.target import graph_pass, ops_of
+from neurokit.devices import resolve_device
 from neurokit.kernels.recurrent import run_recurrent
 from neurokit.layers.attention import SpikeMask, SpikeMatMul
 from neurokit.layers.delays import delayed_linear_reference
@@ -231,7 +232,13 @@ class GPUArtefact:
 
 @dataclass(frozen=True)
 class GPUOptions:
-    """The ``gpu`` target takes no options."""
+    """Option of ``gpu``: ``device`` (``"auto"``: CUDA when present, else CPU; or ``"cpu"``, ``"cuda:N"``, ...),
+    checked by :func:`neurokit.devices.resolve_device` (``ValueError`` naming the device and what is available)."""
+
+    device: object = "auto"
+
+    def __post_init__(self) -> None:
+        resolve_device(self.device, name="gpu: device")
 
 
 class GPUTarget:
@@ -245,6 +252,4 @@ class GPUTarget:
     passes = (graph_pass(round_delays), graph_pass(lambda g: check_limits(g, SUPPORTS)))
 
     def lower(self, graph: ir.Graph, options: GPUOptions) -> GPUArtefact:
-        del options
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return GPUArtefact(TorchProgram(graph, device))
+        return GPUArtefact(TorchProgram(graph, resolve_device(options.device, name="gpu: device")))

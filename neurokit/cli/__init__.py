@@ -62,6 +62,8 @@ def train(preset: Optional[str] = typer.Argument(None, help="Model preset: delay
                                                                                  "--nproc; default 127.0.0.1)."),
           master_port: Optional[int] = typer.Option(None, "--master-port", help="Rendezvous port (with --nproc; "
                                                                                  "default 29500)."),
+          device: Optional[str] = typer.Option(None, "--device", help="auto (default: CUDA when present, else CPU) "
+                                                                      "| cpu | cuda | cuda:N | mps | xpu."),
           no_progress: bool = typer.Option(False, "--no-progress", help="Plain per-epoch lines, no progress bar.")):
     """Train a model preset; checkpoints are atomic and `--resume` continues a killed run (bit-exact).
 
@@ -75,7 +77,7 @@ def train(preset: Optional[str] = typer.Argument(None, help="Model preset: delay
     """
     from .train_plan import resolve_train, run_train
 
-    plan = resolve_train(preset, config, data, epochs, batch_size, lr, seed, out, resume, checkpoint_every)
+    plan = resolve_train(preset, config, data, epochs, batch_size, lr, seed, out, resume, checkpoint_every, device)
     dist = {"--nnodes": nnodes, "--node-rank": node_rank, "--master-addr": master_addr, "--master-port": master_port}
     if nproc is None:
         given = [name for name, value in dist.items() if value is not None]
@@ -95,7 +97,9 @@ def train(preset: Optional[str] = typer.Argument(None, help="Model preset: delay
 @app.command("compile")
 def compile_cmd(run: str = typer.Argument(..., help="Run folder written by `neurokit train`."),
                 target: str = typer.Option("onnx_int", help="gpu | onnx_int | loihi2 | nir"),
-                out: Optional[str] = typer.Option(None, help="Artefact path (default RUN/model.<ext>).")):
+                out: Optional[str] = typer.Option(None, help="Artefact path (default RUN/model.<ext>)."),
+                device: Optional[str] = typer.Option(None, "--device", help="Target gpu only: auto (default) | cpu | "
+                                                                            "cuda | cuda:N | mps | xpu.")):
     """Compile a trained run to a target artefact (.onnx, netx .net, .nir) and print its report.
 
     Examples:
@@ -104,7 +108,7 @@ def compile_cmd(run: str = typer.Argument(..., help="Run folder written by `neur
     """
     from .commands import run_compile
 
-    run_compile(run, target, out)
+    run_compile(run, target, out, device)
 
 
 @app.command()

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from typing import Optional
 
-from .checks import UsageError, check_str
+from .checks import UsageError, check_device, check_str
 
 
 def example_input(record: dict, batch: int = 8):
@@ -26,8 +26,8 @@ def example_input(record: dict, batch: int = 8):
     return xs.to(torch.float32), ys
 
 
-def run_compile(run_dir: str, target: str, out: Optional[str]) -> dict:
-    """Compile a trained run to ``target``; write the artefact and print the report."""
+def run_compile(run_dir: str, target: str, out: Optional[str], device: Optional[str] = None) -> dict:
+    """Compile a trained run to ``target`` (``device``: target ``gpu`` only); write the artefact, print the report."""
     import neurokit as nk
     from hw_targets.registry import TARGETS
 
@@ -37,13 +37,19 @@ def run_compile(run_dir: str, target: str, out: Optional[str]) -> dict:
     if target == "gpu" and out is not None:
         raise UsageError("--out: target 'gpu' runs the model in-process with torch and has no file artefact; "
                          "drop --out, or compile to a file target: onnx_int (.onnx), loihi2 (.net) or nir (.nir)")
+    options = {}
+    if device is not None:
+        if target != "gpu":
+            raise UsageError(f"--device: only target 'gpu' runs on a device; target {target!r} is an artefact for "
+                             "another runtime (drop --device)")
+        options["device"] = check_device(device, "--device")
     if out is not None and os.path.isdir(out):
         raise UsageError(f"--out: {out!r} is a folder; expected the artefact's file path (e.g. {out!r}/model.onnx)")
     model, record = load_run(run_dir)
     if any(getattr(m, "is_rounded", None) is False for m in model.modules()):
         nk.models.round_delays(model)      # targets run the deployable integer-delay form
     x, _ = example_input(record)
-    cm = nk.compile(model, target=target, example_input=x)
+    cm = nk.compile(model, target=target, example_input=x, **options)
     if target == "gpu":
         print("target gpu: runs in-process (no file artefact written)")
     else:

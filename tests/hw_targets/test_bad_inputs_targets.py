@@ -142,6 +142,11 @@ for bad in ("tpu", "", "ONNX"):
         ValueError, f"target|{bad}")
 add("compile-model-not-module", lambda _t: nk.compile("net", target="gpu", example_input=spikes()), ValueError,
     "model")
+add("compile-gpu-device-cuda-99", lambda _t: nk.compile(net(), target="gpu", example_input=spikes(),
+                                                          device="cuda:99"), ValueError,
+    r"gpu: device: 'cuda:99' is not available here.*available: 'auto', 'cpu'")
+add("compile-gpu-device-unknown-name", lambda _t: nk.compile(net(), target="gpu", example_input=spikes(),
+                                                             device="tpu"), ValueError, r"gpu: device: 'tpu'")
 add("compile-onnx-weight_bits-str", lambda _t: nk.compile(net(), target="onnx_int", example_input=spikes(),
                                                           weight_bits="8"), TypeError, "weight_bits.*str")
 add("compile-onnx-weight_bits-float", lambda _t: nk.compile(net(), target="onnx_int", example_input=spikes(),

@@ -266,6 +266,9 @@ add("train-label-above-classes", lambda _t: _train(train_data=_ds(label=7)), Val
     "label 7.*2 output classes")
 add("train-label-negative", lambda _t: _train(train_data=_ds(label=-1)), ValueError, "labels must be >= 0, got min -1")
 add("train-features", lambda _t: _train(train_data=_ds(F=5)), (ValueError, RuntimeError), "5|shape")
+add("train-device-cuda-99", lambda _t: _train(device="cuda:99"), ValueError,
+    r"device: 'cuda:99' is not available here.*available: 'auto', 'cpu'")
+add("train-device-unknown-name", lambda _t: _train(device="tpu"), ValueError, r"device: 'tpu' is not a device name")
 add("ce_rate-float-labels", lambda _t: ce_rate(torch.rand(3, 2, 4), torch.tensor([0.0, 1.0])), ValueError, "labels")
 add("ce_rate-batch", lambda _t: ce_rate(torch.rand(3, 2, 4), torch.tensor([0, 1, 2])), ValueError, "B=3")
 add("ce_rate-label-range", lambda _t: ce_rate(torch.rand(3, 2, 4), torch.tensor([0, 4])), ValueError, "label 4")
