@@ -11,7 +11,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
 
 def _run(args, tmp_path):
-    r = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=900, env=ENV)
+    r = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, env=ENV)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
     return r.stdout
 

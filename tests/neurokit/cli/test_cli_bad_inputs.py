@@ -302,9 +302,10 @@ def test_process_exit_code_for_epochs_0_with_nproc_is_2_with_one_line():
     assert "Traceback" not in r.stderr
 
 
-def test_worker_error_under_torchrun_exits_2_with_one_line_and_no_torchrun_traceback(tmp_path):
+def test_worker_error_under_torchrun_exits_2_with_one_line_and_no_torchrun_traceback(tmp_path, free_port):
     """An error only the workers see (the shd data set needs `path`): the launcher reports it once, exit 2."""
-    r = _cli("train", "binary_mlp", "--data", "shd", "--epochs", "1", "--nproc", "2", "--out", str(tmp_path / "r"))
+    r = _cli("train", "binary_mlp", "--data", "shd", "--epochs", "1", "--nproc", "2", "--out", str(tmp_path / "r"),
+             "--master-port", str(free_port))
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert r.returncode == 2, r.stderr
     assert len(lines) == 1 and "data set 'shd'" in lines[0] and "path" in lines[0], r.stderr
