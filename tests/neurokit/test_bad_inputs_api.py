@@ -5,10 +5,10 @@ Each case is one row ``(id, call, error type, pattern)``: ``call(tmp_path)`` mus
 a subclass) and the message must match ``pattern``, which names the culprit (the argument, field, layer or file).
 Rows that are legitimate but ambiguous (a rank-2 input to a neuron) assert the warning instead.
 
-Counts (``pytest --collect-only -q tests/neurokit/test_bad_inputs_api.py | tail -1``): 282 tests = 279 error cases
+Counts (``pytest --collect-only -q tests/neurokit/test_bad_inputs_api.py | tail -1``): 284 tests = 281 error cases
 + 3 warning cases (neurons 117, layers 41, models 20, encoders/surrogates 19, data sets/readers 45, nk.train and
-losses 27, checkpoints 14). The compile / targets / energy / file-reader half is ``tests/hw_targets/test_bad_inputs_targets.py``
-(198 tests); both files together: 480 cases (the CLI cases live in the CLI's own test file).
+losses 29, checkpoints 14). The compile / targets / energy / file-reader half is ``tests/hw_targets/test_bad_inputs_targets.py``
+(200 tests); both files together: 484 cases (the CLI cases live in the CLI's own test file).
 """
 from __future__ import annotations
 
