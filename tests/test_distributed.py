@@ -1,6 +1,7 @@
 """Data-parallel training on 2 CPU processes (gloo): equivalence with one process, kill + resume on a different
 world size, torchrun launcher and its input checks. Models run in float64; tolerance atol=1e-10, rtol=1e-8."""
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -21,6 +22,12 @@ def assert_same_params(a, b):
     assert a.keys() == b.keys()
     for k in a:
         torch.testing.assert_close(a[k], b[k], atol=ATOL, rtol=RTOL, msg=lambda m: f"{k}: {m}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def test_global_batches_do_not_depend_on_world_size():
@@ -58,7 +65,7 @@ class Crash(Exception):
     pass
 
 
-def test_kill_and_resume_with_other_world_sizes(tmp_path, monkeypatch, free_port):
+def test_kill_and_resume_with_other_world_sizes(tmp_path, monkeypatch):
     n_train, epochs = 32, 3                                  # 4 global steps of 8 per epoch
     _, reference = ddp_job.run("delay_snn", n_train, epochs)
     ckpt = tmp_path / "ckpt"
@@ -77,7 +84,7 @@ def test_kill_and_resume_with_other_world_sizes(tmp_path, monkeypatch, free_port
     # 2) resumed by 2 torchrun processes, killed (os._exit) mid-epoch 1
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     argv = ["--n-train", n_train, "--epochs", epochs, "--checkpoint-dir", ckpt, "--kill-epoch", 1, "--kill-step", 2]
-    returncode = launch_distributed(2, argv, master_port=free_port, script=JOB, batch_size=8)
+    returncode = launch_distributed(2, argv, master_port=free_port(), script=JOB, batch_size=8)
     assert returncode != 0                                   # the job was killed
     meta = read_checkpoint_meta(ckpt / "last.safetensors")
     assert (meta["epoch"], meta["step_in_epoch"], meta["world_size"]) == (1, 2, 2)
