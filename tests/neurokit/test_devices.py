@@ -49,7 +49,8 @@ UNAVAILABLE = [
 
 
 @pytest.mark.parametrize("device, pattern", UNAVAILABLE, ids=[str(d) for d, _ in UNAVAILABLE])
-def test_resolve_device_names_the_argument_and_what_is_available(no_gpu, device, pattern):
+@pytest.mark.usefixtures("no_gpu")
+def test_resolve_device_names_the_argument_and_what_is_available(device, pattern):
     with pytest.raises(ValueError, match=pattern) as info:
         resolve_device(device)
     assert str(info.value).endswith("available: 'auto', 'cpu'")
@@ -66,7 +67,8 @@ def test_cuda_index_beyond_the_visible_gpus_says_how_many(monkeypatch):
     assert resolve_device("cuda", local_rank=1) == torch.device("cuda", 1)     # no index: one GPU per process
 
 
-def test_train_refuses_cuda_without_a_gpu_before_touching_the_model(no_gpu, tmp_path):
+@pytest.mark.usefixtures("no_gpu")
+def test_train_refuses_cuda_without_a_gpu_before_touching_the_model(tmp_path):
     model = _mlp()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     with pytest.raises(ValueError, match=r"^device: 'cuda' is not available here.*available: 'auto', 'cpu'$"):
@@ -75,7 +77,8 @@ def test_train_refuses_cuda_without_a_gpu_before_touching_the_model(no_gpu, tmp_
     assert not (tmp_path / "ck").exists()
 
 
-def test_compile_gpu_target_takes_a_checked_device(no_gpu):
+@pytest.mark.usefixtures("no_gpu")
+def test_compile_gpu_target_takes_a_checked_device():
     x = (torch.rand(3, 2, 3) > 0.5).float()
     with pytest.raises(ValueError, match=r"^gpu: device: 'cuda' is not available here.*available: 'auto', 'cpu'$"):
         nk.compile(_mlp(), target="gpu", example_input=x, device="cuda")
@@ -100,7 +103,8 @@ def _run_folder(d):
     ("compile {d}/run --target gpu --device cuda", ("--device: 'cuda' is not available here", "'auto', 'cpu'")),
     ("compile {d}/run --target onnx_int --device cpu", ("--device", "only target 'gpu'")),
 ], ids=["train", "train-nproc", "config", "config-not-a-string", "compile-gpu", "compile-onnx_int"])
-def test_cli_refuses_an_unavailable_device_with_exit_2(no_gpu, tmp_path, capfd, argv, needles):
+@pytest.mark.usefixtures("no_gpu")
+def test_cli_refuses_an_unavailable_device_with_exit_2(tmp_path, capfd, argv, needles):
     (tmp_path / "t.toml").write_text('preset = "binary_mlp"\ndevice = "cuda:0"\n')
     (tmp_path / "n.toml").write_text('preset = "binary_mlp"\ndevice = 0\n')
     if "compile" in argv:
@@ -116,7 +120,8 @@ def test_cli_refuses_an_unavailable_device_with_exit_2(no_gpu, tmp_path, capfd, 
     assert sorted(p.name for p in tmp_path.rglob("*")) == files, "a refused command wrote files"
 
 
-def test_cli_compile_gpu_on_cpu_runs(no_gpu, tmp_path, capfd):
+@pytest.mark.usefixtures("no_gpu")
+def test_cli_compile_gpu_on_cpu_runs(tmp_path, capfd):
     run = _run_folder(tmp_path)
     capfd.readouterr()
     assert main(["compile", str(run), "--target", "gpu", "--device", "cpu"]) == 0

@@ -230,7 +230,8 @@ CASES = [
     _c("compile-unknown-option", "compile {d}/run --bogus", ("No such option", "--bogus")),
     _c("compile-gpu-device-cuda-99", "compile {d}/run --target gpu --device cuda:99",
        ("--device: 'cuda:99' is not available here", "'auto', 'cpu'"), lambda d: _run_folder(d)),
-    _c("compile-device-with-file-target", "compile {d}/run --target nir --device cpu", ("--device", "only target 'gpu'"),
+    _c("compile-device-with-file-target", "compile {d}/run --target nir --device cpu",
+       ("--device", "only target 'gpu'"),
        lambda d: _run_folder(d)),
     _c("compile-extra-argument", "compile {d}/run extra", ("unexpected extra argument", "extra")),
     # --- energy -------------------------------------------------------------------------------------------------
