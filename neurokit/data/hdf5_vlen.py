@@ -110,10 +110,13 @@ class VlenField:
             raise ValueError(f"file header: offsets of {addr_size} / lengths of {length_size} bytes")
         layout = np.dtype([("length", "<u4"), ("address", _UINT[addr_size]), ("index", "<u4")])
         n = dset.shape[0]
-        desc = np.zeros(n, layout)
         base, file_size = int(f.userblock_size), os.path.getsize(f.filename)
         dcpl = dset.id.get_create_plist()
         kind = dcpl.get_layout()
+        if kind == h5py.h5d.CONTIGUOUS and n * layout.itemsize > file_size:
+            raise ValueError(f"field {name!r}: {n} elements of {layout.itemsize} bytes cannot be in a file of "
+                             f"{file_size} bytes")
+        desc = np.zeros(n, layout)
         with open(f.filename, "rb") as raw:
             if kind == h5py.h5d.CONTIGUOUS:
                 offset = dset.id.get_offset()
