@@ -17,8 +17,8 @@ Binary synapses (``weight_bits == 1``) run as eager does: the ``{-1, +1}`` produ
 the bias; other synapses use the captured float weights (``int_weight * scale`` for QAT layers, bit-identical to
 Brevitas' dequantized weights). So ``cm.run(x)`` equals the eager model in eval mode: the spikes of QAT layers
 bit for bit (the QuantLIF rounds the synapse output back to integer units), float outputs up to
-kernel rounding (tested in tests/test_gpu_target.py). Runs on ``device`` (option; default CUDA when
-present, CPU otherwise); shapes ``x [T, B, *input_shape] -> [T, B, *output_shape]``.
+kernel rounding (tested in tests/test_gpu_target.py). Runs on CUDA when present, CPU otherwise; shapes
+``x [T, B, *input_shape] -> [T, B, *output_shape]``.
 
 Example::
 
