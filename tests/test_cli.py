@@ -80,6 +80,10 @@ def _read_until(stream, needle):
     raise AssertionError(f"{needle!r} never appeared; output: {''.join(seen)[-2000:]}")
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def uninterrupted_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("reference") / "run"
@@ -98,8 +102,11 @@ def test_interrupted_train_resumes_from_last_checkpoint(tmp_path, sig, uninterru
 
     out = tmp_path / "run"
     spe = _steps_per_epoch()
+    # The child gets the default SIGINT disposition whatever this process inherited: a test run started in the
+    # background by a non-interactive shell ignores SIGINT, and an ignored SIGINT would leave the child paused.
     proc = subprocess.Popen([sys.executable, "-m", "neurokit.cli", *TRAIN, "--out", str(out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**ENV, PAUSE_STEP_ENV: str(spe + 10)})
+                            stderr=subprocess.PIPE, text=True, env={**ENV, PAUSE_STEP_ENV: str(spe + 10)},
+                            preexec_fn=_default_sigint)
     try:
         _read_until(proc.stdout, f"test pause after step {spe + 10}")
         proc.send_signal(sig)
