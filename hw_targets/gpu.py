@@ -41,6 +41,7 @@ from compile.dispatch import Rules
 from compile.ir import CompileError
 from compile.passes import Limits, check_limits, round_delays
 from compile.target import graph_pass, ops_of
+from neurokit.devices import resolve_device
 from neurokit.kernels.recurrent import run_recurrent
 from neurokit.layers.attention import SpikeMask, SpikeMatMul
 from neurokit.layers.delays import delayed_linear_reference
@@ -236,7 +237,13 @@ class GPUArtefact:
 
 @dataclass(frozen=True)
 class GPUOptions:
-    """The ``gpu`` target takes no options."""
+    """Option of ``gpu``: ``device`` (``"auto"``: CUDA when present, else CPU; or ``"cpu"``, ``"cuda:N"``, ...),
+    checked by :func:`neurokit.devices.resolve_device` (``ValueError`` naming the device and what is available)."""
+
+    device: object = "auto"
+
+    def __post_init__(self) -> None:
+        resolve_device(self.device, name="gpu: device")
 
 
 class GPUTarget:
@@ -250,6 +257,4 @@ class GPUTarget:
     passes = (graph_pass(round_delays), graph_pass(lambda g: check_limits(g, SUPPORTS)))
 
     def lower(self, graph: ir.Graph, options: GPUOptions) -> GPUArtefact:
-        del options
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return GPUArtefact(TorchProgram(graph, device))
+        return GPUArtefact(TorchProgram(graph, resolve_device(options.device, name="gpu: device")))

@@ -62,6 +62,8 @@ def train(preset: Optional[str] = typer.Argument(None, help="Model preset: delay
                                                                                  "--nproc; default 127.0.0.1)."),
           master_port: Optional[int] = typer.Option(None, "--master-port", help="Rendezvous port (with --nproc; "
                                                                                  "default 29500)."),
+          device: Optional[str] = typer.Option(None, "--device", help="auto (default: CUDA when present, else CPU) "
+                                                                      "| cpu | cuda | cuda:N | mps | xpu."),
           no_progress: bool = typer.Option(False, "--no-progress", help="Plain per-epoch lines, no progress bar.")):
     """Train a model preset; checkpoints are atomic and `--resume` continues a killed run (bit-exact).
 
@@ -75,7 +77,7 @@ def train(preset: Optional[str] = typer.Argument(None, help="Model preset: delay
     """
     from .train_plan import resolve_train, run_train
 
-    plan = resolve_train(preset, config, data, epochs, batch_size, lr, seed, out, resume, checkpoint_every)
+    plan = resolve_train(preset, config, data, epochs, batch_size, lr, seed, out, resume, checkpoint_every, device)
     dist = {"--nnodes": nnodes, "--node-rank": node_rank, "--master-addr": master_addr, "--master-port": master_port}
     if nproc is None:
         given = [name for name, value in dist.items() if value is not None]
@@ -98,7 +100,9 @@ def compile_cmd(run: str = typer.Argument(..., help="Run folder written by `neur
                 out: Optional[str] = typer.Option(None, help="Artefact path (default RUN/model.<ext>)."),
                 as_json: bool = typer.Option(False, "--json", help="Print the machine-readable JSON report only."),
                 samples: int = typer.Option(512, "--samples", help="Test samples for the accuracy and bit-exact "
-                                                                    "check (0: no check).")):
+                                                                    "check (0: no check)."),
+                device: Optional[str] = typer.Option(None, "--device", help="Target gpu only: auto (default) | cpu | "
+                                                                            "cuda | cuda:N | mps | xpu.")):
     """Compile a trained run to a target artefact (.onnx, netx .net, .nir), check it on the run's test set (accuracy,
     bit-exact against the integer reference) and print a summary.
 
@@ -109,7 +113,7 @@ def compile_cmd(run: str = typer.Argument(..., help="Run folder written by `neur
     """
     from .compile_view import run_compile
 
-    run_compile(run, target, out, as_json=as_json, samples=samples)
+    run_compile(run, target, out, as_json=as_json, samples=samples, device=device)
 
 
 @app.command()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import sys
 
-__all__ = ["UsageError", "check_int", "check_number", "check_str", "warn"]
+__all__ = ["UsageError", "check_device", "check_int", "check_number", "check_str", "warn"]
 
 
 class UsageError(Exception):
@@ -42,6 +42,20 @@ def check_str(value, name: str, choices, what: str) -> str:
     """``value`` as one of ``choices``; ``UsageError`` naming ``name``, the unknown ``what`` and the choices."""
     if not isinstance(value, str) or value not in choices:
         raise UsageError(f"{name}: unknown {what} {value!r}; expected one of {sorted(choices)}")
+    return value
+
+
+def check_device(value, name: str) -> str:
+    """``value`` as a device string this machine has (``auto``, ``cpu``, ``cuda:N``, ...); ``UsageError`` naming
+    ``name``, the value and the available devices otherwise (:func:`neurokit.devices.resolve_device`)."""
+    from ..devices import resolve_device
+
+    if not isinstance(value, str):
+        raise UsageError(f"{name}: expected a device string such as 'auto', 'cpu' or 'cuda:0', got {value!r}")
+    try:
+        resolve_device(value, name=name)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     return value
 
 

@@ -14,7 +14,7 @@ import json
 import os
 from typing import Optional
 
-from .checks import UsageError, check_str
+from .checks import UsageError, check_device, check_str
 
 __all__ = ["run_compile", "render_compile"]
 
@@ -39,9 +39,11 @@ def _check_on_test_set(model, cm, target: str, record: dict, samples: int) -> di
     return row
 
 
-def run_compile(run_dir: str, target: str, out: Optional[str], as_json: bool = False, samples: int = 512) -> dict:
-    """Compile a trained run to ``target``, write the artefact (file targets), check it on up to ``samples`` test
-    samples (``0``: no check) and print the summary (or, with ``as_json``, the JSON report); returns the report."""
+def run_compile(run_dir: str, target: str, out: Optional[str], as_json: bool = False, samples: int = 512,
+                device: Optional[str] = None) -> dict:
+    """Compile a trained run to ``target`` (``device``: target ``gpu`` only), write the artefact (file targets), check
+    it on up to ``samples`` test samples (``0``: no check) and print the summary (or, with ``as_json``, the JSON
+    report); returns the report."""
     import neurokit as nk
     from hw_targets.registry import TARGETS
 
@@ -54,6 +56,12 @@ def run_compile(run_dir: str, target: str, out: Optional[str], as_json: bool = F
                          "drop --out, or compile to a file target: onnx_int (.onnx), loihi2 (.net) or nir (.nir)")
     if out is not None and os.path.isdir(out):
         raise UsageError(f"--out: {out!r} is a folder; expected the artefact's file path (e.g. {out!r}/model.onnx)")
+    options = {}
+    if device is not None:
+        if target != "gpu":
+            raise UsageError(f"--device: only target 'gpu' runs on a device; target {target!r} is an artefact for "
+                             "another runtime (drop --device)")
+        options["device"] = check_device(device, "--device")
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 0:
         raise UsageError(f"--samples: expected an integer >= 0 (test samples to check; 0 = no check), got {samples!r}")
     model, record = load_run(run_dir)
@@ -61,7 +69,7 @@ def run_compile(run_dir: str, target: str, out: Optional[str], as_json: bool = F
         nk.models.round_delays(model)      # targets run the deployable integer-delay form
     model.eval()
     x, _ = example_input(record)
-    cm = nk.compile(model, target=target, example_input=x)
+    cm = nk.compile(model, target=target, example_input=x, **options)
     report = {**cm.report(), "run": os.path.abspath(run_dir), "artefact": None}
     if target != "gpu":
         out = out or os.path.join(run_dir, f"model{_EXT.get(target, '.bin')}")

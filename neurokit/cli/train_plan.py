@@ -22,13 +22,13 @@ import signal
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from .checks import UsageError, check_int, check_number, check_str, warn
+from .checks import UsageError, check_device, check_int, check_number, check_str, warn
 
 __all__ = ["CONFIG_KEYS", "TrainPlan", "read_config", "resolve_train", "prepare_train", "run_train",
            "PAUSE_STEP_ENV"]
 
 CONFIG_KEYS = {"preset", "data", "epochs", "batch_size", "lr", "weight_decay", "seed", "model", "data_args",
-               "checkpoint_every"}
+               "checkpoint_every", "device"}
 PAUSE_STEP_ENV = "NEUROKIT_TEST_PAUSE_AFTER_STEP"
 _SYNTHETIC = ("digits", "delay_task", "coincidence_task")
 
@@ -101,7 +101,8 @@ def _pick(cli_value, cfg: dict, key: str, option: str, config: Optional[str]):
     return cfg.get(key), f"config file {config!r}: key {key!r}"
 
 
-def resolve_train(preset, config, data, epochs, batch_size, lr, seed, out, resume, checkpoint_every) -> TrainPlan:
+def resolve_train(preset, config, data, epochs, batch_size, lr, seed, out, resume, checkpoint_every,
+                  device=None) -> TrainPlan:
     """Check the options and the config file (nothing is built or written); ``UsageError`` names the culprit."""
     from .presets import DATASETS, PRESETS
 
@@ -126,6 +127,9 @@ def resolve_train(preset, config, data, epochs, batch_size, lr, seed, out, resum
         value, name = _pick(cli_value, cfg, key, option, config)
         if value is not None:
             values[key] = check_number(value, name, 0.0, inclusive)
+    value, name = _pick(device, cfg, "device", "--device", config)
+    if value is not None:
+        values["device"] = check_device(value, name)
     if os.path.isfile(out):
         raise UsageError(f"--out: {out!r} is a file; expected a run folder (it will hold run.json and checkpoints)")
     data_args = {**(p.data_kwargs if data == p.data else {}), **cfg.get("data_args", {})}

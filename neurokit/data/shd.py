@@ -11,10 +11,12 @@ at or after ``T * dt`` are dropped) and channels are pooled by ``pool`` (unit ``
 ``ceil(700 / pool)`` channels); values are spike counts per bin. ``dt=0.01, pool=5`` is the DCLS delay paper's
 setting (140 channels, 10 ms bins).
 
-The file is opened lazily (once per process, so ``DataLoader`` workers each get their own handle). Missing fields,
-mismatched lengths, out-of-range units and bad times (negative, not finite, or above ``MAX_SECONDS``: times in
-milliseconds) raise ``ValueError`` naming the file, the field and the sample; the first sample is checked when the
-dataset is built.
+libhdf5 reads the file's metadata and ``labels``; the per-sample arrays are read from the file's bytes by
+:mod:`neurokit.data.hdf5_vlen`, which bounds every length and heap address before reading (libhdf5's own vlen read
+can loop forever on a damaged global heap). The file is opened lazily (once per process, so ``DataLoader`` workers
+each get their own handle). Missing fields, mismatched lengths, damaged bytes, out-of-range units and bad times
+(negative, not finite, or above ``MAX_SECONDS``: times in milliseconds) raise ``ValueError`` naming the file, the
+field and the sample; the first sample is checked when the dataset is built.
 
 Example::
 
@@ -32,6 +34,8 @@ from typing import Tuple
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+
+from .hdf5_vlen import VlenField
 
 __all__ = ["SpikeHDF5Dataset", "shd", "ssc", "bin_events_1d"]
 
@@ -95,6 +99,7 @@ class SpikeHDF5Dataset(Dataset):
         self.n_channels = -(-n_units // pool)
         self._handle = None
         self._pid = None
+        self._fields: Tuple[VlenField, VlenField] = ()
         self.labels = self._read_index()
 
     def _open(self):
@@ -130,6 +135,14 @@ class SpikeHDF5Dataset(Dataset):
             if len(shape) != 1 or shape[0] != n:
                 raise ValueError(f"{self.path}: field {field!r} has shape {shape}, expected ({n},) (one entry per "
                                  f"sample, like 'labels' {lengths['labels']})")
+        try:
+            with self._open() as f:
+                self._fields = tuple(VlenField.from_dataset(f, field) for field in _FIELDS[:2])
+        except ValueError as err:
+            raise ValueError(f"{self.path}: {err}") from err
+        except CORRUPT_CONTENT as err:
+            raise ValueError(f"{self.path}: unreadable fields (truncated or corrupt?): {type(err).__name__}: "
+                             f"{err}") from err
         if not np.issubdtype(labels.dtype, np.integer):
             raise ValueError(f"{self.path}: field 'labels' has dtype {labels.dtype}, expected integers")
         if n and (labels.min() < 0 or labels.max() >= self.num_classes):
@@ -140,10 +153,11 @@ class SpikeHDF5Dataset(Dataset):
             self.events(0)  # validates the first sample now (a file in milliseconds is refused before training)
         return self.labels
 
-    def _file(self):
+    def _file(self) -> int:
+        """The raw file (descriptor) of this process, opened on first use."""
         if self._handle is None or self._pid != os.getpid():
-            self._handle, self._pid = self._open(), os.getpid()
-        return self._handle
+            self._handle, self._pid = open(self.path, "rb"), os.getpid()  # noqa: SIM115 - lives with the dataset
+        return self._handle.fileno()
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -158,10 +172,10 @@ class SpikeHDF5Dataset(Dataset):
         if not -len(self) <= index < len(self):
             raise IndexError(f"index: {index} out of range for {len(self)} samples in {self.path}")
         index = index % len(self)
-        f = self._file()
+        fd = self._file()
         try:
-            times = np.asarray(f["spikes/times"][index], dtype=np.float64)
-            units = np.asarray(f["spikes/units"][index])
+            times = self._fields[0].read(fd, index).astype(np.float64)
+            units = self._fields[1].read(fd, index)
         except CORRUPT_CONTENT as err:
             raise ValueError(f"{self.path}: sample {index}: unreadable 'spikes/times' / 'spikes/units' (truncated, "
                              f"corrupt or of the wrong dtype): {type(err).__name__}: {err}") from err

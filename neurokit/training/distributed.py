@@ -32,6 +32,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DistributedSampler, Sampler
 
+from ..devices import resolve_device
 from ..layers.time_major import BATCH_NORMS
 
 __all__ = ["DistContext", "setup_distributed", "teardown_distributed", "check_global_batch", "all_reduce_sum",
@@ -73,25 +74,6 @@ def launched_by_torchrun() -> bool:
     return int(world) > 1
 
 
-def _resolve_device(device, local_rank: int) -> torch.device:
-    if isinstance(device, str) and device == "auto":
-        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device: expected 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device, got {device!r} "
-                         f"({err})") from None
-    if resolved.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device: {device!r} asks for CUDA, but torch.cuda.is_available() is False (no GPU or "
-                             "a CPU-only PyTorch build); use device='cpu' or 'auto'")
-        if resolved.index is None:
-            resolved = torch.device("cuda", local_rank)
-        if resolved.index >= torch.cuda.device_count():
-            raise ValueError(f"device: {device!r} but only {torch.cuda.device_count()} CUDA device(s) are visible")
-    return resolved
-
-
 def setup_distributed(distributed: bool, device="auto") -> DistContext:
     """Join (or create) the process group when ``distributed`` is True; otherwise a single-process context.
 
@@ -102,7 +84,7 @@ def setup_distributed(distributed: bool, device="auto") -> DistContext:
         (0, 1)
     """
     if not distributed:
-        return DistContext(device=_resolve_device(device, 0))
+        return DistContext(device=resolve_device(device, 0))
     if not dist.is_available():
         raise RuntimeError("distributed=True: this PyTorch build has no torch.distributed support")
     owns = False
@@ -116,13 +98,13 @@ def setup_distributed(distributed: bool, device="auto") -> DistContext:
                                "`neurokit train --nproc N`, torchrun, or srun, or call "
                                "torch.distributed.init_process_group first")
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        dev = _resolve_device(device, local_rank)
+        dev = resolve_device(device, local_rank)
         if dev.type == "cuda":
             torch.cuda.set_device(dev)
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo", init_method="env://")
         owns = True
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    dev = _resolve_device(device, local_rank)
+    dev = resolve_device(device, local_rank)
     return DistContext(dist.get_rank(), dist.get_world_size(), local_rank, dev, True, owns)
 
 

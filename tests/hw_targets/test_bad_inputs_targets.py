@@ -5,10 +5,10 @@ SHD/SSC HDF5 reader.
 Each row ``(id, call, error type, pattern)``: ``call(tmp_path)`` must raise that error type and the message must
 match ``pattern``, which names the culprit (argument, option, module path, node, field or file).
 
-Counts (``pytest --collect-only -q tests/hw_targets/test_bad_inputs_targets.py | tail -1``): 198 tests = 197 error
-cases (nk.compile 89, cm.run 34, cm.save 6, nk.energy 20, nk.from_nir 14, load_netx 9, hw_targets.load 7, SHD/SSC
-18) + 1 "a refused compile writes nothing". With ``tests/neurokit/test_bad_inputs_api.py`` (282) the API/reader
-suite has 480 cases.
+Counts (``pytest --collect-only -q tests/hw_targets/test_bad_inputs_targets.py | tail -1``): 200 tests = 199 error
+cases (nk.compile 91, cm.run 34, cm.save 6, nk.energy 20, nk.from_nir 14, load_netx 9, hw_targets.load 7, SHD/SSC
+18) + 1 "a refused compile writes nothing". With ``tests/neurokit/test_bad_inputs_api.py`` (284) the API/reader
+suite has 484 cases.
 
 Documented error types: ``nk.compile`` -> ``ValueError`` (bad example input, NaN/Inf parameter, bad option value),
 ``TypeError`` (option of the wrong type), ``CompileError`` (what the IR/target cannot express, unsupported module);
@@ -142,6 +142,11 @@ for bad in ("tpu", "", "ONNX"):
         ValueError, f"target|{bad}")
 add("compile-model-not-module", lambda _t: nk.compile("net", target="gpu", example_input=spikes()), ValueError,
     "model")
+add("compile-gpu-device-cuda-99", lambda _t: nk.compile(net(), target="gpu", example_input=spikes(),
+                                                          device="cuda:99"), ValueError,
+    r"gpu: device: 'cuda:99' is not available here.*available: 'auto', 'cpu'")
+add("compile-gpu-device-unknown-name", lambda _t: nk.compile(net(), target="gpu", example_input=spikes(),
+                                                             device="tpu"), ValueError, r"gpu: device: 'tpu'")
 add("compile-onnx-weight_bits-str", lambda _t: nk.compile(net(), target="onnx_int", example_input=spikes(),
                                                           weight_bits="8"), TypeError, "weight_bits.*str")
 add("compile-onnx-weight_bits-float", lambda _t: nk.compile(net(), target="onnx_int", example_input=spikes(),

@@ -35,7 +35,8 @@ def test_each_target_declares_passes_options_node_types_and_limits(name):
 
 
 @pytest.mark.parametrize("name, options, error, match", [
-    ("gpu", {"weight_bits": 4}, ValueError, r"target 'gpu' takes no options, got \['weight_bits'\]"),
+    ("gpu", {"weight_bits": 4}, ValueError,
+     r"target 'gpu': unknown option\(s\) \['weight_bits'\]; its options: device"),
     ("onnx_int", {"weight_bit": 4}, ValueError, r"target 'onnx_int': unknown option\(s\) \['weight_bit'\]; "
                                                 r"its options: weight_bits, per_channel, time_loop, steps"),
     ("onnx_int", {"weight_bits": 9}, ValueError, r"onnx_int: weight_bits must be in \[1, 8\], got 9"),

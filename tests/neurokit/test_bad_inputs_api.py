@@ -5,11 +5,11 @@ Each case is one row ``(id, call, error type, pattern)``: ``call(tmp_path)`` mus
 a subclass) and the message must match ``pattern``, which names the culprit (the argument, field, layer or file).
 Rows that are legitimate but ambiguous (a rank-2 input to a neuron) assert the warning instead.
 
-Counts (``pytest --collect-only -q tests/neurokit/test_bad_inputs_api.py | tail -1``): 282 tests = 279 error cases
+Counts (``pytest --collect-only -q tests/neurokit/test_bad_inputs_api.py | tail -1``): 284 tests = 281 error cases
 + 3 warning cases (neurons 117, layers 41, models 20, encoders/surrogates 19, data sets/readers 45, nk.train and
-losses 27, checkpoints 14). The compile / targets / energy / file-reader half is
+losses 29, checkpoints 14). The compile / targets / energy / file-reader half is
 ``tests/hw_targets/test_bad_inputs_targets.py``
-(198 tests); both files together: 480 cases (the CLI cases live in the CLI's own test file).
+(200 tests); both files together: 484 cases (the CLI cases live in the CLI's own test file).
 """
 from __future__ import annotations
 
@@ -274,6 +274,9 @@ add("train-label-above-classes", lambda _t: _train(train_data=_ds(label=7)), Val
     "label 7.*2 output classes")
 add("train-label-negative", lambda _t: _train(train_data=_ds(label=-1)), ValueError, "labels must be >= 0, got min -1")
 add("train-features", lambda _t: _train(train_data=_ds(F=5)), (ValueError, RuntimeError), "5|shape")
+add("train-device-cuda-99", lambda _t: _train(device="cuda:99"), ValueError,
+    r"device: 'cuda:99' is not available here.*available: 'auto', 'cpu'")
+add("train-device-unknown-name", lambda _t: _train(device="tpu"), ValueError, r"device: 'tpu' is not a device name")
 add("ce_rate-float-labels", lambda _t: ce_rate(torch.rand(3, 2, 4), torch.tensor([0.0, 1.0])), ValueError, "labels")
 add("ce_rate-batch", lambda _t: ce_rate(torch.rand(3, 2, 4), torch.tensor([0, 1, 2])), ValueError, "B=3")
 add("ce_rate-label-range", lambda _t: ce_rate(torch.rand(3, 2, 4), torch.tensor([0, 4])), ValueError, "label 4")

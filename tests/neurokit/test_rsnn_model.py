@@ -46,8 +46,7 @@ def test_train_rsnn_preset_cli(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     r = subprocess.run([sys.executable, "-m", "neurokit.cli", "train", "rsnn", "--config", str(cfg), "--epochs", "1",
-                        "--out", str(out), "--no-progress"], check=False, capture_output=True, text=True, timeout=300,
-                       env=env)
+                        "--out", str(out), "--no-progress"], check=False, capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     record = json.loads((out / "run.json").read_text())
     assert record["preset"] == "rsnn" and record["data"] == "delay_task"

@@ -12,7 +12,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
 def _run(args, cwd):
     env = {**ENV, "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=900, env=env)
+    r = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
     return r.stdout
 

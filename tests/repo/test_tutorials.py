@@ -36,8 +36,7 @@ def test_tutorial_runs(path, tmp_path):
     script = tmp_path / f"{path.stem}.py"
     script.write_text(tutorial_code(path))
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=900,
-                       env=env)
+    r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert r.returncode == 0, f"{path.name} failed:\n{r.stdout[-3000:]}\n{r.stderr[-4000:]}"
     assert r.stdout.strip(), f"{path.name} printed nothing"
     assert not [p for p in tmp_path.rglob("*.tmp")], "a tutorial left a temporary file behind"

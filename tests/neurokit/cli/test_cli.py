@@ -11,9 +11,8 @@ from tests.helpers.paths import REPO_ROOT
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
 
-def _cli(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "neurokit.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=ENV)
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "neurokit.cli", *args], capture_output=True, text=True, env=ENV)
 
 
 def test_help_lists_every_subcommand_and_each_has_examples():
@@ -82,6 +81,10 @@ def _read_until(stream, needle):
     raise AssertionError(f"{needle!r} never appeared; output: {''.join(seen)[-2000:]}")
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def uninterrupted_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("reference") / "run"
@@ -100,12 +103,15 @@ def test_interrupted_train_resumes_from_last_checkpoint(tmp_path, sig, uninterru
 
     out = tmp_path / "run"
     spe = _steps_per_epoch()
+    # The child gets the default SIGINT disposition whatever this process inherited: a test run started in the
+    # background by a non-interactive shell ignores SIGINT, and an ignored SIGINT would leave the child paused.
     proc = subprocess.Popen([sys.executable, "-m", "neurokit.cli", *TRAIN, "--out", str(out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**ENV, PAUSE_STEP_ENV: str(spe + 10)})
+                            stderr=subprocess.PIPE, text=True, env={**ENV, PAUSE_STEP_ENV: str(spe + 10)},
+                            preexec_fn=_default_sigint)
     try:
         _read_until(proc.stdout, f"test pause after step {spe + 10}")
         proc.send_signal(sig)
-        _, err = proc.communicate(timeout=120)
+        _, err = proc.communicate()
     finally:
         proc.kill()
     assert proc.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL), err
@@ -121,34 +127,68 @@ def test_interrupted_train_resumes_from_last_checkpoint(tmp_path, sig, uninterru
     assert ckpt.read_bytes() == (uninterrupted_run / "last.safetensors").read_bytes()
 
 
-def test_checkpoint_never_half_written_when_killed_during_save_loop(tmp_path):
-    """A child process saves checkpoints in a loop and reports each one on stdout; it is SIGKILLed right after its
-    3rd, 7th and 12th save (i.e. while writing the next one). The file always loads, and the next save to the same
-    destination removes whatever temporary file the kill left behind."""
-    path = tmp_path / "ck" / "last.safetensors"
-    script = (
-        "import sys, torch, neurokit as nk\n"
-        "from neurokit.training import save_checkpoint\n"
-        "m = nk.models.binary_mlp(64, (512,), 10)\n"
-        "i = 0\n"
-        "while True:\n"
-        "    i += 1\n"
-        f"    save_checkpoint({str(path)!r}, m, meta={{'epoch': i}})\n"
-        "    print('saved', i, flush=True)\n"
-    )
+SAVE_LOOP = """
+import os, sys
+import safetensors.torch
+import neurokit as nk
+from neurokit.training import save_checkpoint
+
+path, stage, pause_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+real_save, real_fsync, i = safetensors.torch.save_file, os.fsync, 0
+
+
+def pause(where):  # announce the point on stdout and block: the parent kills the process exactly here
+    if (where, i) == (stage, pause_at):
+        print("pause", where, i, flush=True)
+        sys.stdin.readline()
+
+
+def save_file(tensors, tmp, metadata=None):
+    pause("before-data")                              # the temporary file exists, still empty
+    real_save(tensors, tmp, metadata=metadata)
+    if (stage, i) == ("half-data", pause_at):
+        os.truncate(tmp, os.path.getsize(tmp) // 2)   # what a kill in the middle of writing leaves on disk
+    pause("half-data")
+
+
+def fsync(fd):
+    pause("before-rename")                            # the temporary file is complete, not yet renamed
+    real_fsync(fd)
+
+
+safetensors.torch.save_file, os.fsync = save_file, fsync
+m = nk.models.binary_mlp(64, (8,), 10)
+while True:
+    i += 1
+    save_checkpoint(path, m, meta={"epoch": i})
+    print("saved", i, flush=True)
+"""
+
+
+@pytest.mark.parametrize("stage", ["before-data", "half-data", "before-rename"])
+def test_checkpoint_never_half_written_when_killed_during_a_save(tmp_path, stage):
+    """A child process saves checkpoints in a loop; during its 4th save it stops at a known point of the atomic
+    write (``stage``), says so on stdout and waits; only then is it SIGKILLed. The destination still holds the 3rd
+    checkpoint, complete; the temporary file the kill left behind is stale and the next save removes it."""
     import neurokit as nk
+    from neurokit.atomic import stale_temporaries
     from neurokit.training import read_checkpoint_meta, save_checkpoint
 
-    for kill_after in (3, 7, 12):
-        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=ENV)
-        try:
-            _read_until(proc.stdout, f"saved {kill_after}")
-        finally:
-            proc.kill()
-            proc.communicate()
-        assert read_checkpoint_meta(str(path))["epoch"] >= kill_after
-        save_checkpoint(str(path), nk.models.binary_mlp(64, (8,), 10), meta={"epoch": 0})
-        assert os.listdir(path.parent) == ["last.safetensors"]
+    path = tmp_path / "ck" / "last.safetensors"
+    proc = subprocess.Popen([sys.executable, "-c", SAVE_LOOP, str(path), stage, "4"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, env=ENV)
+    try:
+        _read_until(proc.stdout, f"pause {stage} 4")
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+    finally:
+        proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert read_checkpoint_meta(str(path))["epoch"] == 3
+    (leftover,) = stale_temporaries(path)
+    assert os.path.basename(leftover).startswith(".last.safetensors.")
+    save_checkpoint(str(path), nk.models.binary_mlp(64, (8,), 10), meta={"epoch": 0})
+    assert os.listdir(path.parent) == ["last.safetensors"]
 
 
 def test_train_compile_energy_roundtrip(tmp_path):
@@ -174,7 +214,7 @@ def test_train_compile_energy_roundtrip(tmp_path):
 
 def test_demo_quick_end_to_end(tmp_path):
     out = tmp_path / "demo"
-    r = _cli("demo", "--quick", "--out", str(out), timeout=900)
+    r = _cli("demo", "--quick", "--out", str(out))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert str(out) in r.stdout.replace("\n", "")
     assert "bit-exact" in r.stdout

@@ -98,6 +98,9 @@ CASES = [
     _c("train-data-shd-without-path", "train binary_mlp --data shd --out {d}/out", ("data set 'shd'", "path")),
     _c("train-extra-argument", "train binary_mlp extra --out {d}/out", ("unexpected extra argument", "extra")),
     _c("train-unknown-option", "train binary_mlp --no-such-opt", ("No such option", "--no-such-opt")),
+    _c("train-device-cuda-99", "train binary_mlp --device cuda:99 --out {d}/out",
+       ("--device: 'cuda:99' is not available here", "available: 'auto', 'cpu'")),
+    _c("train-device-unknown-name", "train binary_mlp --device tpu --out {d}/out", ("--device: 'tpu'", "'auto'")),
     _c("train-out-is-a-file", "train binary_mlp --out {d}/afile", ("--out", "{d}/afile", "is a file"),
        lambda d: _file(d, "afile", "x")),
     _c("train-out-under-a-file", "train binary_mlp --epochs 1 --out {d}/afile/run", ("{d}/afile/run",),
@@ -225,6 +228,11 @@ CASES = [
     _c("compile-out-unwritable", "compile {d}/run --target nir --out /proc/neurokit-no-such/m.nir",
        "/proc/neurokit-no-such/m.nir", lambda d: _run_folder(d)),
     _c("compile-unknown-option", "compile {d}/run --bogus", ("No such option", "--bogus")),
+    _c("compile-gpu-device-cuda-99", "compile {d}/run --target gpu --device cuda:99",
+       ("--device: 'cuda:99' is not available here", "'auto', 'cpu'"), lambda d: _run_folder(d)),
+    _c("compile-device-with-file-target", "compile {d}/run --target nir --device cpu",
+       ("--device", "only target 'gpu'"),
+       lambda d: _run_folder(d)),
     _c("compile-extra-argument", "compile {d}/run extra", ("unexpected extra argument", "extra")),
     # --- energy -------------------------------------------------------------------------------------------------
     _c("energy-missing-model", "energy", "Missing argument 'model'"),
@@ -295,9 +303,10 @@ def test_process_exit_code_for_epochs_0_with_nproc_is_2_with_one_line():
     assert "Traceback" not in r.stderr
 
 
-def test_worker_error_under_torchrun_exits_2_with_one_line_and_no_torchrun_traceback(tmp_path):
+def test_worker_error_under_torchrun_exits_2_with_one_line_and_no_torchrun_traceback(tmp_path, free_port):
     """An error only the workers see (the shd data set needs `path`): the launcher reports it once, exit 2."""
-    r = _cli("train", "binary_mlp", "--data", "shd", "--epochs", "1", "--nproc", "2", "--out", str(tmp_path / "r"))
+    r = _cli("train", "binary_mlp", "--data", "shd", "--epochs", "1", "--nproc", "2", "--out", str(tmp_path / "r"),
+             "--master-port", str(free_port))
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert r.returncode == 2, r.stderr
     assert len(lines) == 1 and "data set 'shd'" in lines[0] and "path" in lines[0], r.stderr

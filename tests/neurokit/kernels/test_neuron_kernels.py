@@ -188,7 +188,7 @@ def test_triton_interpreter_is_active_without_gpu():
     assert torch.cuda.is_available() or os.environ.get("TRITON_INTERPRET") == "1"
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20, deadline=None, derandomize=True, database=None)   # the same examples every run
 @given(T=st.integers(1, 5), B=st.integers(1, 3), F=st.integers(1, 150),
        case=st.integers(0, len(CONFIGS["triton"]) - 1), sg=st.sampled_from(nk.surrogate.names()),
        seed=st.integers(0, 1000))
