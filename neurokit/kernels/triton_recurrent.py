@@ -104,7 +104,7 @@ def _step_backward_kernel(gs_ptr, gvout_ptr, gauxout_ptr, h_ptr, th_ptr, vprev_p
                                            beta, rho, omr, HARD)
         tl.store(gaux_ptr + offs, g_aux, mask=mask)
         tl.store(gsprev_ptr + offs, g_sprev, mask=mask)
-    if RAD_:
+    elif RAD_:                 # never both: ALIF has no deferred reset (build_spec: ALIFParams lacks the switch)
         if not DETACH_:
             tl.store(gsprev_ptr + offs, -gh * vth, mask=mask)
     if LEARN_K:
