@@ -1,7 +1,8 @@
 """The per-step Triton path of nk.layers.Recurrent against the reference loop ``recurrent_reference``.
 
 Without a GPU the kernels run under ``TRITON_INTERPRET=1`` (conftest.py) on CPU tensors with ``backend="triton"``;
-with one, on CUDA tensors, both with ``backend="triton"`` and ``backend="auto"``. The interpreter's block is 64
+with one, on CUDA tensors, both with ``backend="triton"`` and ``backend="auto"`` (``benchmarks/gpu_check.sh`` runs
+this directory on CUDA). The interpreter's block is 64
 lanes, so ``B * N`` of 74 or 111 spans several programs and a masked tail.
 """
 import pytest
