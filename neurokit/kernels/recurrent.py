@@ -12,6 +12,9 @@ that must be sequential:
 Only the float sum order of ``V s`` differs from the reference loop (``torch`` matmul), so spikes agree except where
 a membrane lies within rounding of the threshold; the tests check identity on seeded inputs.
 
+CUDA tensors (and ``backend="triton"``) take the per-step Triton path of :mod:`neurokit.kernels.triton_recurrent`
+instead: :func:`run_recurrent` dispatches to both.
+
 Example::
 
     >>> spikes = run_recurrent("lif", ff, V, None, LIFParams(tau=2.0), nk.surrogate.get("atan"), "auto")
@@ -134,17 +137,18 @@ class _RecurrentLoop(torch.autograd.Function):
 
 def run_recurrent(family: str, ff: torch.Tensor, weight_rec: torch.Tensor, bias_rec: torch.Tensor | None,
                   params, surrogate: Surrogate, backend: str = "auto") -> torch.Tensor | None:
-    """Spikes of the recurrent loop with the fused CPU kernel, or ``None`` when it does not apply.
+    """Spikes of the recurrent loop with a fused path, or ``None`` when none applies.
 
     Args:
         family: ``"lif" | "if" | "plif" | "cuba_lif" | "alif"``.
-        ff: feed-forward currents ``[T, B, N]`` (fp32, CPU).
+        ff: feed-forward currents ``[T, B, N]`` (fp32; CPU or CUDA).
         weight_rec: recurrent weight ``V [N, N]`` (``V[n, j]``: from neuron ``j`` to neuron ``n``).
         bias_rec: recurrent bias ``[N]`` or ``None``.
         params, surrogate: the neuron's ``*Params`` and surrogate.
-        backend: ``"auto"`` (fused on CPU fp32 for configurations ``fused_covers`` accepts, else ``None``), ``"torch"``
-        (always ``None``), ``"triton"`` (raises:
-            no Triton recurrent kernel).
+        backend: ``"auto"`` (fp32 configurations ``fused_covers`` accepts: the fused Numba loop on CPU tensors, the
+            per-step Triton path of :mod:`neurokit.kernels.triton_recurrent` on CUDA tensors; else ``None``),
+            ``"torch"`` (always ``None``), ``"triton"`` (the Triton path; CPU tensors need ``TRITON_INTERPRET=1``;
+            raises for non-fp32 inputs).
 
     Returns:
         spikes ``[T, B, N]`` fp32 (differentiable w.r.t. ``ff``, ``weight_rec``, ``bias_rec`` and PLIF's ``tau``),
@@ -154,12 +158,26 @@ def run_recurrent(family: str, ff: torch.Tensor, weight_rec: torch.Tensor, bias_
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
     kernel_backend = resolve_backend(backend, ff.device)
     if kernel_backend == "triton":
-        if backend == "triton":
-            raise ValueError("backend='triton': the recurrent layer has no Triton kernel; use backend='auto' "
-                             "(fused CPU loop, reference loop on CUDA) or 'torch'")
-        return None
+        return _run_triton(family, ff, weight_rec, bias_rec, params, surrogate, backend)
     if (kernel_backend != "cpu" or ff.dtype != torch.float32 or weight_rec.dtype != torch.float32
             or not fused_covers(params)):
         return None
     spec = build_spec(family, params, surrogate)
     return _RecurrentLoop.apply(ff, weight_rec, bias_rec, spec.k_tensor, spec)
+
+
+def _run_triton(family, ff, weight_rec, bias_rec, params, surrogate, backend):
+    """The per-step Triton path (:mod:`neurokit.kernels.triton_recurrent`) for fp32 inputs, else ``None`` (or an
+    error when ``backend="triton"`` was asked for explicitly)."""
+    if ff.dtype != torch.float32 or weight_rec.dtype != torch.float32:
+        if backend == "triton":
+            raise ValueError(f"backend='triton': the recurrent layer's Triton path takes float32 only, got input "
+                             f"currents {ff.dtype} and recurrent_weight {weight_rec.dtype}")
+        return None
+    if not fused_covers(params):
+        return None
+    spec = build_spec(family, params, surrogate)
+    if spec.k_tensor is not None and spec.k_tensor.device != ff.device:
+        raise ValueError(f"params.tau is on {spec.k_tensor.device} but the input is on {ff.device}")
+    from .triton_recurrent import recurrent_loop
+    return recurrent_loop(ff, weight_rec, bias_rec, spec)

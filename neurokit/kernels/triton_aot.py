@@ -8,7 +8,9 @@ Triton's own compiler turns a kernel plus a signature into a cubin for a given `
 The variants are those :func:`neurokit.kernels.triton_kernels.forward` / ``backward`` can launch: each neuron
 configuration (its :class:`~neurokit.kernels.spec.KernelSpec` switches), the input dtype (fp32, bf16, fp16: pointer
 types and the uint8 spike store), ``store_v_seq`` / a ``v_seq`` gradient, the block size with its warp count, and
-(backward) the surrogate id. :func:`variants` enumerates them; ``sample`` keeps a covering subset.
+(backward) the surrogate id; and those of the recurrent layer's single-step kernels
+(:mod:`neurokit.kernels.triton_recurrent`, ``step_forward`` / ``step_backward``: the same configurations, fp32 only,
+no ``v_seq``). :func:`variants` enumerates them; ``sample`` keeps a covering subset.
 
 Example::
 
@@ -117,6 +119,36 @@ def _backward_constexprs(flags, k_ptr, has_gvseq, lowp, sg, block):
             ("LEARN_K", k_ptr), ("K_PTR", k_ptr), ("SG", sg), ("BLOCK", block))
 
 
+def _step_forward_constexprs(flags, k_ptr, block):
+    di, hard, _, rad, cuba, alif = flags
+    return (("DI", bool(di)), ("HARD", bool(hard)), ("RAD_", bool(rad)), ("CUBA_", bool(cuba)),
+            ("ALIF_", bool(alif)), ("K_PTR", k_ptr), ("BLOCK", block))
+
+
+def _step_backward_constexprs(flags, k_ptr, sg, block):
+    di, hard, det, rad, cuba, alif = flags
+    return (("DI", bool(di)), ("HARD", bool(hard)), ("DETACH_", bool(det)), ("RAD_", bool(rad)),
+            ("CUBA_", bool(cuba)), ("ALIF_", bool(alif)), ("LEARN_K", k_ptr), ("K_PTR", k_ptr), ("SG", sg),
+            ("BLOCK", block))
+
+
+def _step_variants(sample: bool) -> list[Variant]:
+    """The single-step kernels (fp32): every configuration at the large block with the first surrogate; the smaller
+    block and the other surrogates on the first configuration when ``sample``."""
+    out = []
+    for i, (flags, k_ptr) in enumerate(_spec_flag_sets()):
+        for block, warps in BLOCKS:
+            if sample and not (block == BLOCKS[1][0] or i == 0):
+                continue
+            out.append(Variant("step_forward", _step_forward_constexprs(flags, k_ptr, block), "fp32", block, warps))
+            for sg in sorted(SURROGATE_IDS.values()):
+                if sample and not (sg == 0 or (i == 0 and block == BLOCKS[1][0])):
+                    continue
+                out.append(Variant("step_backward", _step_backward_constexprs(flags, k_ptr, sg, block), "fp32",
+                                   block, warps))
+    return out
+
+
 def variants(sample: bool = False) -> list[Variant]:
     """Every launchable variant, or (``sample=True``) a subset in which every switch configuration, dtype, block
     size, ``v_seq`` option and surrogate appears at least once: each configuration in fp32 and bf16 at the large
@@ -140,7 +172,8 @@ def variants(sample: bool = False) -> list[Variant]:
                             continue
                         out.append(Variant("backward", _backward_constexprs(flags, k_ptr, store_v, lowp, sg, block),
                                            dtype, block, warps))
-    return list(dict.fromkeys(out))      # the forward kernel has no detach switch: drop the repeats
+    out += _step_variants(sample)
+    return list(dict.fromkeys(out))      # the forward kernels have no detach switch: drop the repeats
 
 
 _FWD_PTRS = ("x_ptr", "s_ptr", "h_ptr", "th_ptr", "vseq_ptr", "s8_ptr", "vlast_ptr", "aux_ptr", "k_ptr")
@@ -153,6 +186,9 @@ def _pointer_types(v: Variant) -> dict:
     placeholder tensor of the type noted there)."""
     c = dict(v.constexprs)
     d = v.dtype
+    if v.kernel.startswith("step_"):
+        fn = _kernel_fn(v.kernel)
+        return {name: "fp32" for name in fn.arg_names if name.endswith("_ptr")}
     if v.kernel == "forward":
         return {"x_ptr": d, "s_ptr": d, "h_ptr": d, "th_ptr": d, "vseq_ptr": "fp32" if c["STORE_V"] else d,
                 "s8_ptr": "u8" if c["SAVE_S8"] else d, "vlast_ptr": "fp32", "aux_ptr": "fp32", "k_ptr": "fp32"}
@@ -161,15 +197,22 @@ def _pointer_types(v: Variant) -> dict:
             "gk_ptr": "fp32", "gvlast_ptr": "fp32", "gaux_ptr": "fp32", "k_ptr": "fp32"}
 
 
+def _kernel_fn(kernel: str):
+    """The ``@triton.jit`` function a variant's ``kernel`` name stands for."""
+    from . import triton_kernels, triton_recurrent
+
+    return {"forward": triton_kernels._forward_kernel, "backward": triton_kernels._backward_kernel,  # noqa: SLF001
+            "step_forward": triton_recurrent._step_forward_kernel,  # noqa: SLF001
+            "step_backward": triton_recurrent._step_backward_kernel}[kernel]  # noqa: SLF001
+
+
 def compile_variant(v: Variant, arch: int) -> Resources:
     """Compile ``v`` for ``sm_<arch>`` (no GPU needed) and read its resource usage from the cubin."""
     import triton
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
 
-    from . import triton_kernels
-
-    fn = triton_kernels._forward_kernel if v.kernel == "forward" else triton_kernels._backward_kernel  # noqa: SLF001
+    fn = _kernel_fn(v.kernel)
     ptrs = _pointer_types(v)
     consts = dict(v.constexprs)
     sig = {}

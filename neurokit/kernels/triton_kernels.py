@@ -59,6 +59,37 @@ def _surrogate(z, SG: tl.constexpr, p0, p1, p2):
     return r
 
 
+@triton.jit
+def _update(x, v, aux, s_prev, k, vth, vr, syn, rho, omr, beta, DI: tl.constexpr, HARD: tl.constexpr,
+            RAD_: tl.constexpr, CUBA_: tl.constexpr, ALIF_: tl.constexpr):
+    """One step of the recurrence in :mod:`neurokit.kernels.spec` on fp32 lanes: ``(spike, h, th, v, aux)`` from
+    the input ``x`` and the state ``(v, aux, s_prev)``; shared by the time-loop and the single-step kernels."""
+    if CUBA_:
+        aux = aux * syn + x
+        u = aux
+    else:
+        u = x
+    if ALIF_:
+        aux = aux * rho + s_prev * omr
+        th = beta * aux + vth
+    else:
+        th = vth
+    if DI:
+        h = v + (u - (v - vr)) * k
+    else:
+        h = v - (v - vr) * k + u
+    if RAD_:
+        h = h - vth * s_prev
+    sp = tl.where(h - th > 0.0, 1.0, 0.0)
+    if HARD:
+        v = h * (1.0 - sp) + vr * sp
+    elif RAD_:
+        v = h
+    else:
+        v = h - th * sp
+    return sp, h, th, v, aux
+
+
 @triton.jit(do_not_specialize=["T"])
 def _forward_kernel(x_ptr, s_ptr, h_ptr, th_ptr, vseq_ptr, s8_ptr, vlast_ptr, aux_ptr, k_ptr,
                     T, N, k_scalar, vth, vr, syn, rho, omr, beta,
@@ -78,30 +109,10 @@ def _forward_kernel(x_ptr, s_ptr, h_ptr, th_ptr, vseq_ptr, s8_ptr, vlast_ptr, au
     vs_p, s8_p = vseq_ptr + offs, s8_ptr + offs
     for _t in range(T):
         x = tl.load(x_p, mask=mask, other=0.0).to(tl.float32)
-        if CUBA_:
-            aux = aux * syn + x
-            u = aux
-        else:
-            u = x
+        sp, h, th, v, aux = _update(x, v, aux, s_prev, k, vth, vr, syn, rho, omr, beta, DI, HARD, RAD_, CUBA_,
+                                    ALIF_)
         if ALIF_:
-            aux = aux * rho + s_prev * omr
-            th = beta * aux + vth
             tl.store(th_p, th.to(th_p.dtype.element_ty), mask=mask)
-        else:
-            th = vth
-        if DI:
-            h = v + (u - (v - vr)) * k
-        else:
-            h = v - (v - vr) * k + u
-        if RAD_:
-            h = h - vth * s_prev
-        sp = tl.where(h - th > 0.0, 1.0, 0.0)
-        if HARD:
-            v = h * (1.0 - sp) + vr * sp
-        elif RAD_:
-            v = h
-        else:
-            v = h - th * sp
         s_prev = sp
         tl.store(s_p, sp.to(s_p.dtype.element_ty), mask=mask)
         tl.store(h_p, h.to(h_p.dtype.element_ty), mask=mask)

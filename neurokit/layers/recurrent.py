@@ -2,8 +2,9 @@
 
 :func:`recurrent_reference` (a plain PyTorch time loop) is the definition. The feed-forward product ``W x`` is one
 GEMM over all steps; the per-step work is the recurrent product and the neuron step. With ``backend="auto"`` (the
-neuron's ``backend``) and fp32 CPU tensors, :class:`Recurrent` runs the fused loop of
-:mod:`neurokit.kernels.recurrent`, tested against the reference (identical spikes, gradients rtol 1e-5).
+neuron's ``backend``), :class:`Recurrent` runs the fused Numba loop of :mod:`neurokit.kernels.recurrent` on fp32 CPU
+tensors and the per-step Triton path of :mod:`neurokit.kernels.triton_recurrent` (torch product + Triton neuron step)
+on fp32 CUDA tensors; both are tested against the reference (identical spikes, gradients rtol 1e-5).
 
 Peer mapping (tested against the installed packages):
 
@@ -77,8 +78,10 @@ class Recurrent(nn.Module):
     Args:
         in_features, out_features: sizes of ``x`` and of the neuron population.
         neuron: a neuron instance (``nk.LIF``, ``nk.CubaLIF``, ``nk.ALIF``, ``nk.PLIF``, ``nk.IF``); its ``backend``
-            selects the loop (``"auto"``: fused CPU loop for fp32 CPU tensors, reference otherwise; ``"torch"``:
-            reference). With ``store_v_seq=True`` the reference loop runs and ``neuron.v_seq`` is set.
+            selects the loop (``"auto"``: fused CPU loop for fp32 CPU tensors, per-step Triton path for fp32 CUDA
+            tensors, reference otherwise; ``"triton"``: the Triton path, CPU tensors only under
+            ``TRITON_INTERPRET=1``, fp32 only; ``"torch"``: reference). With ``store_v_seq=True`` the reference loop
+            runs and ``neuron.v_seq`` is set.
         bias: learnable feed-forward bias ``b [out]``; recurrent_bias: learnable recurrent bias ``b_rec [out]``.
 
     Parameters: ``weight [out, in]``, ``recurrent_weight [out, out]`` (both initialised like ``nn.Linear``),

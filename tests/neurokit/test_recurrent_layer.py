@@ -95,8 +95,8 @@ def test_bad_inputs_have_clear_errors():
         nk.layers.Recurrent(4, 6, torch.nn.ReLU())
     with pytest.raises(ValueError, match="out_features must be a positive int"):
         nk.layers.Recurrent(4, 0, nk.LIF())
-    with pytest.raises(ValueError, match="no Triton kernel"):
-        nk.layers.Recurrent(4, 6, nk.LIF(backend="triton"))(torch.rand(3, 2, 4))
+    with pytest.raises(ValueError, match="Triton path takes float32 only"):
+        nk.layers.Recurrent(4, 6, nk.LIF(backend="triton")).double()(torch.rand(3, 2, 4, dtype=torch.float64))
 
 
 def test_float64_and_bf16_run_the_reference():

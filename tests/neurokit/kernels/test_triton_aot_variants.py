@@ -1,5 +1,6 @@
-"""GPU readiness without a GPU: every sampled constexpr variant of the Triton kernels compiles ahead of time for
-sm_80 and sm_90 with Triton's own compiler, and none spills registers to local memory."""
+"""GPU readiness without a GPU: every sampled constexpr variant of the Triton kernels (the neuron time loop and the
+recurrent layer's single step) compiles ahead of time for sm_80 and sm_90 with Triton's own compiler, and none spills
+registers to local memory."""
 import pytest
 
 from neurokit.kernels import triton_aot
@@ -22,7 +23,9 @@ def test_sample_covers_every_switch_dtype_block_and_surrogate():
                 lambda v: (v.kernel, dict(v.constexprs).get("STORE_V"), dict(v.constexprs).get("HAS_GVSEQ")),
                 lambda v: (v.kernel,) + tuple((k, x) for k, x in v.constexprs if k not in PER_CALL)):
         assert {key(v) for v in SAMPLE} == {key(v) for v in full}
-    assert {dict(v.constexprs)["SG"] for v in SAMPLE if v.kernel == "backward"} == set(range(8))
+    for kernel in ("backward", "step_backward"):
+        assert {dict(v.constexprs)["SG"] for v in SAMPLE if v.kernel == kernel} == set(range(8)), kernel
+    assert {v.kernel for v in SAMPLE} == {"forward", "backward", "step_forward", "step_backward"}
     assert len(set(SAMPLE)) == len(SAMPLE) and set(SAMPLE) <= set(full)
 
 
