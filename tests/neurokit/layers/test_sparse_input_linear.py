@@ -94,3 +94,16 @@ def test_bad_arguments_are_refused():
         sparse_input_linear(torch.zeros(3, 4, dtype=torch.float64), torch.zeros(2, 4, dtype=torch.float64))
     torch.testing.assert_close(sparse_input_linear(torch.zeros(0, 4), torch.ones(2, 4)),
                                F.linear(torch.zeros(0, 4), torch.ones(2, 4)))
+
+
+def test_targets_see_an_nn_linear():
+    import neurokit as nk
+
+    torch.manual_seed(11)
+    ours = torch.nn.Sequential(SparseInputLinear(IN, OUT), nk.LIF(), torch.nn.Linear(OUT, 4), nk.LIF())
+    plain = torch.nn.Sequential(torch.nn.Linear(IN, OUT), nk.LIF(), torch.nn.Linear(OUT, 4), nk.LIF())
+    plain.load_state_dict(ours.state_dict())
+    x = _spikes(12)
+    a = nk.compile(ours, target="onnx_int", example_input=x)
+    b = nk.compile(plain, target="onnx_int", example_input=x)
+    assert torch.equal(a.run(x), b.run(x))
