@@ -29,9 +29,9 @@ Gaussian keeps its normalisation over all taps, so the result differs from the d
 tails, below ``sum_j |W[o, j]| * tail[o, j] * max|x|``; at ``support_sigmas = 3`` a tail is at most about 0.3 %
 of the kernel). When the window would cover every tap (large sigma) the dense causal ``conv1d`` runs and the result
 is the exact one; it also runs on other devices and dtypes, for ``support_sigmas=None``, and when the input is so
-dense that the scatter would do more work than the convolution (rule: taps per synapse x input density >
-(max_delay + 1) / 4). Both paths are checked against plain references (`delayed_linear_reference`,
-`gaussian_delay_reference`) in the tests.
+dense that the scatter would take longer than the convolution (rule: taps per synapse x input density x
+``SCATTER_COST`` > max_delay + 1, the cost ratio measured by ``benchmarks/delays.py``). Both paths are checked
+against plain references (`delayed_linear_reference`, `gaussian_delay_reference`) in the tests.
 """
 
 from __future__ import annotations
@@ -137,13 +137,18 @@ def _causal_delay_conv(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor
     return y.permute(2, 0, 1)
 
 
+# Time per multiply-add of the event-driven scatter over that of the dense conv1d's GEMM, measured with
+# benchmarks/delays.py (DelayedLinear(700, 256, 25), T=100, B=32, 5 % input, 2 threads): 62x at 23 taps, 70x at 5.
+SCATTER_COST = 64
+
+
 def _sparse_pays(x: torch.Tensor, weight: torch.Tensor, taps: int, max_delay: int) -> bool:
-    """Use the event-driven path: CPU float32, and ``taps x density <= (max_delay + 1) / 4`` (the scatter does
-    roughly four times the work per multiply-add of the convolution's GEMM)."""
+    """Use the event-driven path: CPU float32, and ``taps x density x SCATTER_COST <= max_delay + 1`` (the
+    scatter does ``taps x density`` of the convolution's multiply-adds, each about ``SCATTER_COST`` times dearer)."""
     if x.device.type != "cpu" or x.dtype != torch.float32 or weight.dtype != torch.float32:
         return False
     density = float(torch.count_nonzero(x)) / max(x.numel(), 1)
-    return taps * density <= (max_delay + 1) / 4
+    return taps * density * SCATTER_COST <= max_delay + 1
 
 
 class DelayedLinear(nn.Module):
@@ -253,6 +258,17 @@ class DelayedLinear(nn.Module):
             out = shift_accumulate(x, *self._window_weights(taps))
             return out if self.bias is None else out + self.bias
         return _causal_delay_conv(x, self.tap_kernel(), self.bias)
+
+    def uses_scatter(self, x: torch.Tensor) -> bool:
+        """True when ``forward(x)`` takes the event-driven path (the support window or the one rounded tap is
+        narrow enough and ``x`` sparse enough for the cost rule of the module docstring), False for the conv1d.
+
+        Example:
+            >>> DelayedLinear(3, 2, max_delay=8).round_().uses_scatter(torch.zeros(10, 5, 3))
+            True
+        """
+        taps = self.support_taps()
+        return taps is not None and _sparse_pays(x, self.weight, taps.shape[-1], self.max_delay)
 
     def support_taps(self) -> torch.Tensor | None:
         """Tap indices each synapse computes, ``LongTensor[out, in, M]``, or ``None`` when every tap is needed.

@@ -44,15 +44,16 @@ class SparseInputLinear(nn.Linear):
 
     def uses_gather(self, x: torch.Tensor) -> bool:
         """True when ``forward(x)`` takes the index-gathering path (CPU float32, density <= ``max_density``)."""
-        if self.max_density == 0 or x.device.type != "cpu" or x.dtype != torch.float32 or (
-                self.weight.dtype != torch.float32 or x.numel() == 0 or x.shape[-1] != self.in_features):
-            return False
-        return int(torch.count_nonzero(x)) <= self.max_density * x.numel()
+        return self._gather_possible(x) and int(torch.count_nonzero(x)) <= self.max_density * x.numel()
+
+    def _gather_possible(self, x: torch.Tensor) -> bool:
+        return self.max_density > 0 and x.device.type == "cpu" and x.dtype == torch.float32 and (
+            self.weight.dtype == torch.float32 and x.numel() > 0 and x.shape[-1] == self.in_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x [..., in] -> [..., out]``, ``x @ weight.T + bias``."""
-        if self.uses_gather(x):
-            return sparse_input_linear(x, self.weight, self.bias)
+        if self._gather_possible(x):   # the density is measured while gathering the indices (one pass over x)
+            return sparse_input_linear(x, self.weight, self.bias, self.max_density)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

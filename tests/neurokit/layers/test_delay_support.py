@@ -7,9 +7,16 @@ import torch
 
 from neurokit.kernels.delay_shift import shift_accumulate
 from neurokit.layers import DelayedLinear
+from neurokit.layers import delays
 from neurokit.layers.delays import _causal_delay_conv, delayed_linear_reference, gaussian_delay_reference
 
 T, B, IN, OUT, D = 30, 3, 17, 9, 8
+
+
+@pytest.fixture
+def scatter(monkeypatch):
+    """Make the event-driven path win the cost rule at these small sizes, so the tests exercise it."""
+    monkeypatch.setattr(delays, "SCATTER_COST", 1)
 
 
 def _spikes(seed, p=0.15):
@@ -21,18 +28,20 @@ def _layer(seed=0, **kw):
     return DelayedLinear(IN, OUT, max_delay=D, **kw)
 
 
+@pytest.mark.usefixtures("scatter")
 def test_rounded_is_bit_identical_to_dense_conv_with_exact_weights():
     layer = _layer(bias=True).round_()
     with torch.no_grad():   # small integers: every partial sum is exact, so summation order cannot matter
         layer.weight.copy_(torch.randint(-4, 5, layer.weight.shape).float())
         layer.bias.copy_(torch.randint(-2, 3, layer.bias.shape).float())
     x = _spikes(1)
-    assert layer.support_taps().shape == (OUT, IN, 1)
+    assert layer.support_taps().shape == (OUT, IN, 1) and layer.uses_scatter(x)
     got = layer(x)
     assert torch.equal(got, _causal_delay_conv(x, layer.tap_kernel(), layer.bias))
     assert torch.equal(got, delayed_linear_reference(x, layer.weight, layer.delay, layer.bias))
 
 
+@pytest.mark.usefixtures("scatter")
 def test_rounded_float_weights_match_reference_and_gradients():
     layer = _layer(1).round_()
     x = _spikes(2).requires_grad_()
@@ -57,6 +66,7 @@ def test_large_sigma_takes_the_exact_dense_path():
     torch.testing.assert_close(layer(x), ref, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.usefixtures("scatter")
 @pytest.mark.parametrize("sigma", [0.3, 0.7, 1.0])
 def test_windowed_learning_within_the_dropped_tail_bound(sigma):
     layer = _layer(3)
@@ -64,6 +74,7 @@ def test_windowed_learning_within_the_dropped_tail_bound(sigma):
     taps = layer.support_taps()
     assert taps.shape[-1] == 2 * math.ceil(3 * sigma) + 1 < D + 1
     x = _spikes(5) * 1.5
+    assert layer.uses_scatter(x)
     got = layer(x)
     ref = gaussian_delay_reference(x, layer.weight, layer.position.detach(), sigma, D)
     from neurokit.layers.delays import gaussian_delay_taps
@@ -73,6 +84,7 @@ def test_windowed_learning_within_the_dropped_tail_bound(sigma):
     assert bool(((got - ref).abs() <= bound + 1e-5).all())
 
 
+@pytest.mark.usefixtures("scatter")
 def test_windowed_gradients_match_dense_on_the_window():
     layer = _layer(4)
     layer.set_sigma(0.5)
@@ -86,10 +98,24 @@ def test_windowed_gradients_match_dense_on_the_window():
     torch.testing.assert_close(layer.position.grad, dense.position.grad, rtol=1e-2, atol=1e-3)
 
 
+def test_cost_rule_at_the_benchmarked_shape():
+    """DelayedLinear(700, 256, 25) on 5 % spikes: the window scatters at small sigma and after rounding, and the
+    convolution runs once the window is wide (where benchmarks/delays.py measured the scatter slower)."""
+    x = (torch.rand(20, 4, 700, generator=torch.Generator().manual_seed(0)) < 0.05).float()
+    layer = DelayedLinear(700, 256, max_delay=25)
+    layer.set_sigma(0.5)
+    assert layer.uses_scatter(x)
+    layer.set_sigma(1.8)
+    assert not layer.uses_scatter(x)
+    layer.round_()
+    assert layer.uses_scatter(x) and not layer.double().uses_scatter(x.double())
+
+
 def test_dense_input_falls_back_to_the_convolution():
     layer = _layer(5).round_()
-    x = torch.rand(T, B, IN) + 0.1     # density 1: the D = 8 layer still scatters (1 tap), D = 2 convolves
+    x = torch.rand(T, B, IN) + 0.1     # density 1: 1 tap x 1 x SCATTER_COST > D + 1, both layers convolve
     small = DelayedLinear(IN, OUT, max_delay=2).round_()
+    assert not layer.uses_scatter(x) and not small.uses_scatter(x)
     torch.testing.assert_close(small(x), delayed_linear_reference(x, small.weight, small.delay), rtol=1e-5,
                                atol=1e-5)
     torch.testing.assert_close(layer(x), delayed_linear_reference(x, layer.weight, layer.delay), rtol=1e-5,

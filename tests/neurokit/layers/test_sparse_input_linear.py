@@ -82,6 +82,8 @@ def test_dense_input_and_other_dtypes_take_the_gemm():
     assert not layer.uses_gather(_spikes(10).double())
     assert not SparseInputLinear(IN, OUT, max_density=0.0).uses_gather(_spikes(10))
     assert torch.equal(layer(x_dense), dense(x_dense))
+    w = torch.randn(OUT, IN)   # the kernel itself falls back when the gathered density exceeds max_density
+    assert torch.equal(sparse_input_linear(x_dense, w, max_density=0.1), F.linear(x_dense, w))
     assert isinstance(layer, torch.nn.Linear) and "max_density=0.1" in repr(layer)
 
 
