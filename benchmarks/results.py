@@ -191,6 +191,7 @@ def scaling_plot(doc: dict, path: str) -> bool:
         return False
     os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     from neurokit.atomic import atomic_savefig
 
@@ -205,12 +206,15 @@ def scaling_plot(doc: dict, path: str) -> bool:
                 ax.plot(*zip(*pts), marker="o", label=n)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.set_xticks(xs, [f"{v // 1024}K" if v >= 1024 and v % 1024 == 0 else str(v) for v in xs])
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(label)
         ax.set_ylabel("forward + backward, ms (min)")
         ax.set_title(f"{fixed}, threads {doc['meta']['threads']}")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
-    fig.suptitle(doc["title"])
+    load = doc["meta"].get("load_avg_start") or ["n/a"]
+    fig.suptitle(f"{doc['title']}; load average {load[0]} at the start")
     fig.tight_layout()
     atomic_savefig(fig, path)
     plt.close(fig)
