@@ -5,7 +5,8 @@ Shape: ``DelayedLinear(700, 256, max_delay=25)`` on input spikes Bernoulli(``--r
 of an annealing run (`sigma_schedule`: sigma from 12.5 to 0.5 over the first quarter of ``--epochs``; the figure is
 the mean over epochs of the per-step minimum):
 
-* ``neurokit``: `DelayedLinear` (the taps within +-3 sigma, event-driven; dense when that is every tap);
+* ``neurokit``: `DelayedLinear` (the cheapest of its paths, `DelayedLinear.path`: here every tap for the
+  non-zero inputs only, ``"taps"``; the exact result at every sigma);
 * ``dense``: `DelayedLinear(support_sigmas=None)` (every tap, causal ``conv1d``: the formulation before);
 * ``dcls``: ``DCLS.construct.modules.Dcls1d(700, 256, kernel_count=1, dilated_kernel_size=26, version="gauss")``
   on the left-padded ``[B, 700, T + 25]`` input, ``SIG`` set to sigma, as the SNN-delays recipe uses it.
@@ -106,15 +107,14 @@ def main(argv=None):
     for sigma in sorted(set(sigmas), reverse=True):
         set_sigma(sigma)
         per_sigma[sigma] = interleaved(steps, args.repeats)
-        taps = layer.support_taps()
         rec.add(table(f"learning step, sigma={sigma:.3f}", {"phase": "learning step", "sigma": round(sigma, 3),
-                                                          "taps": max_delay + 1 if taps is None else taps.shape[-1]},
+                                                          "neurokit path": layer.path(x)},
                       per_sigma[sigma], "neurokit"))
         print(format_table(f"delay learning step, sigma={sigma:.3f}", per_sigma[sigma], "neurokit"), flush=True)
     mean = {n: {key: sum(per_sigma[s][n][key] for s in sigmas) / len(sigmas) for key in ("min_s", "median_s")}
             for n in steps}
     rec.add(table(f"mean over the {args.epochs} epochs of an annealing run",
-                  {"phase": f"annealing mean ({args.epochs} epochs)", "sigma": "schedule", "taps": "schedule"},
+                  {"phase": f"annealing mean ({args.epochs} epochs)", "sigma": "schedule", "neurokit path": "-"},
                   mean, "neurokit"))
     print(format_table(f"mean over the {args.epochs} epochs of an annealing run", mean, "neurokit"))
     layer.round_()
@@ -125,7 +125,7 @@ def main(argv=None):
         infer = interleaved({"neurokit": lambda: layer(x), "dense": lambda: _causal_delay_conv(x, kernel, None)},
                             max(args.repeats, 3))
     rec.add(table("integer-delay inference after round_delays()", {"phase": "inference (rounded)", "sigma": "-",
-                                                                   "taps": 1}, infer, "neurokit"))
+                                                                   "neurokit path": layer.path(x)}, infer, "neurokit"))
     print(format_table("integer-delay inference after round_delays()", infer, "neurokit"))
     return rec.write(args.json)
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from neurokit.kernels.delay_shift import shift_accumulate
+from neurokit.kernels.delay_taps import tap_accumulate
 from neurokit.layers import DelayedLinear
 from neurokit.layers import delays
 from neurokit.layers.delays import _causal_delay_conv, delayed_linear_reference, gaussian_delay_reference
@@ -35,7 +36,7 @@ def test_rounded_is_bit_identical_to_dense_conv_with_exact_weights():
         layer.weight.copy_(torch.randint(-4, 5, layer.weight.shape).float())
         layer.bias.copy_(torch.randint(-2, 3, layer.bias.shape).float())
     x = _spikes(1)
-    assert layer.support_taps().shape == (OUT, IN, 1) and layer.uses_scatter(x)
+    assert layer.support_taps().shape == (OUT, IN, 1) and layer.path(x) == "scatter"
     got = layer(x)
     assert torch.equal(got, _causal_delay_conv(x, layer.tap_kernel(), layer.bias))
     assert torch.equal(got, delayed_linear_reference(x, layer.weight, layer.delay, layer.bias))
@@ -57,13 +58,46 @@ def test_rounded_float_weights_match_reference_and_gradients():
     torch.testing.assert_close(x.grad, x_ref.grad, rtol=1e-5, atol=1e-5)
 
 
-def test_large_sigma_takes_the_exact_dense_path():
+@pytest.mark.parametrize("sigma", [D / 2, 0.5])
+def test_event_driven_taps_are_exact_at_every_sigma(sigma):
     layer = _layer(2)
-    layer.set_sigma(D / 2)
-    assert layer.support_taps() is None
-    x = _spikes(4)
-    ref = gaussian_delay_reference(x, layer.weight, layer.position, layer.sigma, D)
-    torch.testing.assert_close(layer(x), ref, rtol=1e-5, atol=1e-6)
+    layer.set_sigma(sigma)
+    x = _spikes(4).requires_grad_()
+    assert layer.path(x) == "taps"
+    x_ref = x.detach().clone().requires_grad_()
+    ref_w = layer.weight.detach().clone().requires_grad_()
+    ref_p = layer.position.detach().clone().requires_grad_()
+    got = layer(x)
+    ref = gaussian_delay_reference(x_ref, ref_w, ref_p, sigma, D)
+    torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-6)
+    g = torch.randn(got.shape, generator=torch.Generator().manual_seed(9))
+    (got * g).sum().backward()
+    (ref * g).sum().backward()
+    for a, b in ((layer.weight.grad, ref_w.grad), (layer.position.grad, ref_p.grad), (x.grad, x_ref.grad)):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_tap_accumulate_exact_with_integer_kernel_and_thread_independent():
+    kernel = torch.randint(-3, 4, (D + 1, IN, OUT)).float().requires_grad_()
+    x = _spikes(13)
+    conv = _causal_delay_conv(x, kernel.detach().permute(2, 1, 0), None)
+    runs = []
+    before = torch.get_num_threads()
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            kernel.grad = None
+            out = tap_accumulate(x, kernel)
+            out.backward(torch.ones_like(out))
+            runs.append((out.detach(), kernel.grad.clone()))
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(runs[0][0], conv) and torch.equal(runs[1][0], conv)
+    assert torch.equal(runs[0][1], runs[1][1])
+    with pytest.raises(ValueError, match="kernel"):
+        tap_accumulate(x, torch.zeros(2, IN + 1, OUT))
+    with pytest.raises(ValueError, match="float32"):
+        tap_accumulate(x.double(), kernel.detach().double())
 
 
 @pytest.mark.usefixtures("scatter")
@@ -74,7 +108,7 @@ def test_windowed_learning_within_the_dropped_tail_bound(sigma):
     taps = layer.support_taps()
     assert taps.shape[-1] == 2 * math.ceil(3 * sigma) + 1 < D + 1
     x = _spikes(5) * 1.5
-    assert layer.uses_scatter(x)
+    assert layer.path(x) == "scatter"
     got = layer(x)
     ref = gaussian_delay_reference(x, layer.weight, layer.position.detach(), sigma, D)
     from neurokit.layers.delays import gaussian_delay_taps
@@ -99,23 +133,22 @@ def test_windowed_gradients_match_dense_on_the_window():
 
 
 def test_cost_rule_at_the_benchmarked_shape():
-    """DelayedLinear(700, 256, 25) on 5 % spikes: the window scatters at small sigma and after rounding, and the
-    convolution runs once the window is wide (where benchmarks/delays.py measured the scatter slower)."""
+    """DelayedLinear(700, 256, 25) on 5 % spikes: learning takes the event-driven dense taps, the rounded layer
+    the one-tap scatter, float64 the convolution."""
     x = (torch.rand(20, 4, 700, generator=torch.Generator().manual_seed(0)) < 0.05).float()
     layer = DelayedLinear(700, 256, max_delay=25)
-    layer.set_sigma(0.5)
-    assert layer.uses_scatter(x)
-    layer.set_sigma(1.8)
-    assert not layer.uses_scatter(x)
+    for sigma in (12.5, 1.8, 0.5):     # every tap for the events is cheaper than a 5-tap window scatter here
+        layer.set_sigma(sigma)
+        assert layer.path(x) == "taps"
     layer.round_()
-    assert layer.uses_scatter(x) and not layer.double().uses_scatter(x.double())
+    assert layer.path(x) == "scatter" and layer.double().path(x.double()) == "conv"
 
 
 def test_dense_input_falls_back_to_the_convolution():
     layer = _layer(5).round_()
-    x = torch.rand(T, B, IN) + 0.1     # density 1: 1 tap x 1 x SCATTER_COST > D + 1, both layers convolve
+    x = torch.rand(T, B, IN) + 0.1     # density 1: both event-driven paths cost more than the conv
     small = DelayedLinear(IN, OUT, max_delay=2).round_()
-    assert not layer.uses_scatter(x) and not small.uses_scatter(x)
+    assert layer.path(x) == "conv" and small.path(x) == "conv"
     torch.testing.assert_close(small(x), delayed_linear_reference(x, small.weight, small.delay), rtol=1e-5,
                                atol=1e-5)
     torch.testing.assert_close(layer(x), delayed_linear_reference(x, layer.weight, layer.delay), rtol=1e-5,

@@ -1,0 +1,136 @@
+"""Event-driven causal tap convolution for sparse input (Numba, CPU), with autograd: every tap, only the events.
+
+With a dense per-tap kernel ``K[k, j, o]`` (the weight applied to ``x[t - k, b, j]``; for delay learning
+``K[k] = W * g[:, :, k]`` with the Gaussian taps ``g``)::
+
+    out[t, b, o] = sum_k sum_j K[k, j, o] * x[t - k, b, j]                 (x[t'] = 0 for t' < 0)
+
+Each non-zero input ``x[t, b, j]`` adds the contiguous rows ``K[k, j, :]`` into ``out[t + k, b, :]`` for every tap
+``k``: a density ``rho`` costs ``rho * T * B * in * K * out`` multiply-adds, as vector adds over ``out`` (the
+scatter of per-synapse delays, :mod:`neurokit.kernels.delay_shift`, cannot vectorize). The result is the dense
+causal convolution's, to fp32 rounding, at every sigma (no taps are dropped). The kernel gradient visits the same
+events (``gK[k, j, :] += x[t, b, j] * g[t + k, b, :]``); the input gradient, needed only when ``x`` requires grad,
+is the dense anti-causal ``conv1d`` of ``g``. The kernel is used as ``[in, K, out]``, so the taps one event touches
+are one contiguous block. Forward parallel over the batch, kernel gradient over the inputs (events grouped by
+input); each
+element is summed in a fixed order, so the result does not depend on the thread count.
+
+Example::
+
+    >>> x = torch.zeros(4, 1, 1); x[0, 0, 0] = 1.0
+    >>> tap_accumulate(x, torch.tensor([[[1.0]], [[0.5]]]))[:, 0, 0]
+    tensor([1.0000, 0.5000, 0.0000, 0.0000])
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .cpu import set_threads
+from .sparse_linear import _gather_indices
+
+__all__ = ["tap_accumulate"]
+
+
+@numba.njit(nogil=True, parallel=True)
+def _forward(x, kj, out):
+    B, T, J = x.shape
+    _, K, n_out = kj.shape
+    for b in numba.prange(B):
+        for j in range(J):              # input-major: one input's taps (a contiguous block) serve all its events
+            for t in range(T):
+                xv = x[b, t, j]
+                if xv != 0:
+                    for k in range(min(K, T - t)):
+                        for o in range(n_out):
+                            out[b, t + k, o] += xv * kj[j, k, o]
+
+
+@numba.njit(nogil=True)
+def _by_column(idx, counts, n_in):
+    """The events grouped by input column: rows ``rows[start[j]:start[j + 1]]`` (increasing) hold column ``j``."""
+    start = np.zeros(n_in + 1, np.int64)
+    for r in range(counts.shape[0]):
+        for n in range(counts[r]):
+            start[idx[r, n] + 1] += 1
+    for j in range(n_in):
+        start[j + 1] += start[j]
+    fill = start[:-1].copy()
+    rows = np.empty(start[n_in], np.int64)
+    for r in range(counts.shape[0]):
+        for n in range(counts[r]):
+            j = idx[r, n]
+            rows[fill[j]] = r
+            fill[j] += 1
+    return start, rows
+
+
+@numba.njit(nogil=True, parallel=True)
+def _grad_kernel(x, start, rows, g, gk):
+    B, T, J = x.shape
+    _, K, n_out = gk.shape
+    for j in numba.prange(J):
+        for e in range(start[j], start[j + 1]):
+            r = rows[e]
+            b, t = r // T, r % T
+            xv = x[b, t, j]
+            for k in range(min(K, T - t)):
+                for o in range(n_out):
+                    gk[j, k, o] += xv * g[b, t + k, o]
+
+
+class _TapAccumulate(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, kt):
+        set_threads()
+        xb = x.detach().permute(1, 0, 2).contiguous()                 # [B, T, in]
+        xn = xb.numpy()
+        idx = np.empty((xn.shape[0] * xn.shape[1], xn.shape[2]), np.int32)
+        counts = np.empty(idx.shape[0], np.int64)
+        _gather_indices(xn.reshape(idx.shape), idx, counts)
+        out = np.zeros((xn.shape[0], xn.shape[1], kt.shape[2]), np.float32)
+        _forward(xn, kt.detach().permute(1, 0, 2).contiguous().numpy(), out)   # kernel as [in, K, out]
+        ctx.indices = (xb, idx, counts)
+        ctx.save_for_backward(x, kt)
+        return torch.from_numpy(out).permute(1, 0, 2)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, kt = ctx.saved_tensors
+        xb, idx, counts = ctx.indices
+        gb = g.permute(1, 0, 2).contiguous()                              # [B, T, out]
+        gx = gk = None
+        if ctx.needs_input_grad[0]:     # gx[b, j, t] = sum_{o, k} K[k, j, o] g[b, o, t + k]
+            K = kt.shape[0]
+            y = F.conv1d(F.pad(gb.permute(0, 2, 1), (0, K - 1)), kt.detach().permute(1, 2, 0))
+            gx = y.permute(2, 0, 1)
+        if ctx.needs_input_grad[1]:
+            set_threads()
+            gk_np = np.zeros((kt.shape[1], kt.shape[0], kt.shape[2]), np.float32)     # [in, K, out]
+            _grad_kernel(xb.numpy(), *_by_column(idx, counts, kt.shape[1]), gb.numpy(), gk_np)
+            gk = torch.from_numpy(gk_np).permute(1, 0, 2)
+        return gx, gk
+
+
+def tap_accumulate(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Differentiable ``out[t, b, o] = sum_{k, j} kernel[k, j, o] * x[t - k, b, j]``, visiting only non-zero ``x``.
+
+    Args:
+        x: ``[T, B, in]`` float32 CPU (any density; cheapest for sparse spikes).
+        kernel: ``[K, in, out]`` float32 CPU, tap ``k`` applied to ``x[t - k]`` (gradients flow to it and to ``x``).
+
+    Returns:
+        ``[T, B, out]`` float32.
+
+    Raises:
+        ValueError: shapes, dtypes or devices outside this contract.
+    """
+    if x.dim() != 3 or kernel.dim() != 3 or kernel.shape[1] != x.shape[2] or kernel.shape[0] < 1:
+        raise ValueError(f"tap_accumulate: expected x [T, B, in] and kernel [K >= 1, in, out] with the same in; got "
+                         f"x {tuple(x.shape)}, kernel {tuple(kernel.shape)}")
+    if any(t.dtype != torch.float32 or t.device.type != "cpu" for t in (x, kernel)):
+        raise ValueError(f"tap_accumulate runs on float32 CPU tensors, got x {x.dtype} on {x.device}, kernel "
+                         f"{kernel.dtype} on {kernel.device}")
+    return _TapAccumulate.apply(x, kernel)
