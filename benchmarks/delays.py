@@ -7,7 +7,8 @@ the mean over epochs of the per-step minimum):
 
 * ``neurokit``: `DelayedLinear` (the cheapest of its paths, `DelayedLinear.path`: here every tap for the
   non-zero inputs only, ``"taps"``; the exact result at every sigma);
-* ``dense``: `DelayedLinear(support_sigmas=None)` (every tap, causal ``conv1d``: the formulation before);
+* ``dense``: the same layer's `tap_kernel()` through the causal ``conv1d`` (every tap of every input: the
+  formulation before);
 * ``dcls``: ``DCLS.construct.modules.Dcls1d(700, 256, kernel_count=1, dilated_kernel_size=26, version="gauss")``
   on the left-padded ``[B, 700, T + 25]`` input, ``SIG`` set to sigma, as the SNN-delays recipe uses it.
 
@@ -29,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Recorder, describe, format_table, interleaved, table  # noqa: E402
 
 from neurokit.layers import DelayedLinear, sigma_schedule  # noqa: E402
+from neurokit.layers.delays import _causal_delay_conv  # noqa: E402
 
 
 def _dcls(n_in, n_out, max_delay, layer):
@@ -57,6 +59,10 @@ def learning_steps(x, n_out, max_delay, have_dcls):
             layer(x).sum().backward()
         return run
 
+    def dense_step():     # the dense formulation: every tap of every input through the causal conv1d
+        dense.zero_grad()
+        _causal_delay_conv(x, dense.tap_kernel(), dense.bias).sum().backward()
+
     def dcls_step():
         dcls.zero_grad()
         dcls(x_pad).sum().backward()
@@ -68,7 +74,7 @@ def learning_steps(x, n_out, max_delay, have_dcls):
             with torch.no_grad():
                 dcls.SIG.fill_(sigma)
 
-    steps = {name: step(layer) for name, layer in layers.items()}
+    steps = {"neurokit": step(nk_layer), "dense": dense_step}
     if dcls is not None:
         steps["dcls"] = dcls_step
     return steps, set_sigma, nk_layer
@@ -119,8 +125,6 @@ def main(argv=None):
     print(format_table(f"mean over the {args.epochs} epochs of an annealing run", mean, "neurokit"))
     layer.round_()
     kernel = layer.tap_kernel().detach()
-    from neurokit.layers.delays import _causal_delay_conv
-
     with torch.no_grad():
         infer = interleaved({"neurokit": lambda: layer(x), "dense": lambda: _causal_delay_conv(x, kernel, None)},
                             max(args.repeats, 3))

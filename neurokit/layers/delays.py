@@ -174,8 +174,8 @@ class DelayedLinear(nn.Module):
         sigma_init: starting Gaussian width (default ``max(D / 2, sigma_final)``); ``sigma_final``: last width;
         anneal_fraction: fraction of the epochs over which sigma decays (see `sigma_schedule`).
         bias: add a learnable bias (default False, as in DCLS).
-        support_sigmas: half-width of the computed tap window in units of sigma while learning (default 3.0;
-            ``None`` computes every tap, the dense formulation).
+        support_sigmas: half-width of the tap window the ``"scatter"`` path computes while learning, in units of
+            sigma (default 3.0; ``None``: no window, every tap is computed, by the ``"taps"`` or ``"conv"`` path).
         generator: optional ``torch.Generator`` for the initial / random delays.
 
     Attributes: ``weight [out, in]``; ``delay`` (``LongTensor[out, in]``, meaningful when ``is_rounded``);
