@@ -91,6 +91,7 @@ class Recorder:
     """Collects the tables of one benchmark run and writes the JSON (`result` shape) atomically.
 
     Created at the start of the run (it records the load average then), ``add`` per table, ``write`` at the end.
+    ``source`` is the script's path for the recorded command (default ``benchmarks/<script>.py``).
 
     Example::
 
@@ -99,11 +100,13 @@ class Recorder:
         rec.write("benchmarks/results/train_step.json")
     """
 
-    def __init__(self, script: str, title: str, description: str, argv: list | None = None, **meta):
+    def __init__(self, script: str, title: str, description: str, argv: list | None = None,
+                 source: str | None = None, **meta):
         self.script, self.title, self.description = script, title, description
         args = sys.argv[1:] if argv is None else list(argv)
+        source = source or f"benchmarks/{script}.py"
         self.meta = {"load_avg_start": _load_avg(), "date": datetime.datetime.now(datetime.timezone.utc)
-                     .strftime("%Y-%m-%d %H:%M UTC"), "command": " ".join(["python", f"benchmarks/{script}.py", *args]),
+                     .strftime("%Y-%m-%d %H:%M UTC"), "command": " ".join(["python", source, *args]),
                      "timing": TIMING, **meta}
         self.tables: list = []
 

@@ -75,7 +75,8 @@ def main(argv=None) -> dict:
     if args.quick:
         args.T, args.repeats = [4], 1
     torch.set_num_threads(1)
-    rec = Recorder("onnx_int", "Integer-only ONNX inference vs eager float", describe(__doc__), argv)
+    rec = Recorder("onnx_int", "Integer-only ONNX inference vs eager float", describe(__doc__), argv,
+                   source="benchmarks/onnx_time_loop.py")
     for T in args.T:
         for name, model, x in models(T):
             calls, extra = contestants(model, x)

@@ -52,6 +52,11 @@ GOALS = [
     ("recurrent", {}, "spikingjelly", "neurokit", 2.0, "recurrent layer forward + backward"),
 ]
 
+CAVEAT = ("The status is that of the recorded run only. On a shared machine the spread between runs is large (the "
+          "load averages are given per section), so a goal marked met here is indicative; rerun on an idle machine "
+          "before quoting it. Goals without a recorded measurement: the neuron loop at one thread no slower than "
+          "before the parallel loop, and every GPU goal (see the GPU section).")
+
 METHOD = """\
 How to read these tables. Every figure comes from the JSON under `benchmarks/results/`, written by the benchmark
 scripts (`neurokit bench NAME` or `python benchmarks/NAME.py ... --json benchmarks/results/NAME.json`) and rendered
@@ -164,6 +169,7 @@ def render(docs: list[dict], plot_link: str | None) -> str:
             out.append(f"| {g['what']} ({g['table']}) | {g['contestant']} / {g['reference']} | >= {g['goal']:g}x | "
                        f"{g['ratio_min']:.2f}x | {g['ratio_median']:.2f}x | {g['threads']} | "
                        f"{'met' if g['met'] else '**NOT met**'} |")
+        out += ["", CAVEAT]
     else:
         out.append("No result files with goals were found.")
     for doc in docs:
