@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..kernels.delay_shift import shift_accumulate
-from ..kernels.delay_taps import tap_accumulate
+from ..kernels.delay_taps import gaussian_taps, tap_accumulate
 
 DELAY_MODES = ("learned", "random", "none")
 
@@ -270,8 +270,10 @@ class DelayedLinear(nn.Module):
             return _causal_delay_conv(x, self.tap_kernel(), self.bias)
         if path == "scatter":
             out = shift_accumulate(x, *self._window_weights(taps))
+        elif self.is_rounded:
+            out = tap_accumulate(x, self.tap_kernel().permute(1, 2, 0))
         else:
-            out = tap_accumulate(x, self.tap_kernel().permute(2, 1, 0))
+            out = tap_accumulate(x, gaussian_taps(self.weight, self.position, self.sigma, self.max_delay + 1))
         return out if self.bias is None else out + self.bias
 
     def path(self, x: torch.Tensor) -> str:

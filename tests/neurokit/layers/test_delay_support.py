@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from neurokit.kernels.delay_shift import shift_accumulate
-from neurokit.kernels.delay_taps import tap_accumulate
+from neurokit.kernels.delay_taps import gaussian_taps, tap_accumulate
 from neurokit.layers import DelayedLinear
 from neurokit.layers import delays
 from neurokit.layers.delays import _causal_delay_conv, delayed_linear_reference, gaussian_delay_reference
@@ -78,9 +78,9 @@ def test_event_driven_taps_are_exact_at_every_sigma(sigma):
 
 
 def test_tap_accumulate_exact_with_integer_kernel_and_thread_independent():
-    kernel = torch.randint(-3, 4, (D + 1, IN, OUT)).float().requires_grad_()
+    kernel = torch.randint(-3, 4, (IN, D + 1, OUT)).float().requires_grad_()
     x = _spikes(13)
-    conv = _causal_delay_conv(x, kernel.detach().permute(2, 1, 0), None)
+    conv = _causal_delay_conv(x, kernel.detach().permute(2, 0, 1), None)
     runs = []
     before = torch.get_num_threads()
     try:
@@ -95,9 +95,11 @@ def test_tap_accumulate_exact_with_integer_kernel_and_thread_independent():
     assert torch.equal(runs[0][0], conv) and torch.equal(runs[1][0], conv)
     assert torch.equal(runs[0][1], runs[1][1])
     with pytest.raises(ValueError, match="kernel"):
-        tap_accumulate(x, torch.zeros(2, IN + 1, OUT))
+        tap_accumulate(x, torch.zeros(IN + 1, 2, OUT))
     with pytest.raises(ValueError, match="float32"):
         tap_accumulate(x.double(), kernel.detach().double())
+    with pytest.raises(ValueError, match="sigma > 0"):
+        gaussian_taps(torch.ones(2, 3), torch.ones(2, 3), 0.0, D + 1)
 
 
 @pytest.mark.usefixtures("scatter")
