@@ -167,3 +167,23 @@ def test_shift_accumulate_refuses_bad_input():
         shift_accumulate(x, torch.zeros(1, 2, 1), -torch.ones(1, 2, 1, dtype=torch.int32))
     with pytest.raises(ValueError, match="support_sigmas"):
         DelayedLinear(2, 2, 3, support_sigmas=0.0)
+
+
+def test_shift_accumulate_does_not_depend_on_the_thread_count():
+    torch.manual_seed(14)
+    w = torch.randn(3, IN, OUT, requires_grad=True)
+    d = torch.randint(0, D + 1, (3, IN, OUT), dtype=torch.int32)
+    x = _spikes(15)
+    g = torch.randn(T, B, OUT, generator=torch.Generator().manual_seed(16))
+    runs = []
+    before = torch.get_num_threads()
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            w.grad = None
+            out = shift_accumulate(x, w, d)
+            out.backward(g)
+            runs.append((out.detach(), w.grad.clone()))
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(runs[0][0], runs[1][0]) and torch.equal(runs[0][1], runs[1][1])
