@@ -5,29 +5,32 @@ Shape: ``DelayedLinear(700, 256, max_delay=25)`` on input spikes Bernoulli(``--r
 of an annealing run (`sigma_schedule`: sigma from 12.5 to 0.5 over the first quarter of ``--epochs``; the figure is
 the mean over epochs of the per-step minimum):
 
-* ``neurokit``: `DelayedLinear` (the taps within +-3 sigma, event-driven; dense when that is every tap);
-* ``dense``: `DelayedLinear(support_sigmas=None)` (every tap, causal ``conv1d``: the formulation before);
+* ``neurokit``: `DelayedLinear` (the cheapest of its paths, `DelayedLinear.path`: here every tap for the
+  non-zero inputs only, ``"taps"``; the exact result at every sigma);
+* ``dense``: the same layer's `tap_kernel()` through the causal ``conv1d`` (every tap of every input: the
+  formulation before);
 * ``dcls``: ``DCLS.construct.modules.Dcls1d(700, 256, kernel_count=1, dilated_kernel_size=26, version="gauss")``
   on the left-padded ``[B, 700, T + 25]`` input, ``SIG`` set to sigma, as the SNN-delays recipe uses it.
 
 Then integer-delay inference after ``round_delays()`` (``torch.no_grad``): ``neurokit`` (one tap per synapse,
 shift-and-accumulate) vs ``dense`` (the rounded one-hot kernel through ``conv1d``, the path before).
 
-Usage: ``python benchmarks/delays.py --threads 2 [--epochs 20] [--json out.json]``; ``--quick`` is a smoke run.
+Usage: ``python benchmarks/delays.py --threads 2 --epochs 20 --json benchmarks/results/delays.json``;
+``--quick`` is a smoke run.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import format_table, interleaved  # noqa: E402
+from harness import Recorder, describe, format_table, interleaved, table  # noqa: E402
 
 from neurokit.layers import DelayedLinear, sigma_schedule  # noqa: E402
+from neurokit.layers.delays import _causal_delay_conv  # noqa: E402
 
 
 def _dcls(n_in, n_out, max_delay, layer):
@@ -56,6 +59,10 @@ def learning_steps(x, n_out, max_delay, have_dcls):
             layer(x).sum().backward()
         return run
 
+    def dense_step():     # the dense formulation: every tap of every input through the causal conv1d
+        dense.zero_grad()
+        _causal_delay_conv(x, dense.tap_kernel(), dense.bias).sum().backward()
+
     def dcls_step():
         dcls.zero_grad()
         dcls(x_pad).sum().backward()
@@ -67,7 +74,7 @@ def learning_steps(x, n_out, max_delay, have_dcls):
             with torch.no_grad():
                 dcls.SIG.fill_(sigma)
 
-    steps = {name: step(layer) for name, layer in layers.items()}
+    steps = {"neurokit": step(nk_layer), "dense": dense_step}
     if dcls is not None:
         steps["dcls"] = dcls_step
     return steps, set_sigma, nk_layer
@@ -83,6 +90,7 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--json", default=None)
+    argv = sys.argv[1:] if argv is None else argv
     args = p.parse_args(argv)
     n_in, n_out, max_delay = (700, 256, 25) if not args.quick else (20, 8, 5)
     if args.quick:
@@ -94,6 +102,9 @@ def main(argv=None):
     except ImportError:
         have_dcls = False
         print("DCLS is not installed (pip install dcls): comparing against the dense formulation only")
+    rec = Recorder("delays", f"Delay learning and integer-delay inference, DelayedLinear({n_in}, {n_out}, "
+                   f"max_delay={max_delay})", describe(__doc__), argv, T=args.T, batch=args.batch,
+                   rate=args.rate, shape=[n_in, n_out, max_delay], epochs=args.epochs, dcls=have_dcls)
     g = torch.Generator().manual_seed(0)
     x = (torch.rand(args.T, args.batch, n_in, generator=g) < args.rate).float()
     steps, set_sigma, layer = learning_steps(x, n_out, max_delay, have_dcls)
@@ -102,25 +113,25 @@ def main(argv=None):
     for sigma in sorted(set(sigmas), reverse=True):
         set_sigma(sigma)
         per_sigma[sigma] = interleaved(steps, args.repeats)
+        rec.add(table(f"learning step, sigma={sigma:.3f}", {"phase": "learning step", "sigma": round(sigma, 3),
+                                                          "neurokit path": layer.path(x)},
+                      per_sigma[sigma], "neurokit"))
         print(format_table(f"delay learning step, sigma={sigma:.3f}", per_sigma[sigma], "neurokit"), flush=True)
     mean = {n: {key: sum(per_sigma[s][n][key] for s in sigmas) / len(sigmas) for key in ("min_s", "median_s")}
             for n in steps}
+    rec.add(table(f"mean over the {args.epochs} epochs of an annealing run",
+                  {"phase": f"annealing mean ({args.epochs} epochs)", "sigma": "schedule", "neurokit path": "-"},
+                  mean, "neurokit"))
     print(format_table(f"mean over the {args.epochs} epochs of an annealing run", mean, "neurokit"))
     layer.round_()
     kernel = layer.tap_kernel().detach()
-    from neurokit.layers.delays import _causal_delay_conv
-
     with torch.no_grad():
         infer = interleaved({"neurokit": lambda: layer(x), "dense": lambda: _causal_delay_conv(x, kernel, None)},
                             max(args.repeats, 3))
+    rec.add(table("integer-delay inference after round_delays()", {"phase": "inference (rounded)", "sigma": "-",
+                                                                   "neurokit path": layer.path(x)}, infer, "neurokit"))
     print(format_table("integer-delay inference after round_delays()", infer, "neurokit"))
-    result = {"meta": {"T": args.T, "batch": args.batch, "rate": args.rate, "shape": [n_in, n_out, max_delay],
-                       "threads": torch.get_num_threads(), "epochs": args.epochs, "dcls": have_dcls},
-              "per_sigma": {str(k): v for k, v in per_sigma.items()}, "annealing_mean": mean, "inference": infer}
-    if args.json:
-        from neurokit.atomic import atomic_write_text
-        atomic_write_text(args.json, json.dumps(result, indent=1))
-    return result
+    return rec.write(args.json)
 
 
 if __name__ == "__main__":

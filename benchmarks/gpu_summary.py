@@ -50,17 +50,16 @@ def markdown(s: dict) -> str:
     b = s["time_loop"]
     if b:
         out += ["", f"time_loop ({b['meta']['device']}, {b['meta'].get('dtype', 'fp32')}, "
-                f"{b['meta']['bytes_per_neuron_step']} B/neuron-step):", "",
-                "| T | neurons | contestant | median ms | GB/s | % copy bw | ratio vs auto |",
-                "|---|---|---|---|---|---|---|"]
-        for row in b["rows"]:
-            auto = row["auto"]["seconds"]
-            for name, r in row.items():
-                if isinstance(r, dict):
-                    pct = r.get("pct_copy_bandwidth")
-                    out.append(f"| {row['T']} | {row['neurons']} | {name} | {r['seconds'] * 1e3:.3f} | "
-                               f"{r['effective_gbps']:.1f} | {'' if pct is None else f'{pct:.1f}'} | "
-                               f"{r['seconds'] / auto:.2f} |")
+                f"{b['meta']['bytes_per_neuron_step']} B/neuron-step, threads {b['meta']['threads']}):", "",
+                "| T | neurons | contestant | min ms | median ms | GB/s | % copy bw | ratio vs auto |",
+                "|---|---|---|---|---|---|---|---|"]
+        for tbl in b["tables"]:
+            auto = tbl["contestants"]["auto"]["min_s"]
+            for name, r in tbl["contestants"].items():
+                pct = r.get("pct_copy_bandwidth")
+                out.append(f"| {tbl['params']['T']} | {tbl['params']['neurons']} | {name} | {r['min_s'] * 1e3:.3f} | "
+                           f"{r['median_s'] * 1e3:.3f} | {r['effective_gbps']:.1f} | "
+                           f"{'' if pct is None else f'{pct:.1f}'} | {r['min_s'] / auto:.2f} |")
     return "\n".join(out) + "\n"
 
 

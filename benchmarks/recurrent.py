@@ -11,24 +11,27 @@ weights ``W [256, 700]``, ``V [256, 256]`` and recurrent bias, and the same neur
   v_reset=None, detach_reset=True), 256, 256, step_mode="m")`` (its reset is immediate, so spikes differ slightly;
   the work per step is the same).
 
-Every repeat runs the three contestants one after another (interleaved), each a full forward + ``backward()`` of
-``spikes.sum()`` into all weights; the figure is the median process CPU time (user + system) over the repeats, with
-``torch.set_num_threads(--threads)`` for everyone (Numba is single-threaded). Ratio = peer time / neurokit time.
+Each contestant runs a full forward + ``backward()`` of ``spikes.sum()`` into all weights, measured interleaved
+(:mod:`benchmarks.harness`: wall clock, min and median over the repeats) with ``torch.set_num_threads(--threads)``
+for everyone (the Numba loop is bounded by it too). Ratio = peer time / neurokit time.
 
 Usage::
 
-    python benchmarks/recurrent.py                    # prints the table row for benchmarks/RESULTS.md
-    python benchmarks/recurrent.py --quick            # T=10, 2 repeats (smoke run)
+    python benchmarks/recurrent.py --threads 2 --json benchmarks/results/recurrent.json
+    python benchmarks/recurrent.py --quick            # T=10, B=4, 1 repeat (smoke run)
 """
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import os
+import sys
 
 import torch
 
-import neurokit as nk
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Recorder, describe, format_table, interleaved, table  # noqa: E402
+
+import neurokit as nk  # noqa: E402
 
 
 def make_contestants(n_in: int, n: int, beta: float, seed: int):
@@ -75,25 +78,22 @@ def make_contestants(n_in: int, n: int, beta: float, seed: int):
             "spikingjelly": ([fc_sj, container], run_sj)}
 
 
-def measure(contestants, x, repeats: int) -> dict:
-    """Median CPU seconds of forward + backward per contestant (interleaved repeats, one warm-up each)."""
-    times = {name: [] for name in contestants}
-    rates = {}
-    for r in range(repeats + 1):
-        for name, (modules, fn) in contestants.items():
+def steps(contestants, x) -> tuple[dict, dict]:
+    """(name -> zero-argument forward + backward step, name -> hidden spike rate of one run)."""
+    out, rates = {}, {}
+    for name, (modules, fn) in contestants.items():
+        def step(modules=modules, fn=fn):
             for m in modules:
                 m.zero_grad(set_to_none=True)
-            start = time.process_time()
             s = fn(x)
             s.sum().backward()
-            elapsed = time.process_time() - start
-            rates[name] = float(s.detach().mean())
-            if r > 0:
-                times[name].append(elapsed)
-    return {name: (statistics.median(t), rates[name]) for name, t in times.items()}
+            return s
+        out[name] = step
+        rates[name] = float(step().detach().mean())
+    return out, rates
 
 
-def main() -> None:
+def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--T", type=int, default=100)
     parser.add_argument("--batch", type=int, default=32)
@@ -102,21 +102,25 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=0.05, help="input spike probability per step and channel")
     parser.add_argument("--beta", type=float, default=0.9)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="T=10, 2 repeats")
-    args = parser.parse_args()
+    parser.add_argument("--threads", type=int, default=min(2, torch.get_num_threads()))
+    parser.add_argument("--quick", action="store_true", help="T=10, B=4, 1 repeat")
+    parser.add_argument("--json", default=None)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv)
     if args.quick:
-        args.T, args.repeats = 10, 2
+        args.T, args.batch, args.repeats = 10, 4, 1
     torch.set_num_threads(args.threads)
+    rec = Recorder("recurrent", f"Recurrent LIF layer {args.inputs} -> {args.neurons}, forward + backward",
+                   describe(__doc__), argv, T=args.T, batch=args.batch, rate=args.rate, beta=args.beta)
     x = (torch.rand(args.T, args.batch, args.inputs, generator=torch.Generator().manual_seed(0)) < args.rate).float()
-    result = measure(make_contestants(args.inputs, args.neurons, args.beta, seed=0), x, args.repeats)
-    base = result["neurokit"][0]
-    print(f"recurrent {args.inputs}->{args.neurons}, T={args.T}, B={args.batch}, input rate {args.rate}, "
-          f"threads {args.threads}, median of {args.repeats} (process CPU time, forward + backward)")
-    print("| contestant | ms | hidden spike rate | ratio (peer / neurokit) |")
-    print("|---|---|---|---|")
-    for name, (sec, rate) in result.items():
-        print(f"| {name} | {1e3 * sec:.1f} | {rate:.3f} | {sec / base:.2f}x |")
+    fns, rates = steps(make_contestants(args.inputs, args.neurons, args.beta, seed=0), x)
+    res = interleaved(fns, args.repeats)
+    for name, r in res.items():
+        r["hidden_spike_rate"] = rates[name]
+    title = f"recurrent {args.inputs}->{args.neurons}, T={args.T}, B={args.batch}, input rate {args.rate}"
+    rec.add(table(title, {"T": args.T, "B": args.batch, "rate": args.rate}, res, "neurokit"))
+    print(format_table(title, res, "neurokit"))
+    return rec.write(args.json)
 
 
 if __name__ == "__main__":

@@ -19,22 +19,21 @@ on CUDA also the percentage of the card's measured copy bandwidth and of its nom
 
 Usage::
 
-    python benchmarks/time_loop.py --device cpu --T 4 16 64 --neurons 16384 65536 --json benchmarks/time_loop_cpu.json
+    python benchmarks/time_loop.py --device cpu --T 4 16 64 --neurons 16384 65536 262144 \\
+        --json benchmarks/results/time_loop.json
     python benchmarks/time_loop.py --device cuda            # T in {4,16,64,256}, N in {64K, 1M, 4M}
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import tempfile
 import time
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import interleaved  # noqa: E402
+from harness import Recorder, describe, interleaved, table  # noqa: E402
 
 import neurokit as nk  # noqa: E402
 
@@ -120,65 +119,47 @@ def nominal_gbps(device):
     return None
 
 
-def run(args):
+def run(args, argv=None):
     device = torch.device(args.device)
     torch.manual_seed(0)
     contestants = make_contestants(device)
     if args.only:
         contestants = {k: v for k, v in contestants.items() if k in args.only}
-    rows = []
     bytes_per_step = BYTES_PER_STEP if args.dtype == "fp32" else BYTES_PER_STEP // 2
+    rec = Recorder("time_loop", f"Fused neuron time loop, forward + backward ({device.type}, {args.dtype})",
+                   describe(__doc__), argv, device=str(device), bytes_per_neuron_step=bytes_per_step,
+                   repeats=args.repeats, dtype=args.dtype)
+    if device.type == "cuda":
+        rec.meta.update(card=torch.cuda.get_device_name(device), copy_gbps=copy_bandwidth_gbps(device),
+                        nominal_gbps=nominal_gbps(device))
     for T in args.T:
         for N in args.neurons:
             x = (torch.randn(T, 16, N // 16, device=device) * 0.8 + 0.6).to(DTYPES[args.dtype])
-            row = {"T": T, "neurons": N}
             times = interleaved({name: _once(fn, x, device) for name, fn in contestants.items()}, args.repeats)
             for name, fn in contestants.items():
-                sec = times[name]["min_s"]
-                row[name] = {"seconds": sec, "median_seconds": times[name]["median_s"],
-                             "memory_bytes": memory(fn, x, device),
-                             "effective_gbps": bytes_per_step * T * N / sec / 1e9}
-            rows.append(row)
-            print(_format_row(row, contestants), flush=True)
-    meta = {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "bytes_per_neuron_step": bytes_per_step, "repeats": args.repeats,
-            "dtype": args.dtype}
-    if device.type == "cuda":
-        meta.update(card=torch.cuda.get_device_name(device), copy_gbps=copy_bandwidth_gbps(device),
-                    nominal_gbps=nominal_gbps(device))
-        for row in rows:
-            gbps = row["auto"]["effective_gbps"]
-            row["auto"]["pct_copy_bandwidth"] = 100 * gbps / meta["copy_gbps"]
-            if meta["nominal_gbps"]:
-                row["auto"]["pct_nominal_peak"] = 100 * gbps / meta["nominal_gbps"]
-            print(f"T={row['T']:4d} N={row['neurons']:8d}  auto reaches {row['auto']['pct_copy_bandwidth']:.1f}% of "
-                  f"measured copy bandwidth ({meta['copy_gbps']:.0f} GB/s)"
-                  + (f", {row['auto']['pct_nominal_peak']:.1f}% of nominal peak" if meta["nominal_gbps"] else ""))
-    result = {"meta": meta, "rows": rows}
-    if args.json:
-        _write_json_atomic(args.json, result)
-    return result
+                r = times[name]
+                r.update(memory_bytes=memory(fn, x, device), effective_gbps=bytes_per_step * T * N / r["min_s"] / 1e9)
+                if device.type == "cuda":
+                    r["pct_copy_bandwidth"] = 100 * r["effective_gbps"] / rec.meta["copy_gbps"]
+                    if rec.meta["nominal_gbps"]:
+                        r["pct_nominal_peak"] = 100 * r["effective_gbps"] / rec.meta["nominal_gbps"]
+            tbl = rec.add(table(f"T={T}, N={N}", {"T": T, "neurons": N}, times, "auto"))
+            print(_format_row(tbl), flush=True)
+    return rec.write(args.json)
 
 
-def _format_row(row, contestants):
-    auto = row["auto"]["seconds"]
-    parts = [f"T={row['T']:4d} N={row['neurons']:8d}  threads={torch.get_num_threads()} min/median  "
-             f"auto {auto * 1e3:8.2f} / {row['auto']['median_seconds'] * 1e3:.2f} ms"]
-    for name in contestants:
+def _format_row(tbl):
+    c = tbl["contestants"]
+    auto = c["auto"]["min_s"]
+    parts = [f"T={tbl['params']['T']:4d} N={tbl['params']['neurons']:8d}  threads={torch.get_num_threads()} "
+             f"min/median  auto {auto * 1e3:8.2f} / {c['auto']['median_s'] * 1e3:.2f} ms"]
+    for name, r in c.items():
         if name != "auto":
-            r = row[name]["seconds"] / auto
-            parts.append(f"{name} {row[name]['seconds'] * 1e3:8.2f} / {row[name]['median_seconds'] * 1e3:.2f} ms "
-                         f"(x{r:5.1f})")
-    parts.append(f"saved/peak auto {row['auto']['memory_bytes'] / 2**20:.1f} MiB")
+            parts.append(f"{name} {r['min_s'] * 1e3:8.2f} / {r['median_s'] * 1e3:.2f} ms (x{r['min_s'] / auto:5.1f})")
+    parts.append(f"saved/peak auto {c['auto']['memory_bytes'] / 2**20:.1f} MiB")
+    if "pct_copy_bandwidth" in c["auto"]:
+        parts.append(f"auto at {c['auto']['pct_copy_bandwidth']:.1f}% of the measured copy bandwidth")
     return "  ".join(parts)
-
-
-def _write_json_atomic(path, obj):
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
 
 
 def main(argv=None):
@@ -192,7 +173,11 @@ def main(argv=None):
     p.add_argument("--only", nargs="+", default=None, help="subset of contestants (auto is always needed)")
     p.add_argument("--dtype", choices=sorted(DTYPES), default="fp32", help="input dtype (bf16/fp16: 12 B/step)")
     p.add_argument("--json", default=None)
+    p.add_argument("--quick", action="store_true", help="T in {2, 4}, 64 and 128 neurons, one repeat (smoke run)")
+    argv = sys.argv[1:] if argv is None else argv
     args = p.parse_args(argv)
+    if args.quick:
+        args.T, args.neurons, args.repeats = args.T or [2, 4], args.neurons or [64, 128], 1
     gpu = args.device.startswith("cuda")
     args.T = args.T or ([4, 16, 64, 256] if gpu else [4, 16, 64])
     args.neurons = args.neurons or ([1 << 16, 1 << 20, 1 << 22] if gpu else [1 << 14, 1 << 16])
@@ -201,7 +186,7 @@ def main(argv=None):
     if any(n % 16 for n in args.neurons):
         p.error(f"--neurons must be multiples of 16 (batch 16), got {args.neurons}")
     torch.set_num_threads(args.threads)
-    run(args)
+    return run(args, argv)
 
 
 if __name__ == "__main__":

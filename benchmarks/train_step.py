@@ -1,22 +1,24 @@
 """End-to-end training step of an SHD-shaped spiking MLP: neurokit vs snnTorch vs SpikingJelly (CPU).
 
 700-256-256-20, LIF (tau=2, ``decay_input=False``, hard reset to 0, threshold 1, atan surrogate), T=100, B=32,
-input spikes Bernoulli(``--rate``, default 0.05), cross-entropy on the summed output spikes, Adam step. All three
+input spikes Bernoulli(``--rate``, default 0.05), cross-entropy on the summed output spikes, Adam step. All of them
 use the same weights and the same number of threads; measured interleaved (:mod:`benchmarks.harness`).
 
-* ``neurokit``: ``nn.Linear`` + ``nk.LIF(backend="auto")`` (fused Numba time loop, parallel over neurons);
+* ``neurokit``: ``nk.layers.SparseInputLinear`` as the first layer (forward and weight gradient by gathering the
+  weights of the non-zero input spikes), ``nn.Linear`` after it, ``nk.LIF(backend="auto")`` (fused Numba time loop,
+  parallel over neurons);
+* ``neurokit_dense_in``: the same with a plain ``nn.Linear`` first layer (what the gathering saves);
 * ``snntorch``: ``nn.Linear`` + ``snntorch.Leaky(beta=0.5, reset_mechanism="zero")`` stepped in a Python loop;
 * ``spikingjelly``: ``layer.Linear`` + ``LIFNode(step_mode="m")`` (multi-step).
 
 Usage::
 
-    python benchmarks/train_step.py --threads 2 --repeats 7 [--json out.json]
+    python benchmarks/train_step.py --threads 2 --repeats 7 --json benchmarks/results/train_step.json
     python benchmarks/train_step.py --quick          # T=4, B=2 (smoke run)
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -24,16 +26,21 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import format_table, interleaved  # noqa: E402
+from harness import Recorder, describe, format_table, interleaved, table  # noqa: E402
 
 import neurokit as nk  # noqa: E402
 
 SIZES = (700, 256, 256, 20)
 
 
-def _linears(seed):
+def _linears(seed, sparse_first=False):
     torch.manual_seed(seed)
-    return [nn.Linear(a, b) for a, b in zip(SIZES[:-1], SIZES[1:])]
+    layers = [nn.Linear(a, b) for a, b in zip(SIZES[:-1], SIZES[1:])]
+    if sparse_first:
+        first = nk.layers.SparseInputLinear(SIZES[0], SIZES[1])
+        first.load_state_dict(layers[0].state_dict())
+        layers[0] = first
+    return layers
 
 
 def _time_major(layers, neurons):
@@ -52,9 +59,10 @@ def make_contestants(seed=0):
     from spikingjelly.activation_based import surrogate as sjs
 
     out = {}
-    nk_layers = _linears(seed)
-    nk_neurons = [nk.LIF(tau=2.0, decay_input=False, v_reset=0.0, backend="auto") for _ in nk_layers]
-    out["neurokit"] = (nn.ModuleList(nk_layers), _time_major(nk_layers, nk_neurons))
+    for name, sparse_first in (("neurokit", True), ("neurokit_dense_in", False)):
+        nk_layers = _linears(seed, sparse_first)
+        nk_neurons = [nk.LIF(tau=2.0, decay_input=False, v_reset=0.0, backend="auto") for _ in nk_layers]
+        out[name] = (nn.ModuleList(nk_layers), _time_major(nk_layers, nk_neurons))
 
     sn_layers = _linears(seed)
     leaky = [snntorch.Leaky(beta=0.5, threshold=1.0, reset_mechanism="zero") for _ in sn_layers]
@@ -110,19 +118,18 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--json", default=None)
+    argv = sys.argv[1:] if argv is None else argv
     args = p.parse_args(argv)
     if args.quick:
         args.T, args.batch, args.repeats = 4, 2, 1
     torch.set_num_threads(args.threads)
-    res = interleaved(train_steps(args.T, args.batch, args.rate), args.repeats)
     title = f"SHD MLP training step {'-'.join(map(str, SIZES))}, T={args.T}, B={args.batch}, rate={args.rate}"
+    rec = Recorder("train_step", "End-to-end training step of an SHD-shaped spiking MLP", describe(__doc__),
+                   argv, T=args.T, batch=args.batch, rate=args.rate)
+    res = interleaved(train_steps(args.T, args.batch, args.rate), args.repeats)
+    rec.add(table(title, {"T": args.T, "B": args.batch, "rate": args.rate}, res, "neurokit"))
     print(format_table(title, res, "neurokit"))
-    result = {"meta": {"T": args.T, "batch": args.batch, "rate": args.rate, "threads": torch.get_num_threads(),
-                       "torch": torch.__version__}, "results": res}
-    if args.json:
-        from neurokit.atomic import atomic_write_text
-        atomic_write_text(args.json, json.dumps(result, indent=1))
-    return result
+    return rec.write(args.json)
 
 
 if __name__ == "__main__":

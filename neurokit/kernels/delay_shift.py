@@ -11,7 +11,7 @@ multiply-adds instead of the dense causal convolution's ``T * B * in * (D + 1) *
 (:class:`neurokit.layers.DelayedLinear`). The weight gradient is event-driven too; the input gradient (needed only
 when ``x`` requires grad) is a gather over the taps. Parallel over the batch (forward, input gradient) or over the
 inputs (weight gradient), so no two threads write the same element; each output element is summed in a fixed order
-(``t``, then ``j``, then ``m``), independent of the thread count.
+(``j``, then ``t``, then ``m``), independent of the thread count.
 
 Example::
 
@@ -38,8 +38,8 @@ def _forward(x, w, d, out):
     B, T, J = x.shape
     M, _, n_out = w.shape
     for b in numba.prange(B):
-        for t in range(T):
-            for j in range(J):
+        for j in range(J):          # input-major: one input's taps (w, d) stay in cache for all its events
+            for t in range(T):
                 xv = x[b, t, j]
                 if xv == 0:
                     continue

@@ -22,16 +22,20 @@ weight ``W[o, j]`` and a delay. Two semantics exist:
   This is the semantics every compile target reproduces. Rounding is ``d = clamp(round(p), 0, max_delay)`` with
   ``torch.round`` (halves to even).
 
-Cost. On CPU float32 the layer pays for the support of each synapse's kernel, not for all ``max_delay + 1`` taps
-(:func:`neurokit.kernels.delay_shift.shift_accumulate`, event-driven over the non-zero inputs): after rounding one
-tap per synapse; while learning, the ``2 * ceil(support_sigmas * sigma) + 1`` taps around ``round(p)`` (the
-Gaussian keeps its normalisation over all taps, so the result differs from the dense one only by the dropped
-tails, below ``sum_j |W[o, j]| * tail[o, j] * max|x|``; at ``support_sigmas = 3`` a tail is at most about 0.3 %
-of the kernel). When the window would cover every tap (large sigma) the dense causal ``conv1d`` runs and the result
-is the exact one; it also runs on other devices and dtypes, for ``support_sigmas=None``, and when the input is so
-dense that the scatter would do more work than the convolution (rule: taps per synapse x input density >
-(max_delay + 1) / 4). Both paths are checked against plain references (`delayed_linear_reference`,
-`gaussian_delay_reference`) in the tests.
+Cost. On CPU float32 the layer skips the zero inputs and takes the cheapest of three computations (`path`):
+
+* ``"scatter"`` (:func:`neurokit.kernels.delay_shift.shift_accumulate`): each non-zero input is scattered into the
+  taps of each synapse's support: after rounding one tap per synapse; while learning the
+  ``2 * ceil(support_sigmas * sigma) + 1`` taps around ``round(p)`` (the Gaussian keeps its normalisation over all
+  taps, so the result differs from the dense one only by the dropped tails, below
+  ``sum_j |W[o, j]| * tail[o, j] * max|x|``; at ``support_sigmas = 3`` a tail is at most about 0.3 % of the kernel);
+* ``"taps"`` (:func:`neurokit.kernels.delay_taps.tap_accumulate`): each non-zero input adds all its taps
+  ``W[:, j] * g[:, j, k]`` as contiguous vectors: the dense result to fp32 rounding at every sigma;
+* ``"conv"``: the dense causal ``conv1d`` (also the only path on other devices and dtypes).
+
+Relative to the conv, the rule prices the scatter at ``taps x density x SCATTER_COST / (max_delay + 1)`` and the
+taps at ``density x TAPS_COST`` (the constants are the cost ratios measured by ``benchmarks/delays.py``). Every path
+is checked against the plain references (`delayed_linear_reference`, `gaussian_delay_reference`) in the tests.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..kernels.delay_shift import shift_accumulate
+from ..kernels.delay_taps import gaussian_taps, tap_accumulate
 
 DELAY_MODES = ("learned", "random", "none")
 
@@ -137,13 +142,24 @@ def _causal_delay_conv(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor
     return y.permute(2, 0, 1)
 
 
-def _sparse_pays(x: torch.Tensor, weight: torch.Tensor, taps: int, max_delay: int) -> bool:
-    """Use the event-driven path: CPU float32, and ``taps x density <= (max_delay + 1) / 4`` (the scatter does
-    roughly four times the work per multiply-add of the convolution's GEMM)."""
+# Cost of each event-driven path relative to the dense conv1d's GEMM, measured with benchmarks/delays.py
+# (DelayedLinear(700, 256, 25), T=100, B=32, 5 % input spikes, CPU): the per-synapse scatter costs about 64x a GEMM
+# multiply-add (62x at 23 taps, 70x at 5), the event-driven dense taps about 5x (4x faster than the conv at 5 %).
+SCATTER_COST = 64
+TAPS_COST = 5
+
+
+def _plan(x: torch.Tensor, weight: torch.Tensor, taps: int | None, max_delay: int) -> str:
+    """The cheapest path for ``x``: ``"scatter"`` (``taps`` per synapse, cost ``taps x density x SCATTER_COST /
+    (max_delay + 1)`` of the conv), ``"taps"`` (every tap, only the events: ``density x TAPS_COST``) or ``"conv"``
+    (cost 1; the only path off CPU float32). ``taps`` is None when the scatter does not apply."""
     if x.device.type != "cpu" or x.dtype != torch.float32 or weight.dtype != torch.float32:
-        return False
+        return "conv"
     density = float(torch.count_nonzero(x)) / max(x.numel(), 1)
-    return taps * density <= (max_delay + 1) / 4
+    costs = {"conv": 1.0, "taps": density * TAPS_COST}
+    if taps is not None:
+        costs["scatter"] = taps * density * SCATTER_COST / (max_delay + 1)
+    return min(costs, key=costs.get)
 
 
 class DelayedLinear(nn.Module):
@@ -158,8 +174,8 @@ class DelayedLinear(nn.Module):
         sigma_init: starting Gaussian width (default ``max(D / 2, sigma_final)``); ``sigma_final``: last width;
         anneal_fraction: fraction of the epochs over which sigma decays (see `sigma_schedule`).
         bias: add a learnable bias (default False, as in DCLS).
-        support_sigmas: half-width of the computed tap window in units of sigma while learning (default 3.0;
-            ``None`` computes every tap, the dense formulation).
+        support_sigmas: half-width of the tap window the ``"scatter"`` path computes while learning, in units of
+            sigma (default 3.0; ``None``: no window, every tap is computed, by the ``"taps"`` or ``"conv"`` path).
         generator: optional ``torch.Generator`` for the initial / random delays.
 
     Attributes: ``weight [out, in]``; ``delay`` (``LongTensor[out, in]``, meaningful when ``is_rounded``);
@@ -249,10 +265,28 @@ class DelayedLinear(nn.Module):
             with torch.no_grad():
                 self.position.clamp_(0, self.max_delay)
         taps = self.support_taps()
-        if taps is not None and _sparse_pays(x, self.weight, taps.shape[-1], self.max_delay):
+        path = _plan(x, self.weight, None if taps is None else taps.shape[-1], self.max_delay)
+        if path == "conv":
+            return _causal_delay_conv(x, self.tap_kernel(), self.bias)
+        if path == "scatter":
             out = shift_accumulate(x, *self._window_weights(taps))
-            return out if self.bias is None else out + self.bias
-        return _causal_delay_conv(x, self.tap_kernel(), self.bias)
+        elif self.is_rounded:
+            out = tap_accumulate(x, self.tap_kernel().permute(1, 2, 0))
+        else:
+            out = tap_accumulate(x, gaussian_taps(self.weight, self.position, self.sigma, self.max_delay + 1))
+        return out if self.bias is None else out + self.bias
+
+    def path(self, x: torch.Tensor) -> str:
+        """Which computation ``forward(x)`` runs: ``"scatter"`` (the support window, or the one rounded tap, per
+        synapse), ``"taps"`` (every tap, only the non-zero inputs) or ``"conv"`` (the dense causal conv1d); the
+        cheapest by the cost rule of the module docstring.
+
+        Example:
+            >>> DelayedLinear(3, 2, max_delay=8).round_().path(torch.zeros(10, 5, 3))
+            'scatter'
+        """
+        taps = self.support_taps()
+        return _plan(x, self.weight, None if taps is None else taps.shape[-1], self.max_delay)
 
     def support_taps(self) -> torch.Tensor | None:
         """Tap indices each synapse computes, ``LongTensor[out, in, M]``, or ``None`` when every tap is needed.

@@ -20,5 +20,5 @@ def test_gpu_check_dry_run_writes_summary(tmp_path):
     by_step = {s["step"]: s for s in summary["steps"]}
     assert by_step["ddp"]["result"]["grads_equal_across_ranks"] is True
     assert by_step["autocast"]["result"]["bfloat16"]["finite"] is True
-    assert {r["T"] for r in summary["time_loop"]["rows"]} == {2, 4}
+    assert {t["params"]["T"] for t in summary["time_loop"]["tables"]} == {2, 4}
     assert "# GPU check: PASS" in (tmp_path / "gpu_check.md").read_text()

@@ -13,9 +13,10 @@ def test_time_loop_benchmark_writes_json(tmp_path):
     out = tmp_path / "r.json"
     bench.main(["--device", "cpu", "--T", "3", "--neurons", "64", "--repeats", "1", "--json", str(out)])
     result = json.loads(out.read_text())
-    (row,) = result["rows"]
-    assert (row["T"], row["neurons"]) == (3, 64)
+    (tbl,) = result["tables"]
+    assert tbl["params"] == {"T": 3, "neurons": 64} and tbl["reference"] == "auto"
+    row = tbl["contestants"]
     for name in ("auto", "torch", "snntorch", "spikingjelly"):
-        assert row[name]["seconds"] > 0 and row[name]["memory_bytes"] > 0, name
+        assert row[name]["min_s"] > 0 and row[name]["memory_bytes"] > 0, name
     # the fused path keeps 4 B per neuron-step for backward (fp32), the reference loop more
     assert row["auto"]["memory_bytes"] <= 4 * 3 * 64 < row["torch"]["memory_bytes"]
