@@ -124,5 +124,5 @@ def test_cli_refuses_an_unavailable_device_with_exit_2(tmp_path, capfd, argv, ne
 def test_cli_compile_gpu_on_cpu_runs(tmp_path, capfd):
     run = _run_folder(tmp_path)
     capfd.readouterr()
-    assert main(["compile", str(run), "--target", "gpu", "--device", "cpu"]) == 0
+    assert main(["compile", str(run), "--target", "gpu", "--device", "cpu", "--json"]) == 0
     assert '"device": "cpu"' in capfd.readouterr().out
