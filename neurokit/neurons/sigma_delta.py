@@ -25,7 +25,8 @@ Example::
 
     >>> sd = nk.SigmaDelta(threshold=0.1)
     >>> y = sd(torch.randn(16, 4, 32) * 0.1)        # [T, B, N] deltas in -> [T, B, N] graded messages out
-    >>> float(sd.message_rate)                       # fraction of (step, neuron) slots that sent a message
+    >>> 0 <= float(sd.message_rate) <= 1             # fraction of (step, neuron) slots that sent a message
+    True
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ from torch import nn
 
 from .checks import check_input
 
-__all__ = ["SigmaDelta", "sigma_delta_reference", "ACTIVATIONS", "quantized_threshold"]
+__all__ = ["SigmaDelta", "Sigma", "sigma_delta_reference", "ACTIVATIONS", "quantized_threshold"]
 
 #: activation names accepted by :class:`SigmaDelta` (Lava's ``ActivationMode`` has RELU and UNIT).
 ACTIVATIONS = {"relu": torch.relu, "identity": lambda v: v}
@@ -79,6 +80,20 @@ def _check_activation(activation: str):
     return ACTIVATIONS[activation]
 
 
+def _check_bias(bias) -> torch.Tensor:
+    b = torch.as_tensor(bias).detach().clone()
+    if b.dim() != 1 or not b.is_floating_point() or not bool(torch.isfinite(b).all()):
+        raise ValueError(f"bias must be a finite 1-D float tensor (one value per channel, dim 2 of [T, B, C, ...]); "
+                         f"got shape {tuple(b.shape)}, dtype {b.dtype}")
+    return b
+
+
+def _bias_view(bias: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    if x.dim() < 3 or x.shape[2] != bias.numel():
+        raise ValueError(f"bias has {bias.numel()} channels but the input [T, B, C, ...] has shape {tuple(x.shape)}")
+    return bias.view(bias.numel(), *([1] * (x.dim() - 3)))
+
+
 def _delta_forward(a: torch.Tensor, threshold: float, cum_error: bool, step: Optional[float]) -> torch.Tensor:
     """Delta encoder forward on ``a [T, B, ...]`` (no graph). Returns the messages ``[T, B, ...]``."""
     out = torch.empty_like(a)
@@ -114,12 +129,13 @@ class _DeltaSTE(torch.autograd.Function):
 
 
 def sigma_delta_reference(x: torch.Tensor, threshold: float, activation: str = "relu", cum_error: bool = False,
-                          scale: Optional[int] = 64) -> torch.Tensor:
+                          scale: Optional[int] = 64, bias: Optional[torch.Tensor] = None,
+                          sigma: bool = True) -> torch.Tensor:
     """Plain per-step loop that defines the sigma-delta unit (module docstring); autograd runs through it.
 
     Args:
         x: incoming graded deltas ``[T, B, ...]``.
-        threshold, activation, cum_error, scale: as :class:`SigmaDelta`.
+        threshold, activation, cum_error, scale, bias, sigma: as :class:`SigmaDelta`.
 
     Returns:
         graded messages ``[T, B, ...]``.
@@ -132,13 +148,15 @@ def sigma_delta_reference(x: torch.Tensor, threshold: float, activation: str = "
     th = quantized_threshold(threshold, scale)
     act = _check_activation(activation)
     step = None if scale is None else 1.0 / (_STATE_SHIFT * scale)
-    sigma = torch.cumsum(x, dim=0)            # s[t] = s[t-1] + x[t], in torch.cumsum's float order (lava-dl's)
+    s = torch.cumsum(x, dim=0) if sigma else x  # s[t] = s[t-1] + x[t], in torch.cumsum's float order (lava-dl's)
+    if bias is not None:
+        s = s + _bias_view(bias, x)
     a_prev = torch.zeros_like(x[0])
     resid = torch.zeros_like(x[0])
     err = torch.zeros_like(x[0])
     out = []
     for t in range(x.shape[0]):
-        a = act(sigma[t])
+        a = act(s[t])
         d = (a - a_prev + resid).detach()
         if cum_error:
             err = err + d
@@ -164,6 +182,10 @@ class SigmaDelta(nn.Module):
         activation: ``"relu"`` or ``"identity"``, applied to the integrated input.
         cum_error: lava-dl's ``cum_error``: compare the error accumulated since the last message with the threshold.
         scale: lava-dl's weight scale (``64``): messages are floored to ``1/(64*scale)``; ``None`` = no quantization.
+        bias: optional per-channel bias ``(C,)`` (dim 2 of the input), added to the integrated input before the
+            activation (lava-dl's ``set_bias``; netx's neuron bias). Learnable.
+        sigma: ``False``: no integration, the input itself is the value to encode (a delta encoder on raw inputs,
+            netx's SDNN input block).
 
     Shapes: ``x [T, B, ...]`` (graded deltas, e.g. the output of a layer fed by another ``SigmaDelta``) ->
     messages ``[T, B, ...]``. After each call ``self.message_rate`` holds the fraction of nonzero messages.
@@ -176,8 +198,10 @@ class SigmaDelta(nn.Module):
     """
 
     def __init__(self, threshold: float, activation: str = "relu", cum_error: bool = False,
-                 scale: Optional[int] = 64):
+                 scale: Optional[int] = 64, bias: Optional[torch.Tensor] = None, sigma: bool = True):
         super().__init__()
+        self.sigma = bool(sigma)
+        self.bias = None if bias is None else nn.Parameter(_check_bias(bias))
         self.scale = _check_scale(scale)
         self.threshold = quantized_threshold(threshold, self.scale)
         if self.threshold != float(threshold):
@@ -190,7 +214,10 @@ class SigmaDelta(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, who="SigmaDelta")
-        a = self._act(torch.cumsum(x, dim=0))
+        s = torch.cumsum(x, dim=0) if self.sigma else x
+        if self.bias is not None:
+            s = s + _bias_view(self.bias, x)
+        a = self._act(s)
         step = None if self.scale is None else 1.0 / (_STATE_SHIFT * self.scale)
         y = _DeltaSTE.apply(a, self.threshold, self.cum_error, step)
         self.message_rate = (y.detach() != 0).float().mean()
@@ -198,4 +225,25 @@ class SigmaDelta(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"threshold={self.threshold}, activation={self.activation!r}, cum_error={self.cum_error}, "
-                f"scale={self.scale}")
+                f"scale={self.scale}, bias={self.bias is not None}, sigma={self.sigma}")
+
+
+class Sigma(nn.Module):
+    """Sigma decoder read-out: integrates graded deltas ``x [T, B, ...]`` over time, plus an optional per-channel
+    ``bias`` (dim 2): ``y[t] = sum_{k<=t} x[k] + bias`` (netx's ``sigma_output`` block, lava-dl slayer's ``Sigma``
+    dendrite). The output of an SDNN whose last layer is linear.
+
+    Example::
+
+        >>> nk.neurons.Sigma()(torch.tensor([[1.0], [0.5], [-0.25]])).flatten().tolist()
+        [1.0, 1.5, 1.25]
+    """
+
+    def __init__(self, bias: Optional[torch.Tensor] = None):
+        super().__init__()
+        self.bias = None if bias is None else nn.Parameter(_check_bias(bias))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(x, who="Sigma")
+        y = torch.cumsum(x, dim=0)
+        return y if self.bias is None else y + _bias_view(self.bias, x)
