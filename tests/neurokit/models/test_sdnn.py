@@ -78,3 +78,32 @@ def test_bad_input():
         nk.SigmaDelta(0.1, scale=None, bias=torch.zeros(3))(torch.zeros(2, 1, 4))
     with pytest.raises(ValueError, match="bias must be a finite 1-D float tensor"):
         nk.SigmaDelta(0.1, scale=None, bias=torch.zeros(2, 2))
+
+
+def _digits_ann():
+    train, test = nk.data.digits(T=1, encoding="direct", flatten=False)
+    x_tr, x_te = (torch.stack([d[i][0][0] for i in range(len(d))]) for d in (train, test))
+    y_tr, y_te = (torch.tensor([int(d[i][1]) for i in range(len(d))]) for d in (train, test))
+    torch.manual_seed(0)
+    ann = nn.Sequential(nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 16, 32),
+                        nn.ReLU(), nn.Linear(32, 10))
+    opt = torch.optim.Adam(ann.parameters(), lr=1e-2)
+    for step in range(150):
+        idx = torch.randint(0, len(x_tr), (128,), generator=torch.Generator().manual_seed(step))
+        loss = nn.functional.cross_entropy(ann(x_tr[idx]), y_tr[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return ann, x_te, y_te
+
+
+def test_conversion_report_on_digits():
+    ann, x, y = _digits_ann()
+    rep = nk.models.conversion_report(ann, x, y, thresholds=(0.0, 0.1, 0.5), T=4)
+    assert rep["ann_accuracy"] > 0.85, rep["ann_accuracy"]
+    exact, mid, coarse = rep["sdnn"]
+    assert exact["accuracy"] == rep["ann_accuracy"]             # threshold 0: the ANN's predictions
+    assert exact["saved"] >= 0.75 - 1e-9                        # static frames: each value sent once in T = 4
+    assert coarse["messages"] < mid["messages"] < exact["messages"]
+    assert all(0 <= s["saved"] <= 1 for row in rep["sdnn"] for s in row["layers"])
+    assert mid["accuracy"] > 0.8, mid
