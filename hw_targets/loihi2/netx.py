@@ -48,9 +48,12 @@ The reader follows ``lava.lib.dl.netx.hdf5.Network`` (lava-dl ``src/lava/lib/dl/
 input block with a ``neuron`` is the :class:`InputLayer`; a ``dense`` block without one gets netx's default
 integrator (``NETX_DEFAULT_NEURON``: its ``vThMant = 1 << 18 - 1`` is ``1 << 17`` by Python's precedence, so it never
 fires); delays may be a matrix, per neuron ``(out,)``, per input ``(in,)`` or a scalar (``netx_meta.netx_delay``).
+``SDNN`` neurons are read as netx builds them (:class:`~hw_targets.loihi2.network.SigmaDeltaNeuron`: ``Delta`` for
+the input block, ``Sigma`` with ``neuron/sigma_output``, else ``SigmaDelta``; simulated by
+:mod:`hw_targets.loihi2.sdnn`); writing them back is not implemented (``save_netx`` refuses).
 Refused with the reason (:class:`NetxUnsupportedError`): blocks netx cannot build (``LAVA_UNBUILDABLE``:
-``NotImplementedError`` in ``hdf5.Network``), ``SDNN`` / ``RF`` neurons, complex synapses, graded spikes (Lava runs
-those; this simulator has the CUBA LIF only), delays above 62 (netx clips them). Every dataset read is kept
+``NotImplementedError`` in ``hdf5.Network``), ``RF`` neurons, complex synapses, graded spikes of CUBA neurons, an SDNN
+``activation`` other than ReLU (Lava runs those; this simulator does not), delays above 62 (netx clips them). Every dataset read is kept
 (``.netx`` of the layers and the network) and :func:`save_netx` writes it back where it still holds, so a file read
 and saved again is identical (``netx_meta.restore``). Table: docs/interop.md.
 
