@@ -53,7 +53,8 @@ the input block, ``Sigma`` with ``neuron/sigma_output``, else ``SigmaDelta``; si
 :mod:`hw_targets.loihi2.sdnn`); writing them back is not implemented (``save_netx`` refuses).
 Refused with the reason (:class:`NetxUnsupportedError`): blocks netx cannot build (``LAVA_UNBUILDABLE``:
 ``NotImplementedError`` in ``hdf5.Network``), ``RF`` neurons, complex synapses, graded spikes of CUBA neurons, an SDNN
-``activation`` other than ReLU (Lava runs those; this simulator does not), delays above 62 (netx clips them). Every dataset read is kept
+``activation`` other than ReLU (Lava runs those; this simulator does not), delays above 62 (netx clips them).
+Every dataset read is kept
 (``.netx`` of the layers and the network) and :func:`save_netx` writes it back where it still holds, so a file read
 and saved again is identical (``netx_meta.restore``). Table: docs/interop.md.
 
