@@ -4,7 +4,7 @@ A sigma-delta unit integrates the incoming graded deltas (sigma), applies an act
 that activation only when it is large enough (delta encoder). Per step ``t`` (time-major ``[T, B, ...]``), with
 ``a[-1] = r[-1] = e[-1] = 0``:
 
-* sigma: ``s[t] = s[t-1] + x[t]``; activation ``a[t] = act(s[t])``
+* sigma: ``s[t] = s[t-1] + x[t]`` (``sigma=False``: ``s[t] = x[t]``); activation ``a[t] = act(s[t] + bias)``
 * delta: ``d[t] = a[t] - a[t-1] + r[t-1]``
 * ``cum_error=False``: send ``y[t] = d[t]`` if ``|d[t]| >= threshold`` else ``0``
 * ``cum_error=True``: ``e[t] = e[t-1] + d[t]``; send ``y[t] = d[t]`` if ``|e[t]| >= threshold`` else ``0``;
@@ -23,7 +23,7 @@ graph per step and its backward in one vectorised expression.
 
 Example::
 
-    >>> sd = nk.SigmaDelta(threshold=0.1)
+    >>> sd = nk.SigmaDelta(threshold=0.125)
     >>> y = sd(torch.randn(16, 4, 32) * 0.1)        # [T, B, N] deltas in -> [T, B, N] graded messages out
     >>> 0 <= float(sd.message_rate) <= 1             # fraction of (step, neuron) slots that sent a message
     True
