@@ -107,3 +107,9 @@ def test_conversion_report_on_digits():
     assert coarse["messages"] < mid["messages"] < exact["messages"]
     assert all(0 <= s["saved"] <= 1 for row in rep["sdnn"] for s in row["layers"])
     assert mid["accuracy"] > 0.8, mid
+
+
+def test_compile_refuses_sigma_delta_naming_the_module():
+    sdnn = sdnn_cnn(threshold=0.1)
+    with pytest.raises(nk.CompileError, match=r"unsupported module '0' \(SigmaDelta\): sigma-delta units have no IR"):
+        nk.compile(sdnn, target="loihi2", example_input=torch.rand(4, 1, 1, 8, 8))
