@@ -26,6 +26,7 @@ from compile.capture_ops import convert_op
 from compile.ir import CompileError
 from compile.tracing import ConcreteTracer, op_name
 from neurokit.layers.time_major import BATCH_NORMS, convert_module
+from neurokit.neurons.sigma_delta import Sigma, SigmaDelta
 
 Converter = Callable[[nn.Module, str, tuple, tuple, tuple], "ir.Node | None"]
 CONVERTERS: dict[type, Converter] = {}
@@ -279,6 +280,9 @@ UNSUPPORTED_MODULES = {
     nn.Transformer: "use nk.layers.SpikingSelfAttention blocks (see nk.models.spikformer)",
     nn.TransformerEncoderLayer: "use nk.layers.SpikingSelfAttention blocks (see nk.models.spikformer)",
     nn.TransformerDecoderLayer: "use nk.layers.SpikingSelfAttention blocks (see nk.models.spikformer)",
+    SigmaDelta: "sigma-delta units have no IR node and no target lowering yet; run the model eagerly (lava-dl's SDNN "
+                "netx files run with hw_targets.loihi2.load_netx + simulate)",
+    Sigma: "sigma-delta read-outs have no IR node and no target lowering yet; run the model eagerly",
 }
 
 

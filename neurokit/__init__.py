@@ -7,16 +7,16 @@ a Loihi-2-style fixed-point target and NIR; estimate energy per inference.
 """
 
 from . import continual, data, encode, layers, models, neurons, surrogate, training
-from .neurons import ALIF, IF, LIF, PLIF, CubaLIF
+from .neurons import ALIF, IF, LIF, PLIF, CubaLIF, SigmaDelta
 from .errors import CompileError
 from .training import train
 from .layers.time_major import time_major
 
 __version__ = "0.1.0"
 
-__all__ = ["LIF", "IF", "CubaLIF", "ALIF", "PLIF", "surrogate", "encode", "layers", "neurons", "data", "training",
-           "train", "energy", "models", "continual", "compile", "CompileError", "from_nir", "from_snntorch",
-           "time_major", "from_netx"]
+__all__ = ["LIF", "IF", "CubaLIF", "ALIF", "PLIF", "SigmaDelta", "surrogate", "encode", "layers", "neurons", "data",
+           "training", "train", "energy", "models", "continual", "compile", "CompileError", "from_nir",
+           "from_snntorch", "time_major", "from_netx"]
 
 
 def energy(model_or_cm, x, target="cmos45", **kwargs):

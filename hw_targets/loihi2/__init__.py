@@ -2,7 +2,8 @@
 
 Public pieces: :class:`Loihi2Target` (registered as ``"loihi2"``), :class:`LoihiNetwork` / :class:`LoihiLayer` /
 :class:`ConvGeometry`,
-:class:`InputLayer`, :func:`simulate`, :func:`save_netx` / :func:`load_netx` (lava-dl's own files too),
+:class:`InputLayer`, :class:`SigmaDeltaNeuron` (netx SDNN blocks), :func:`simulate`, :func:`save_netx` /
+:func:`load_netx` (lava-dl's own files too, sigma-delta ones included),
 :func:`from_netx` (a netx file as a trainable model, ``nk.from_netx``), :func:`map_cores`, :func:`run_lava`
 (real Lava, subprocess), :func:`lava_dl_netx_files` (the ``.net`` files shipped with lava-dl).
 
@@ -16,6 +17,7 @@ from .lava_bridge import lava_dl_netx_files, run_lava
 from .mapping import CoreLimits, map_cores
 from .network import ConvGeometry, InputLayer, LoihiLayer, LoihiNetwork, encode_weights
 from .netx import NetxFormatError, NetxUnsupportedError, load_netx, save_netx
+from .sdnn import SigmaDeltaNeuron
 from .simulator import simulate
 from .target import Loihi2Program, Loihi2Target
 
@@ -29,6 +31,7 @@ __all__ = [
            "LoihiNetwork",
            "NetxFormatError",
            "NetxUnsupportedError",
+           "SigmaDeltaNeuron",
            "encode_weights",
            "from_netx",
            "lava_dl_netx_files",

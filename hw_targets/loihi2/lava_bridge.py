@@ -23,8 +23,9 @@ RUNNER = Path(__file__).resolve().with_name("lava_runner.py")
 
 @dataclass
 class LavaResult:
-    """One job's result: ``spikes[l]`` uint8 ``[T, B, n_l]`` per layer (last = ``net.out``),
-    ``v_last`` int64 ``[T, B, n_L]``, ``seconds`` per sample (load + build + run wall time),
+    """One job's result: ``spikes[l]`` int64 ``[T, B, n_l]`` per layer (last = ``net.out``; 0/1 spikes, or graded
+    messages of a sigma-delta block), ``v_last`` int64 ``[T, B, n_L]`` (a sigma-delta block's ``sigma``),
+    ``seconds`` per sample (load + build + run wall time),
     ``run_seconds`` per sample (``net.run`` alone) and ``blocks``, the classes of the blocks netx built."""
 
     spikes: list[np.ndarray]

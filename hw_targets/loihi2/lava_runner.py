@@ -18,9 +18,10 @@ flattened in that order (Lava's ports are ``(W, H, C)``: inputs are transposed i
 transposed back). When the first block is netx's ``Input`` (an input block with a neuron), whose ``inp`` port
 netx leaves unconnected, the input drives that neuron's ``a_in`` directly (as lava-dl's own tests do).
 A job without ``"input"`` only builds the network and writes ``{"error": "<Type>: <message>" or null,
-"blocks": [...]}`` as JSON to ``output``. The output ``.npz`` holds ``layer<i>`` (``uint8 [B, T, n_i]``, i = 1..L,
-the last one being ``net.out``), ``blocks`` (netx's block classes: ``Input``, ``Dense``, ``Conv``), ``v_last``
-(``int64 [B, T, n_L]``, the last layer's voltage after each step), ``seconds`` (wall time of loading + building +
+"blocks": [...]}`` as JSON to ``output``. The output ``.npz`` holds ``layer<i>`` (``int64 [B, T, n_i]``, i = 1..L,
+the last one being ``net.out``: 0/1 spikes, or a sigma-delta block's graded messages), ``blocks`` (netx's block
+classes: ``Input``, ``Dense``, ``Conv``), ``v_last`` (``int64 [B, T, n_L]``, the last layer's voltage after each
+step; a sigma-delta block's ``sigma``), ``seconds`` (wall time of loading + building +
 running, per sample)
 and ``run_seconds`` (``net.run`` alone).
 """
@@ -78,7 +79,8 @@ def run_sample(job: dict, spikes: np.ndarray, run_seconds: list):
         sink = Sink(shape=layer.out.shape, buffer=steps)
         layer.out.connect(sink.a_in)
         sinks.append(sink)
-    v = net.layers[-1].neuron.v
+    last = net.layers[-1].neuron
+    v = last.v if hasattr(last, "v") else last.sigma  # a sigma-delta block's state is its sigma
     mon = Monitor()
     mon.probe(target=v, num_steps=steps)
     try:
@@ -87,7 +89,7 @@ def run_sample(job: dict, spikes: np.ndarray, run_seconds: list):
         run_seconds.append(time.perf_counter() - t0)
         v_trace = np.asarray(mon.get_data()[v.process.name][v.name]).reshape(steps, *v.shape).astype(np.int64)
         blocks = [type(b).__name__ for b in net.layers]
-        rasters = [_to_flat_chw(np.moveaxis(s.data.get(), -1, 0)).astype(np.uint8) for s in sinks]
+        rasters = [_to_flat_chw(np.moveaxis(s.data.get(), -1, 0)).astype(np.int64) for s in sinks]
         return blocks, rasters + [_to_flat_chw(v_trace)]
     finally:
         net.stop()

@@ -38,6 +38,8 @@ import numpy as np
 
 from neurokit.integer import DECAY_UNITY, VTH_BITS
 
+from .sdnn import SigmaDeltaNeuron
+
 #: netx/slayer clamp delays to this (``Delay(max_delay=62)``; netx ``DelayDense(max_delay=62)``).
 MAX_DELAY = 62
 #: Lava ``LIF`` bit-accurate ``vth`` precision is 17 bits (``lava.proc.lif.models``; ``neurokit.integer.VTH_BITS``).
@@ -217,7 +219,8 @@ class ConvGeometry:
 class LoihiLayer:
     """One netx ``dense`` block ((Delay)Dense synapse) or, with ``conv``, one netx ``conv`` block (Conv
     synapse), feeding a bit-accurate CUBA LIF population; with ``weight_rec`` ``(out, out)`` a netx ``dense_rec``
-    block (Lava ``RecurrentDense``: a second Dense from the population's spikes back into its ``a_in``).
+    block (Lava ``RecurrentDense``: a second Dense from the population's spikes back into its ``a_in``). With
+    ``sdnn`` (a :class:`SigmaDeltaNeuron`) the population is a netx SDNN neuron instead, with graded messages.
 
     Shapes: ``weight`` and ``delay`` ``(out, in)``, ``bias`` ``(out,)``; conv: ``weight``
     ``(C_out, C_in / groups, kH, kW)``, ``bias`` ``(C_out,)`` (per channel), no ``delay`` (netx ignores conv
@@ -240,6 +243,7 @@ class LoihiLayer:
     name: str = ""
     conv: ConvGeometry | None = None
     weight_rec: np.ndarray | None = None
+    sdnn: SigmaDeltaNeuron | None = None
     #: datasets of the netx block this layer was read from, as stored (written back where they still hold)
     netx: dict = field(default_factory=dict, repr=False, compare=False)
     _enc: SynapseEncoding | None = field(default=None, init=False, repr=False, compare=False)
@@ -273,7 +277,7 @@ class LoihiLayer:
             want = (self.out_shape[0],)
             if self.bias.shape != want:
                 raise ValueError(f"{p}bias: shape {self.bias.shape}, expected {want}")
-            if self.i_decay != MAX_DECAY:
+            if self.i_decay != MAX_DECAY and self.sdnn is None:
                 raise ValueError(f"{p}bias: needs iDecay = 4096 (got {self.i_decay}); Lava adds the bias to v, "
                                  "which equals a constant synaptic input only without current memory")
 
@@ -357,6 +361,7 @@ class InputLayer:
     v_decay: int
     vth_mant: int
     name: str = "input"
+    sdnn: SigmaDeltaNeuron | None = None
     netx: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -48,9 +48,13 @@ The reader follows ``lava.lib.dl.netx.hdf5.Network`` (lava-dl ``src/lava/lib/dl/
 input block with a ``neuron`` is the :class:`InputLayer`; a ``dense`` block without one gets netx's default
 integrator (``NETX_DEFAULT_NEURON``: its ``vThMant = 1 << 18 - 1`` is ``1 << 17`` by Python's precedence, so it never
 fires); delays may be a matrix, per neuron ``(out,)``, per input ``(in,)`` or a scalar (``netx_meta.netx_delay``).
+``SDNN`` neurons are read as netx builds them (:class:`~hw_targets.loihi2.network.SigmaDeltaNeuron`: ``Delta`` for
+the input block, ``Sigma`` with ``neuron/sigma_output``, else ``SigmaDelta``; simulated by
+:mod:`hw_targets.loihi2.sdnn`); writing them back is not implemented (``save_netx`` refuses).
 Refused with the reason (:class:`NetxUnsupportedError`): blocks netx cannot build (``LAVA_UNBUILDABLE``:
-``NotImplementedError`` in ``hdf5.Network``), ``SDNN`` / ``RF`` neurons, complex synapses, graded spikes (Lava runs
-those; this simulator has the CUBA LIF only), delays above 62 (netx clips them). Every dataset read is kept
+``NotImplementedError`` in ``hdf5.Network``), ``RF`` neurons, complex synapses, graded spikes of CUBA neurons, an SDNN
+``activation`` other than ReLU (Lava runs those; this simulator does not), delays above 62 (netx clips them).
+Every dataset read is kept
 (``.netx`` of the layers and the network) and :func:`save_netx` writes it back where it still holds, so a file read
 and saved again is identical (``netx_meta.restore``). Table: docs/interop.md.
 
@@ -67,7 +71,7 @@ import numpy as np
 
 from neurokit.atomic import atomic_path
 
-from .network import ConvGeometry, InputLayer, LoihiLayer, LoihiNetwork, is_readout
+from .network import MAX_DECAY, ConvGeometry, InputLayer, LoihiLayer, LoihiNetwork, SigmaDeltaNeuron, is_readout
 from .netx_meta import NETX_DEFAULT_NEURON, netx_delay, read_raw, restore
 
 _NEURON_KEYS = ("iDecay", "vDecay", "vThMant")
@@ -108,6 +112,9 @@ def save_netx(net: LoihiNetwork, path: str | Path, t_sample: int | None = None) 
         >>> save_netx(net, "/tmp/tiny.net").name
         'tiny.net'
     """
+    if any(layer.sdnn is not None for layer in net.layers):
+        raise NetxUnsupportedError("save_netx: writing sigma-delta (SDNN) blocks is not implemented; this network "
+                                   "was read from an SDNN file and would be written back as CUBA blocks")
     path = Path(path)
     meta = net.netx
     with atomic_path(path) as tmp:
@@ -282,10 +289,10 @@ def _check_runnable(groups: list[tuple[str, h5py.Group, str]]) -> None:
     """Refuse, before anything else, what neither netx nor this simulator can run, naming the real blocker."""
     for where, g, kind in groups:
         ntype = _text(g["neuron/type"]) if "neuron/type" in g else None
-        if ntype == "SDNN":
+        if ntype == "SDNN" and "activation" in g["neuron"] and _text(g["neuron/activation"]) != "relu":
             raise NetxUnsupportedError(
-                f"{where}/neuron/type: 'SDNN' (sigma-delta neuron with graded spikes): Lava builds it as "
-                "Sigma/Delta processes; neurokit's Loihi simulator implements the CUBA LIF ('CUBA' / 'LOIHI') only")
+                f"{where}/neuron/activation: {_text(g['neuron/activation'])!r}: netx builds every SDNN neuron with "
+                "ReLU (SigmaDelta's default act_mode), so the file's activation would not be what Lava runs")
         if ntype is not None and ntype.startswith("RF"):
             raise NetxUnsupportedError(f"{where}/neuron/type: {ntype!r} (resonate-and-fire) is not supported; "
                                        "neurokit's Loihi simulator implements the CUBA LIF ('CUBA' / 'LOIHI') only")
@@ -419,9 +426,35 @@ def _neuron_params(g: h5py.Group, where: str) -> tuple[int, int, int]:
     return tuple(int(vals[k].reshape(())) for k in _NEURON_KEYS)
 
 
-def _input_layer(g: h5py.Group, where: str, shape: tuple[int, ...]) -> InputLayer:
+def _sdnn_neuron(g: h5py.Group, where: str, input_block: bool) -> SigmaDeltaNeuron | None:
+    """The block's SDNN neuron as netx's ``get_neuron_params`` builds it (None for any other neuron): ``Delta`` for
+    an input block, ``Sigma`` when ``neuron/sigma_output`` is present, else ``SigmaDelta``."""
+    if "neuron/type" not in g or _text(g["neuron/type"]) != "SDNN":
+        return None
+    ng = g["neuron"]
+    kind = "delta" if input_block else "sigma" if "sigma_output" in ng else "sigma_delta"
+    if kind == "sigma":
+        return SigmaDeltaNeuron(kind)
+    vth = _get(ng, "vThMant", where + "/neuron")
     try:
-        return InputLayer(shape, *_neuron_params(g, where), netx={k: v for k, v in read_raw(g).items()
+        return SigmaDeltaNeuron(kind, int(vth.reshape(())))
+    except ValueError as e:
+        raise NetxFormatError(f"{where}/neuron/vThMant: {e}") from e
+
+
+def _cuba_or_sdnn(g: h5py.Group, where: str, input_block: bool) -> tuple[tuple[int, int, int], dict]:
+    """``((iDecay, vDecay, vThMant), extra kwargs)``: the CUBA parameters, or for an SDNN neuron placeholders the
+    layer ignores and ``{"sdnn": SigmaDeltaNeuron}``."""
+    sd = _sdnn_neuron(g, where, input_block)
+    if sd is not None:
+        return (MAX_DECAY, 0, 0), {"sdnn": sd}
+    return _neuron_params(g, where), {}
+
+
+def _input_layer(g: h5py.Group, where: str, shape: tuple[int, ...]) -> InputLayer:
+    params, kw = _cuba_or_sdnn(g, where, True)
+    try:
+        return InputLayer(shape, *params, **kw, netx={k: v for k, v in read_raw(g).items()
                                                                   if k.startswith("neuron/")})
     except ValueError as e:
         raise NetxFormatError(f"{where}: {e}") from e
@@ -429,9 +462,9 @@ def _input_layer(g: h5py.Group, where: str, shape: tuple[int, ...]) -> InputLaye
 
 def _layer(g: h5py.Group, where: str, w: np.ndarray, **kw) -> LoihiLayer:
     """The block's CUBA neuron + bias around synapse ``w`` (``kw``: ``delay`` or ``conv``)."""
-    i_decay, v_decay, vth = _neuron_params(g, where)
+    (i_decay, v_decay, vth), sd = _cuba_or_sdnn(g, where, False)
     bias = _get(g, "bias", where).reshape(-1) if "bias" in g else None
     try:
-        return LoihiLayer(w, i_decay, v_decay, vth, bias=bias, netx=read_raw(g), **kw)
+        return LoihiLayer(w, i_decay, v_decay, vth, bias=bias, netx=read_raw(g), **sd, **kw)
     except ValueError as e:
         raise NetxFormatError(f"{where}/{e}") from e

@@ -56,6 +56,9 @@ def model_from_network(net: LoihiNetwork) -> nn.Sequential:
         >>> model_from_network(net)(torch.ones(4, 1, 2)).shape
         torch.Size([4, 1, 1])
     """
+    if any(layer.sdnn is not None for layer in net.layers):
+        raise ValueError("from_netx: sigma-delta (SDNN) netx files have no trainable neurokit model yet; run them with "
+                         "hw_targets.loihi2.simulate(load_netx(path), x)")
     mods: list[nn.Module] = []
     prev = net.input_layer
     if prev is not None:

@@ -198,13 +198,19 @@ def simulate(net: LoihiNetwork, spikes, record: bool = False) -> np.ndarray | Si
         record: also return every layer's spikes.
 
     Returns:
-        uint8 output spikes ``[T, B, n_L]``; with ``record=True`` a :class:`SimRecord`.
+        uint8 output spikes ``[T, B, n_L]``; with ``record=True`` a :class:`SimRecord`. A sigma-delta network
+        (:mod:`hw_targets.loihi2.sdnn`) takes integer inputs and gives int64 graded messages; its ``v_last`` is the
+        last block's ``sigma``.
 
     Example:
         >>> net = LoihiNetwork(2, [LoihiLayer(np.array([[4, -2]]), 4096, 0, 1)])
         >>> simulate(net, np.ones((3, 1, 2)))[:, 0, 0].tolist()
         [0, 1, 1]
     """
+    from .sdnn import is_sdnn
+
+    if is_sdnn(net):
+        return _simulate_sdnn(net, spikes, record)
     s = _as_spikes(spikes, net.n_in, graded=net.input_layer is not None)
     outs = []
     if net.input_layer is not None:
@@ -216,3 +222,24 @@ def simulate(net: LoihiNetwork, spikes, record: bool = False) -> np.ndarray | Si
     last, v_last = run_layer(net.layers[-1], s, trace_v=True)
     outs.append(last)
     return SimRecord(outs, v_last) if record else last
+
+
+def _simulate_sdnn(net: LoihiNetwork, x, record: bool) -> np.ndarray | SimRecord:
+    from .sdnn import check_sdnn, run_sdnn_input, run_sdnn_layer
+
+    check_sdnn(net)
+    x = x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
+    if x.ndim != 3 or x.shape[-1] != net.n_in:
+        raise ValueError(f"input: expected [T, B, {net.n_in}], got shape {x.shape}")
+    if x.size and np.any(x != np.round(x)):
+        raise ValueError("input: a sigma-delta network's input must be integers (graded values)")
+    s = x.astype(np.int64)
+    outs = []
+    if net.input_layer is not None:
+        s = run_sdnn_input(net.input_layer, s)
+        outs.append(s)
+    sigma = None
+    for layer in net.layers:
+        s, sigma = run_sdnn_layer(layer, s)
+        outs.append(s)
+    return SimRecord(outs, sigma) if record else s

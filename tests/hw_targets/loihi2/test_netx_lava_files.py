@@ -1,7 +1,8 @@
 """lava-dl's own netx files against the real Lava: every ``.net`` shipped in the installed lava-dl package either
 loads with ``load_netx`` and our simulator equals Lava's ``Loihi2SimCfg("fixed_pt")`` run spike for spike (every
-block's raster and the last block's voltage), or is refused, and then Lava refuses it for the same block or the
-message names the real blocker. Plus hand-written files (h5py directly, not our writer) for netx's corners: the
+block's raster and the last block's voltage; for the PilotNet sigma-delta files every graded message of every block
+and the last block's sigma), or is refused, and then Lava refuses it for the same block.
+Plus hand-written files (h5py directly, not our writer) for netx's corners: the
 default integrator's exact threshold, per-input / scalar delays, ``skip_layers``.
 
 All networks run in one Lava subprocess (module fixture); T is small (the PilotNet build dominates).
@@ -13,6 +14,7 @@ import re
 import h5py
 import numpy as np
 import pytest
+from tests.helpers.sdnn_files import sdnn_file
 
 from hw_targets.loihi2 import load_netx, run_lava, simulate
 from hw_targets.loihi2.lava_bridge import lava_builds, lava_dl_netx_files
@@ -69,7 +71,9 @@ def _corner_files(tmp):
             ("per-input delays (in,)", _dense_file(tmp / "pi.net", w, lif2, delay=np.arange(6) * 3), {}, x),
             ("scalar delay", _dense_file(tmp / "sc.net", w, lif2, delay=np.float32(4)), {}, x),
             ("blocks 0..2, skipping 0..1", _dense_file(tmp / "sk.net", rng.integers(-60, 120, (6, 6)), lif2, layers=3),
-             {"num_layers": 3, "skip_layers": 2}, x)]
+             {"num_layers": 3, "skip_layers": 2}, x),
+            ("sigma-delta: Delta input, dense SigmaDelta with biases, Sigma output", sdnn_file(tmp / "sd.net"), {},
+             rng.integers(-40, 60, (20, 1, 2)))]
 
 
 @pytest.fixture(scope="module")
@@ -79,13 +83,13 @@ def lava_runs(tmp_path_factory):
     loaded, refused = [], []
     for p in lava_dl_netx_files():
         try:
-            loaded.append((p.name, p, {}, load_netx(p)))
+            loaded.append((f"{p.parent.name}/{p.name}", p, {}, load_netx(p)))
         except NetxUnsupportedError as e:
             refused.append((p, str(e)))
             k = re.search(r"num_layers=(\d+)", str(e))
             if k:  # what lava-dl's own test does: read the blocks before the one netx cannot build
                 kw = {"num_layers": int(k.group(1))}
-                loaded.append((f"{p.name} num_layers={k.group(1)}", p, kw, load_netx(p, **kw)))
+                loaded.append((f"{p.parent.name}/{p.name} num_layers={k.group(1)}", p, kw, load_netx(p, **kw)))
     loaded = [(label, p, kw, net, _drive(net, STEPS.get(p.name, 8), i)) for i, (label, p, kw, net) in enumerate(loaded)]
     corners = [(label, p, kw, load_netx(p, **kw), x) for label, p, kw, x in _corner_files(tmp)]
     builds = lava_builds([(p, {}) for p, _ in refused])
@@ -106,21 +110,20 @@ def test_every_lava_dl_netx_file_matches_lava_or_is_refused_for_lavas_reason(lav
     loaded, refused, _, results = lava_runs
     names = {label for label, *_ in loaded}
     # the LIF files: the MNIST MLP (input neuron, default integrator), the 5-D-kernel CNN, PilotNet LIF, and
-    # ntidigits (per-neuron delays) up to its 'average' block
-    assert {"mnist.net", "tiny.net", "network.net", "ntidigits.net num_layers=5"} <= names, names
+    # ntidigits (per-neuron delays) up to its 'average' block; the sigma-delta PilotNets (Delta input, SigmaDelta
+    # conv / dense blocks with biases, a Sigma output)
+    assert {"netx/mnist.net", "netx/tiny.net", "pilotnet_lif/network.net", "ntidigits/ntidigits.net num_layers=5",
+            "pilotnet_sdnn/network.net", "pilotnet_sdnn/square_network.net"} <= names, names
     for (label, _, _, net, x), res in zip(loaded, results):
         assert res.blocks == _blocks(net), label  # netx built the same blocks
         ours = _assert_same(net, x, res, label)
-        assert sum(int(s.sum()) for s in ours.spikes) > 0, f"{label}: nothing spiked, the comparison is vacuous"
-    assert len(refused) == 3, [p.name for p, *_ in refused]
-    for p, msg, built in refused:
+        assert sum(int((s != 0).sum()) for s in ours.spikes) > 0, f"{label}: nothing spiked, the comparison is vacuous"
+        if "sdnn" in label:  # graded messages beyond 0/1, in every block
+            assert all(np.abs(s).max() > 1 for s in ours.spikes), label
+    assert len(refused) == 1, [p.name for p, *_ in refused]
+    for p, msg, built in refused:  # Lava cannot build this block either: its own NotImplementedError for it
         kind = re.search(r"block type '(\w+)'", msg)
-        if kind:  # Lava cannot build this block either: its own NotImplementedError for the same block type
-            assert built["error"] == f"NotImplementedError: {kind.group(1)} is not implemented.", (p, built)
-        else:  # sigma-delta: Lava builds it; the refusal names the SDNN neuron, not the input block
-            assert built["error"] is None and built["blocks"][0] == "Input", (p, built)
-            assert "layer/0/neuron/type: 'SDNN' (sigma-delta neuron" in msg, msg
-            assert "neurokit's Loihi simulator implements the CUBA LIF" in msg, msg
+        assert built["error"] == f"NotImplementedError: {kind.group(1)} is not implemented.", (p, built)
 
 
 def test_netx_corners_match_lava(lava_runs):
@@ -130,5 +133,7 @@ def test_netx_corners_match_lava(lava_runs):
         outs[label] = _assert_same(net, x, res, label)
     assert load_netx(corners[0][1]).layers[0].vth_mant == 1 << 17  # netx's `1 << 18 - 1`
     assert not outs["default integrator (vThMant 1 << 17) never fires"].spikes[-1].any()
+    sd = outs["sigma-delta: Delta input, dense SigmaDelta with biases, Sigma output"]
+    assert (sd.spikes[1] == 0).any() and np.abs(sd.spikes[1]).max() > 1  # thresholded graded messages
     assert outs["the same with vThMant 131071 fires"].spikes[-1].any()
-    assert corners[-1][3].sizes == [6, 6]  # block 2 of the file alone (netx's skip_layers=2 of num_layers=3)
+    assert corners[-2][3].sizes == [6, 6]  # block 2 of the file alone (netx's skip_layers=2 of num_layers=3)
