@@ -98,6 +98,41 @@ def test_graph_exported_by_snntorch_rleaky_imports_and_matches(tmp_path, seed):
     assert torch.equal(ours, theirs)
 
 
+
+class _SnnRSynaptic(torch.nn.Module):
+    def __init__(self, n_in, n, alpha, beta, threshold, reset):
+        super().__init__()
+        self.fc = torch.nn.Linear(n_in, n)
+        # snnTorch 1.0's RSynaptic runs only with reset_delay=True (its reset_delay=False branch reads the unset
+        # local ``spk``), i.e. the reset one step late
+        self.lif = snn.RSynaptic(alpha=torch.full((n,), alpha), beta=torch.full((n,), beta),
+                                 threshold=torch.full((n,), threshold), linear_features=n, all_to_all=True,
+                                 reset_mechanism=reset, init_hidden=True)
+
+    def forward(self, x):
+        return self.lif(self.fc(x))
+
+
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_graph_exported_by_snntorch_rsynaptic_imports_and_matches(tmp_path, seed, reset):
+    """RSynaptic's export (CubaLIF with a recurrent Linear back into it) reproduces snnTorch's own spikes; the
+    default reset (subtraction, one step late) is what from_nir's rule picks, reset to zero is stated."""
+    torch.manual_seed(seed)
+    net = _SnnRSynaptic(8, 6, 0.6, 0.8 - 0.05 * seed, 0.5, reset)
+    x = _spikes(20 + seed, (50, 2, 8))
+    graph = export_to_nir(net, x[0, 0])
+    assert isinstance(graph.nodes["lif.lif"], nir.CubaLIF)
+    assert {("lif.lif", "lif.w_rec"), ("lif.w_rec", "lif.lif")} <= set(graph.edges)
+    nir.write(tmp_path / "rsynaptic.nir", graph)
+    snn_utils.reset(net)
+    with torch.no_grad():
+        theirs = torch.stack([net(x[t]) for t in range(x.shape[0])])
+        ours = nk.from_nir(tmp_path / "rsynaptic.nir",
+                           reset=None if reset == "subtract" else ("zero", "next_step"))(x)
+    assert 0 < theirs.mean() < 0.9
+    assert torch.equal(ours, theirs)
+
 def _graph(nodes, edges):
     return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
 
