@@ -49,7 +49,7 @@ from compile.dispatch import Rules
 from compile.ir import CompileError
 from compile.passes.quantize_recurrent import quantize_recurrent, recurrent_ff
 from compile.passes.quantize_tokens import quantize_token_op, rescaled_add, scalar_scale
-from compile.passes.requant import requant_to_fit
+from compile.passes.requant import fit_accumulator
 from neurokit.integer import (
     ACT_SHIFT,
     DECAY_UNITY,
@@ -300,12 +300,9 @@ def _synapse(st: _State, n: ir.Dense | ir.Conv) -> None:
     if requant is not None:
         acc_scale, bound = acc_scale * 2.0 ** requant.shift, bound >> requant.shift
     elif bound.max() > limit and not lava:
-        requant, bound, factor = requant_to_fit(bound, limit)
+        requant, bound, factor = fit_accumulator(bound, limit, st.acc_bits, f"synapse {n.name!r}: accumulator",
+                                                 g.warnings)
         acc_scale = acc_scale * factor
-        mult = requant.multiplier
-        g.warnings.append(f"synapse {n.name!r}: accumulator requantized by "
-                          f"{float(mult.min()) / 2 ** requant.shift:.3f}.."
-                          f"{float(mult.max()) / 2 ** requant.shift:.3f} to fit {st.acc_bits} bits (LSBs dropped)")
     n.quant = ir.QuantSynapse(bits, w_int, s_w, s_in, b_int, requant, acc_scale, in_max, bound.astype(np.int64))
     st.scale[n.name], st.maxint[n.name], st.nonneg[n.name] = _channel(n, acc_scale), _channel(n, bound), False
 

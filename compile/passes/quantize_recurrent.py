@@ -34,7 +34,7 @@ import numpy as np
 from compile import ir
 from compile.ir import CompileError
 from compile.passes.quantize_tokens import scalar_scale
-from compile.passes.requant import requant_to_fit
+from compile.passes.requant import fit_accumulator
 from neurokit.integer import REQUANT_SHIFT
 
 
@@ -141,12 +141,9 @@ def quantize_recurrent(st, n: ir.Recurrent, neuron: Callable) -> None:
     acc_scale, requant = unit, None
     limit = 2 ** (st.acc_bits - 1) - 1
     if bound.max() > limit:
-        requant, bound, factor = requant_to_fit(bound, limit)
+        requant, bound, factor = fit_accumulator(bound, limit, st.acc_bits,
+                                                 f"recurrent {n.name!r}: accumulator W x + V s", g.warnings)
         acc_scale = unit * factor
-        mult = requant.multiplier
-        g.warnings.append(f"recurrent {n.name!r}: accumulator W x + V s requantized by "
-                          f"{float(mult.min()) / 2 ** requant.shift:.3f}..{float(mult.max()) / 2 ** requant.shift:.3f}"
-                          f" to fit {st.acc_bits} bits (LSBs dropped)")
     ff.quant = ir.QuantSynapse(bits, w_int, acc_w / s_in, s_in, b_int, ff_rq, unit, in_max, ff_bound.astype(np.int64))
     n.quant = ir.QuantSynapse(bits, v_int, unit, 1.0, br_int, requant, acc_scale, 1, bound.astype(np.int64))
     st.scale[ff.name], st.maxint[ff.name], st.nonneg[ff.name] = unit, ff_bound, False

@@ -25,3 +25,16 @@ def requant_to_fit(bound: np.ndarray, limit: int) -> tuple[ir.Requant, np.ndarra
     mult = np.minimum(2 ** REQUANT_SHIFT, np.floor(limit * 2.0 ** REQUANT_SHIFT / np.maximum(bound, 1)))
     rq = ir.Requant(mult.astype(np.int64), REQUANT_SHIFT)
     return rq, (bound * rq.multiplier) >> REQUANT_SHIFT, 2.0 ** REQUANT_SHIFT / mult
+
+
+def fit_accumulator(bound: np.ndarray, limit: int, acc_bits: int, what: str,
+                    warnings: list) -> tuple[ir.Requant, np.ndarray, np.ndarray]:
+    """:func:`requant_to_fit` of ``bound`` into ``limit`` (at most the signed ``acc_bits`` range), plus the warning a
+    user reads, appended to ``warnings``: ``"<what> requantized by <lo>..<hi> to fit <acc_bits> bits (LSBs
+    dropped)"`` (``what`` names the node, e.g. ``"synapse 'fc': accumulator"``). Call it only when
+    ``bound.max() > limit``."""
+    rq, new_bound, factor = requant_to_fit(bound, limit)
+    mult = rq.multiplier
+    warnings.append(f"{what} requantized by {float(mult.min()) / 2 ** rq.shift:.3f}.."
+                    f"{float(mult.max()) / 2 ** rq.shift:.3f} to fit {acc_bits} bits (LSBs dropped)")
+    return rq, new_bound, factor
