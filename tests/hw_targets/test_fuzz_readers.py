@@ -42,6 +42,7 @@ import neurokit as nk
 from hw_targets.loihi2.netx import NetxFormatError, load_netx
 from neurokit.data.nmnist import NMNISTDataset, write_events
 from neurokit.training.checkpoint import load_checkpoint, save_checkpoint
+from tests.helpers.shd_files import write_small_shd
 
 FUZZ_EXAMPLES = 500
 FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None,
@@ -370,13 +371,7 @@ def test_fuzz_config_read(folder):
 @pytest.fixture(scope="module")
 def valid_shd(folder):
     path = os.path.join(folder, "valid.h5")
-    with h5py.File(path, "w") as f:
-        times = f.create_dataset("spikes/times", (3,), dtype=h5py.vlen_dtype(np.float64))
-        units = f.create_dataset("spikes/units", (3,), dtype=h5py.vlen_dtype(np.int32))
-        for i in range(3):
-            times[i] = np.linspace(0.0, 0.9, 4 + i)
-            units[i] = np.arange(4 + i) * 100 % 700
-        f["labels"] = np.array([0, 5, 19])
+    write_small_shd(path)
     with open(path, "rb") as f:
         return f.read(), path
 

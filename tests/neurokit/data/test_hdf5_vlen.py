@@ -20,6 +20,7 @@ import pytest
 
 import neurokit as nk
 from neurokit.data.hdf5_vlen import VlenField
+from tests.helpers.shd_files import write_small_shd
 
 
 def _write(path, arrays, dtype, userblock=0, **dataset_kwargs):
@@ -97,13 +98,8 @@ def test_lzf_chunks_and_compact_layout_are_refused_naming_them(tmp_path):
 # ---------------------------------------------------------------- damaged SHD files
 def _shd(path):
     """The fuzzer's SHD file: 3 samples, vlen float64 times and int32 units in one global heap collection."""
-    with h5py.File(path, "w") as f:
-        times = f.create_dataset("spikes/times", (3,), dtype=h5py.vlen_dtype(np.float64))
-        units = f.create_dataset("spikes/units", (3,), dtype=h5py.vlen_dtype(np.int32))
-        for i in range(3):
-            times[i] = np.linspace(0.0, 0.9, 4 + i)
-            units[i] = np.arange(4 + i) * 100 % 700
-        f["labels"] = np.array([0, 5, 19])
+    write_small_shd(path)
+    with h5py.File(path, "r") as f:
         descriptors = [f[n].id.get_offset() for n in ("spikes/times", "spikes/units")]
     data = bytearray(path.read_bytes())
     heap = data.index(b"GCOL")
