@@ -32,6 +32,19 @@ __all__ = ["forward", "backward", "block_size"]
 
 
 @triton.jit
+def _lanes_and_decay(N, k_ptr, k_scalar, K_PTR: tl.constexpr, BLOCK: tl.constexpr):
+    """This program's neuron lanes ``offs``, their ``mask`` (``offs < N``) and the decay ``k``: a learnable one read
+    from ``k_ptr`` (PLIF), else the constant ``k_scalar``. Shared by every forward and backward kernel."""
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < N
+    if K_PTR:
+        k = tl.load(k_ptr)
+    else:
+        k = k_scalar
+    return offs, mask, k
+
+
+@triton.jit
 def _surrogate(z, SG: tl.constexpr, p0, p1, p2):
     """Surrogate derivative at ``z`` (fp32); ids and parameter packing as in ``spec._surrogate_scalars``."""
     if SG == 0:  # atan
@@ -96,12 +109,7 @@ def _forward_kernel(x_ptr, s_ptr, h_ptr, th_ptr, vseq_ptr, s8_ptr, vlast_ptr, au
                     DI: tl.constexpr, HARD: tl.constexpr, RAD_: tl.constexpr, CUBA_: tl.constexpr,
                     ALIF_: tl.constexpr, STORE_V: tl.constexpr, SAVE_S8: tl.constexpr, K_PTR: tl.constexpr,
                     BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < N
-    if K_PTR:
-        k = tl.load(k_ptr)
-    else:
-        k = k_scalar
+    offs, mask, k = _lanes_and_decay(N, k_ptr, k_scalar, K_PTR, BLOCK)
     v = tl.zeros([BLOCK], tl.float32) + vr
     aux = tl.zeros([BLOCK], tl.float32)
     s_prev = tl.zeros([BLOCK], tl.float32)
@@ -181,12 +189,7 @@ def _backward_kernel(gs_ptr, gvseq_ptr, h_ptr, th_ptr, s8_ptr, x_ptr, gx_ptr, gk
                      DI: tl.constexpr, HARD: tl.constexpr, DETACH_: tl.constexpr, RAD_: tl.constexpr,
                      CUBA_: tl.constexpr, ALIF_: tl.constexpr, HAS_GVSEQ: tl.constexpr, HAS_S: tl.constexpr,
                      LEARN_K: tl.constexpr, K_PTR: tl.constexpr, SG: tl.constexpr, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < N
-    if K_PTR:
-        k = tl.load(k_ptr)
-    else:
-        k = k_scalar
+    offs, mask, k = _lanes_and_decay(N, k_ptr, k_scalar, K_PTR, BLOCK)
     g_v = tl.load(gvlast_ptr + offs, mask=mask, other=0.0)
     if CUBA_ or ALIF_:
         c1 = tl.load(gaux_ptr + offs, mask=mask, other=0.0)

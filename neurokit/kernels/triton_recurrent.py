@@ -29,7 +29,7 @@ import triton.language as tl
 from torch.nn import functional as tf
 
 from .spec import ALIF, CUBA, DECAY_INPUT, DETACH, HARD_RESET, RAD, SG_ID, VR, KernelSpec
-from .triton_kernels import _adaptation_grads, _launch_opts, _surrogate, _update, block_size
+from .triton_kernels import _adaptation_grads, _lanes_and_decay, _launch_opts, _surrogate, _update, block_size
 
 __all__ = ["recurrent_loop"]
 
@@ -39,12 +39,7 @@ def _step_forward_kernel(x_ptr, v_ptr, aux_ptr, sprev_ptr, s_ptr, vout_ptr, auxo
                          N, k_scalar, vth, vr, syn, rho, omr, beta,
                          DI: tl.constexpr, HARD: tl.constexpr, RAD_: tl.constexpr, CUBA_: tl.constexpr,
                          ALIF_: tl.constexpr, K_PTR: tl.constexpr, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < N
-    if K_PTR:
-        k = tl.load(k_ptr)
-    else:
-        k = k_scalar
+    offs, mask, k = _lanes_and_decay(N, k_ptr, k_scalar, K_PTR, BLOCK)
     x = tl.load(x_ptr + offs, mask=mask, other=0.0)
     v = tl.load(v_ptr + offs, mask=mask, other=0.0)
     if CUBA_ or ALIF_:
@@ -74,12 +69,7 @@ def _step_backward_kernel(gs_ptr, gvout_ptr, gauxout_ptr, h_ptr, th_ptr, vprev_p
                           SG: tl.constexpr, BLOCK: tl.constexpr):
     """Reverse of one step. ``gs`` is the whole gradient of this step's spike (loss, next step's product and next
     step's ``s_prev``: autograd sums them), so only this step's own reset adds to it here."""
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    mask = offs < N
-    if K_PTR:
-        k = tl.load(k_ptr)
-    else:
-        k = k_scalar
+    offs, mask, k = _lanes_and_decay(N, k_ptr, k_scalar, K_PTR, BLOCK)
     h = tl.load(h_ptr + offs, mask=mask, other=0.0)
     if ALIF_:
         th = tl.load(th_ptr + offs, mask=mask, other=0.0)
