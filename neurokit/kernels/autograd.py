@@ -91,7 +91,8 @@ def _(x, k_tensor, k, scalars, flags, store_v, backend):
 def neuron_backward(g_s: Tensor, g_vseq: Optional[Tensor], g_vlast: Tensor, g_auxlast: Tensor, h: Tensor,
                     th: Tensor, s: Tensor, x: Optional[Tensor], k_tensor: Optional[Tensor], k: float,
                     scalars: list[float], flags: list[int], backend: str) -> tuple[Tensor, Tensor]:
-    """Reverse loop. Returns ``(grad_x [T, N] fp32, grad_k per neuron [N] fp32)``."""
+    """Reverse loop (``g_s``: ``[T, N]``, or ``[1, N]`` broadcast over time for the CPU loop). Returns
+    ``(grad_x [T, N] fp32, grad_k per neuron [N] fp32)``."""
     spec = _spec(k, scalars, flags)
     if backend == "triton":
         from . import triton_kernels
@@ -112,12 +113,22 @@ def _setup_context(ctx, inputs, output):
     ctx.meta = (k, scalars, flags, store_v, backend, x.dtype)
 
 
+def _grad_spikes(g_s: Optional[Tensor], h: Tensor, backend: str) -> Tensor:
+    """The spike gradient as the kernels take it: ``[T, N]`` contiguous, or for the CPU loop one ``[1, N]`` row when
+    it is the same at every step (``None``, or expanded over time as the gradients of ``spikes.sum()`` and of
+    ``spikes.sum(0)`` are): one row instead of a ``[T, N]`` copy to write and read."""
+    T, N = h.shape
+    if backend == "cpu" and (g_s is None or g_s.stride(0) == 0):
+        return h.new_zeros((1, N), dtype=torch.float32) if g_s is None else g_s[:1].contiguous()
+    return h.new_zeros((T, N), dtype=torch.float32) if g_s is None else g_s.contiguous()
+
+
 def _backward(ctx, g_s, g_vseq, g_vlast, g_aux, _g_h, _g_th, _g_s8):
     h, th, s, x, k_tensor = ctx.saved_tensors
     k, scalars, flags, store_v, backend, x_dtype = ctx.meta
-    T, N = h.shape
+    N = h.shape[1]
     zeros_n = h.new_zeros((N,), dtype=torch.float32)
-    g_s = h.new_zeros((T, N), dtype=torch.float32) if g_s is None else g_s.contiguous()
+    g_s = _grad_spikes(g_s, h, backend)
     g_vseq = g_vseq.contiguous() if (store_v and g_vseq is not None) else None
     g_x, g_k = torch.ops.neurokit.neuron_backward(
         g_s, g_vseq, zeros_n if g_vlast is None else g_vlast.contiguous(),

@@ -29,7 +29,7 @@ import numpy as np
 
 from .spec import ALIF, CUBA, DECAY_INPUT, DETACH, HARD_RESET, RAD, SG_ID, KernelSpec
 
-__all__ = ["forward_arrays", "backward_arrays", "set_threads", "CHUNK", "forward_step", "backward_step"]
+__all__ = ["forward_arrays", "backward_arrays", "set_threads", "CHUNK", "forward_row", "backward_row"]
 
 CHUNK = 1024  # neurons per parallel task: 4 KiB per state slice, several tasks per thread at N >= 16K
 
@@ -70,104 +70,101 @@ def _surrogate(z, sid, p0, p1, p2):
 def _forward_kernel(di, hard, rad, cuba, alif, store_v, parallel=True):
     """Compile the forward loop with the switches frozen as constants (dead branches vanish, the loop vectorizes)."""
 
-    @numba.njit(nogil=True, parallel=parallel)
-    def kernel(x, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc):
-        N = x.shape[1]
+    @numba.njit(nogil=True, parallel=parallel, error_model="numpy")
+    def kernel(x, s_out, h_out, th_out, v_seq, v, aux, s0, k, sc):
+        T, N = x.shape
         for c in numba.prange((N + CHUNK - 1) // CHUNK):
-            _forward_body(x, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc, c * CHUNK, min(N, (c + 1) * CHUNK),
-                          di, hard, rad, cuba, alif, store_v)
+            lo, hi = c * CHUNK, min(N, (c + 1) * CHUNK)
+            v_c, aux_c = v[lo:hi], aux[lo:hi]
+            for t in range(T):
+                s_prev = s0[lo:hi] if t == 0 else s_out[t - 1, lo:hi]
+                forward_row(x[t, lo:hi], s_out[t, lo:hi], h_out[t, lo:hi], th_out[t, lo:hi], v_seq[t, lo:hi],
+                            v_c, aux_c, s_prev, k, sc, di, hard, rad, cuba, alif, store_v)
 
     return kernel
 
 
 @numba.njit(inline="always")
-def _forward_body(x, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc, lo, hi, di, hard, rad, cuba, alif,
-                  store_v):
-    for t in range(x.shape[0]):
-        forward_step(x, t, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc, lo, hi, di, hard, rad, cuba, alif,
-                     store_v)
-
-
-@numba.njit(inline="always")
-def forward_step(x, t, s_out, h_out, th_out, v_seq, v, aux, s_prev, k, sc, lo, hi, di, hard, rad, cuba, alif,
-                 store_v):
-    """Step ``t`` of the forward loop for neurons ``lo <= n < hi`` of ``x[t, :]``; updates the state in place."""
+def forward_row(x, s, h, th_row, v_row, v, aux, s_prev, k, sc, di, hard, rad, cuba, alif, store_v):
+    """One step of the forward recurrence for a run of neurons, all arguments 1-D rows of the same length: reads
+    ``x`` and the previous spikes ``s_prev``, writes ``s``, ``h`` (and ``th_row`` for ALIF, ``v_row`` with
+    ``store_v``), updates the state ``v`` and ``aux`` in place. Rows indexed from 0 let LLVM vectorize the loop."""
     vth, vr, syn, rho, omr, beta = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5]
-    for n in range(lo, hi):
+    for n in range(x.shape[0]):
         vv = v[n]
         if cuba:
-            u = aux[n] * syn + x[t, n]
+            u = aux[n] * syn + x[n]
             aux[n] = u
         else:
-            u = x[t, n]
-        th = vth
+            u = x[n]
+        thn = vth
         if alif:
             b = aux[n] * rho + s_prev[n] * omr
             aux[n] = b
-            th = beta * b + vth
-            th_out[t, n] = th
+            thn = beta * b + vth
+            th_row[n] = thn
         if di:
             hh = vv + (u - (vv - vr)) * k
         else:
             hh = vv - (vv - vr) * k + u
         if rad:
             hh = hh - vth * s_prev[n]
-        sp = _ONE if hh - th > _ZERO else _ZERO
+        sp = _ONE if hh - thn > _ZERO else _ZERO
         if hard:
             vn = hh * (_ONE - sp) + vr * sp
         elif rad:
             vn = hh
         else:
-            vn = hh - th * sp
+            vn = hh - thn * sp
         v[n] = vn
-        s_prev[n] = sp
-        s_out[t, n] = sp
-        h_out[t, n] = hh
+        s[n] = sp
+        h[n] = hh
         if store_v:
-            v_seq[t, n] = vn
+            v_row[n] = vn
 
 
 @functools.lru_cache(maxsize=None)
 def _backward_kernel(di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid, parallel=True):
     """Compile the reverse loop with the switches and the surrogate id frozen as constants."""
 
-    @numba.njit(nogil=True, parallel=parallel)
-    def kernel(g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, sc):
-        N = h_s.shape[1]
+    @numba.njit(nogil=True, parallel=parallel, error_model="numpy")
+    def kernel(g_s, g_vseq, h, th, s8, x, g_x, g_k, g_v, c1, c2, k, sc):
+        T, N = h.shape
         for c in numba.prange((N + CHUNK - 1) // CHUNK):
-            _backward_body(g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, sc, c * CHUNK,
-                           min(N, (c + 1) * CHUNK), di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid)
+            lo, hi = c * CHUNK, min(N, (c + 1) * CHUNK)
+            g_v_c, c1_c, c2_c, g_k_c = g_v[lo:hi], c1[lo:hi], c2[lo:hi], g_k[lo:hi]
+            last_g = g_s.shape[0] - 1  # g_s is [T, N], or [1, N] for one row broadcast over time
+            for t in range(T - 1, -1, -1):
+                tp = max(t - 1, 0)
+                backward_row(g_s[min(t, last_g), lo:hi], g_vseq[t, lo:hi], h[t, lo:hi], th[t, lo:hi], s8[t, lo:hi], x[t, lo:hi],
+                             h[tp, lo:hi], s8[tp, lo:hi], t > 0, g_x[t, lo:hi], g_v_c, c1_c, c2_c, g_k_c, k, sc,
+                             di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid)
 
     return kernel
 
 
 @numba.njit(inline="always")
-def _backward_body(g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, sc, lo, hi,
-                   di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid):
-    for t in range(h_s.shape[0] - 1, -1, -1):
-        backward_step(t, g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, sc, lo, hi,
-                      di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid)
-
-
-@numba.njit(inline="always")
-def backward_step(t, g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k, sc, lo, hi,
-                  di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid):
-    """Step ``t`` of the reverse loop for neurons ``lo <= n < hi``; writes ``g_x[t]``, updates the carries."""
+def backward_row(g_s, g_vseq, h, th_row, s8, x, h_prev, s8_prev, has_prev, g_x, g_v, c1, c2, g_k, k, sc,
+                 di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid):
+    """Step ``t`` of the reverse loop for a run of neurons (1-D rows, same length): reads the step's ``g_s``,
+    ``h`` (and ``th_row``, ``s8``, ``x``, ``g_vseq`` where the switches need them; ``h_prev``/``s8_prev`` of step
+    ``t-1`` when ``has_prev`` and ``learn_k``), writes ``g_x``, updates the carries ``g_v``, ``c1``, ``c2`` and
+    the decay gradient ``g_k`` in place."""
     vth, vr, syn, rho, omr, beta = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5]
     p0, p1, p2 = sc[6], sc[7], sc[8]
-    for n in range(lo, hi):
-        hh = h_s[t, n]
-        th = th_s[t, n] if alif else vth
-        z = hh - th
+    for n in range(h.shape[0]):
+        hh = h[n]
+        thn = th_row[n] if alif else vth
+        z = hh - thn
         if has_s:
-            sp = np.float32(s_s[t, n])
+            sp = np.float32(s8[n])
         else:
             sp = _ONE if z > _ZERO else _ZERO
         sg = _surrogate(z, sid, p0, p1, p2)
         gv = g_v[n]
         if has_gvseq:
-            gv = gv + g_vseq[t, n]
-        gs = g_s[t, n]
+            gv = gv + g_vseq[n]
+        gs = g_s[n]
         if alif:
             gs = gs + c2[n]
         if not detach:
@@ -176,7 +173,7 @@ def backward_step(t, g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k,
             elif rad:
                 gs = gs + c2[n] * vth
             else:
-                gs = gs - gv * th
+                gs = gs - gv * thn
         gh = (gv * (_ONE - sp) if hard else gv) + gs * sg
         if alif:
             gth = -(gs * sg)
@@ -186,23 +183,23 @@ def backward_step(t, g_s, g_vseq, h_s, th_s, s_s, x_s, g_x, g_k, g_v, c1, c2, k,
             c1[n] = gb * rho
             c2[n] = gb * omr
         if learn_k:
-            if t > 0:
-                hp = h_s[t - 1, n]
+            if has_prev:
+                hp = h_prev[n]
                 if has_s:
-                    spp = np.float32(s_s[t - 1, n])
+                    spp = np.float32(s8_prev[n])
                 else:
                     spp = _ONE if hp - vth > _ZERO else _ZERO
                 dv = (hp * (_ONE - spp) + vr * spp if hard else hp - vth * spp) - vr
             else:
                 dv = _ZERO
-            g_k[n] += gh * ((x_s[t, n] - dv) if di else -dv)
+            g_k[n] += gh * ((x[n] - dv) if di else -dv)
         gu = gh * k if di else gh
         if cuba:
             gi = gu + c1[n]
             c1[n] = gi * syn
-            g_x[t, n] = gi
+            g_x[n] = gi
         else:
-            g_x[t, n] = gu
+            g_x[n] = gu
         if rad:
             c2[n] = -gh
         g_v[n] = gh * (_ONE - k)
@@ -236,8 +233,10 @@ def _parallel(n_neurons: int) -> bool:
     return n_neurons > CHUNK and set_threads() > 1
 
 
-def _empty2():
-    return np.empty((0, 0), np.float32)
+def _none(T: int, dtype=np.float32) -> np.ndarray:
+    """Placeholder for an array a kernel variant does not read: ``[T, 0]``, so that its row slices are valid and
+    empty."""
+    return np.empty((T, 0), dtype)
 
 
 def forward_arrays(x: np.ndarray, spec: KernelSpec, k: float, store_v: bool) -> dict:
@@ -251,18 +250,20 @@ def forward_arrays(x: np.ndarray, spec: KernelSpec, k: float, store_v: bool) -> 
     f = spec.flags
     sc = np.asarray(spec.scalars, dtype=np.float32)
     out = {"s": np.empty((T, N), np.float32), "h": np.empty((T, N), np.float32),
-           "th": np.empty((T, N), np.float32) if f[ALIF] else _empty2(),
-           "v_seq": np.empty((T, N), np.float32) if store_v else _empty2(),
+           "th": np.empty((T, N), np.float32) if f[ALIF] else _none(T),
+           "v_seq": np.empty((T, N), np.float32) if store_v else _none(T),
            "v": np.full(N, sc[1], np.float32), "aux": np.zeros(N, np.float32)}
-    s_prev = np.zeros(N, np.float32)
     kernel = _forward_kernel(bool(f[DECAY_INPUT]), bool(f[HARD_RESET]), bool(f[RAD]), bool(f[CUBA]), bool(f[ALIF]),
                              bool(store_v), _parallel(N))
-    kernel(x, out["s"], out["h"], out["th"], out["v_seq"], out["v"], out["aux"], s_prev, np.float32(k), sc)
+    kernel(x, out["s"], out["h"], out["th"], out["v_seq"], out["v"], out["aux"], np.zeros(N, np.float32),
+           np.float32(k), sc)
     return out
 
 
 def backward_arrays(g_s, g_vseq, g_vlast, g_auxlast, h, th, s, x, spec: KernelSpec, k: float) -> tuple:
-    """Reverse loop. All arrays are contiguous numpy; ``[T, N]`` fp32 except ``s`` (uint8 or ``None``).
+    """Reverse loop. All arrays are contiguous numpy; ``[T, N]`` fp32 except ``s`` (uint8 or ``None``) and ``g_s``,
+    which may also be one row ``[1, N]`` that holds for every step (the gradient of ``spikes.sum()`` or of a loss on
+    ``spikes.sum(0)`` is constant over time: passing it as one row saves writing and reading a ``[T, N]`` copy).
 
     ``g_vseq``/``th``/``x`` may be ``None`` when not needed. Returns ``(g_x [T, N], g_k [N])`` (``g_k`` is the
     per-neuron partial gradient of the decay ``k``; all zeros unless ``spec.learn_k``).
@@ -275,10 +276,10 @@ def backward_arrays(g_s, g_vseq, g_vlast, g_auxlast, h, th, s, x, spec: KernelSp
     g_v = np.array(g_vlast, dtype=np.float32, copy=True)
     c1 = np.array(g_auxlast, dtype=np.float32, copy=True) if (f[CUBA] or f[ALIF]) else np.zeros(N, np.float32)
     c2 = np.zeros(N, np.float32)
-    empty_u8 = np.empty((0, 0), np.uint8)
     kernel = _backward_kernel(bool(f[DECAY_INPUT]), bool(f[HARD_RESET]), bool(f[DETACH]), bool(f[RAD]),
                               bool(f[CUBA]), bool(f[ALIF]), g_vseq is not None, s is not None, spec.learn_k,
                               int(f[SG_ID]), _parallel(N))
-    kernel(g_s, _empty2() if g_vseq is None else g_vseq, h, _empty2() if th is None else th,
-           empty_u8 if s is None else s, _empty2() if x is None else x, g_x, g_k, g_v, c1, c2, np.float32(k), sc)
+    kernel(g_s, _none(T) if g_vseq is None else g_vseq, h, _none(T) if th is None else th,
+           _none(T, np.uint8) if s is None else s, _none(T) if x is None else x, g_x, g_k, g_v, c1, c2,
+           np.float32(k), sc)
     return g_x, g_k

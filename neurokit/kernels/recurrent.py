@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from ..surrogate import Surrogate
-from .cpu import backward_step, forward_step
+from .cpu import backward_row, forward_row
 from .dispatch import fused_covers, resolve_backend
 from .spec import (
     ALIF,
@@ -51,12 +51,13 @@ __all__ = ["run_recurrent"]
 @functools.cache
 def _forward_kernel(di, hard, rad, cuba, alif):
     @numba.njit(nogil=True)
-    def kernel(ff, vt, brec, cur, s_out, h_out, th_out, v, aux, s_prev, k, sc):
+    def kernel(ff, vt, brec, cur, s_out, h_out, th_out, v, aux, s0, k, sc):
         T, BN = ff.shape
         N = vt.shape[0]
         rec = np.empty(N, np.float32)
-        no_v_seq = np.empty((0, 0), np.float32)
+        no_v_seq = np.empty((T, 0), np.float32)
         for t in range(T):
+            s_prev = s0 if t == 0 else s_out[t - 1]
             for b in range(BN // N):
                 o = b * N
                 rec[:] = 0.0
@@ -66,8 +67,8 @@ def _forward_kernel(di, hard, rad, cuba, alif):
                             rec[n] += vt[j, n]
                 for n in range(N):
                     cur[t, o + n] = ff[t, o + n] + (rec[n] + brec[n])
-            forward_step(cur, t, s_out, h_out, th_out, no_v_seq, v, aux, s_prev, k, sc, 0, BN, di, hard, rad, cuba,
-                         alif, False)
+            forward_row(cur[t], s_out[t], h_out[t], th_out[t], no_v_seq[t], v, aux, s_prev, k, sc, di, hard, rad, cuba,
+                        alif, False)
 
     return kernel
 
@@ -76,9 +77,9 @@ def _forward_kernel(di, hard, rad, cuba, alif):
 def _backward_kernel(di, hard, detach, rad, cuba, alif, learn_k, sid):
     @numba.njit(nogil=True)
     def kernel(t, g_s, h_s, th_s, x_s, g_x, g_k, g_v, c1, c2, k, sc):
-        backward_step(t, g_s, np.empty((0, 0), np.float32), h_s, th_s, np.empty((0, 0), np.uint8), x_s, g_x, g_k,
-                      g_v, c1, c2, k, sc, 0, h_s.shape[1], di, hard, detach, rad, cuba, alif, False, False, learn_k,
-                      sid)
+        none, none_u8 = np.empty(0, np.float32), np.empty(0, np.uint8)
+        backward_row(g_s[t], none, h_s[t], th_s[t], none_u8, x_s[t], h_s[max(t - 1, 0)], none_u8, t > 0, g_x[t], g_v,
+                     c1, c2, g_k, k, sc, di, hard, detach, rad, cuba, alif, False, False, learn_k, sid)
 
     return kernel
 
@@ -101,7 +102,7 @@ class _RecurrentLoop(torch.autograd.Function):
         vt = weight_rec.detach().t().contiguous().numpy()
         brec = (bias_rec.detach().contiguous().numpy() if bias_rec is not None else np.zeros(N, np.float32))
         cur, s, h = (np.empty((T, B * N), np.float32) for _ in range(3))
-        th = np.empty((T, B * N) if alif else (0, 0), np.float32)
+        th = np.empty((T, B * N) if alif else (T, 0), np.float32)
         v, aux, s_prev = np.full(B * N, sc[1], np.float32), np.zeros(B * N, np.float32), np.zeros(B * N, np.float32)
         _forward_kernel(di, hard, rad, cuba, alif)(ff2, vt, brec, cur, s, h, th, v, aux, s_prev, np.float32(k), sc)
         spikes = torch.from_numpy(s).reshape(T, B, N)
