@@ -52,10 +52,16 @@ GOALS = [
     ("recurrent", {}, "spikingjelly", "neurokit", 2.0, "recurrent layer forward + backward"),
 ]
 
+# The neuron loop at one thread against the kernel before the vectorized rewrite: a run of time_loop.py with
+# --threads 1 (ONE_THREAD) compared table by table with the same run of main at commit BASELINE_COMMIT (BASELINE).
+ONE_THREAD, BASELINE, BASELINE_COMMIT = "time_loop_1thread.json", "time_loop_1thread_baseline.json", "30d2f2a"
+ONE_THREAD_GOAL = "neuron loop at 1 thread no slower than the kernel before the parallel/vectorized rewrite"
+
 CAVEAT = ("The status is that of the recorded run only. On a shared machine the spread between runs is large (the "
           "load averages are given per section), so a goal marked met here is indicative; rerun on an idle machine "
-          "before quoting it. Goals without a recorded measurement: the neuron loop at one thread no slower than "
-          "before the parallel loop, and every GPU goal (see the GPU section).")
+          "before quoting it. The one-thread goal compares `auto` in `" + ONE_THREAD + "` with `" + BASELINE + "` "
+          "(the same command on main at commit " + BASELINE_COMMIT + "); ratio = baseline time / new time. Goals "
+          "without a recorded measurement: every GPU goal (see the GPU section).")
 
 METHOD = """\
 How to read these tables. Every figure comes from the JSON under `benchmarks/results/`, written by the benchmark
@@ -135,7 +141,8 @@ def goals(docs: list[dict]) -> list[dict]:
     rows = []
     for script, want, who, ref, goal, what in GOALS:
         for doc in docs:
-            if doc["script"] != script or doc["meta"].get("device", "cpu") != "cpu":
+            if (doc["script"] != script or doc["meta"].get("device", "cpu") != "cpu"
+                    or doc["_file"] in (ONE_THREAD, BASELINE)):
                 continue
             for t in doc["tables"]:
                 c = t["contestants"]
@@ -144,8 +151,32 @@ def goals(docs: list[dict]) -> list[dict]:
                     rows.append({"what": what, "file": doc["_file"], "table": t["title"], "contestant": who,
                                  "reference": ref, "goal": goal, "ratio_min": r_min, "ratio_median": r_med,
                                  "threads": doc["meta"]["threads"], "met": r_min >= goal,
-                                 "status": "met" if min(r_min, r_med) >= goal else
-                                 "met on the min only" if r_min >= goal else "**NOT met**"})
+                                 "status": _status(r_min, r_med, goal)})
+    return rows + one_thread_goal(docs)
+
+
+def _status(r_min: float, r_med: float, goal: float) -> str:
+    return "met" if min(r_min, r_med) >= goal else "met on the min only" if r_min >= goal else "**NOT met**"
+
+
+def one_thread_goal(docs: list[dict]) -> list[dict]:
+    """The one-thread goal: per (T, neurons) table present in both ``ONE_THREAD`` and ``BASELINE``, the ratio
+    baseline ``auto`` time / new ``auto`` time (min and median); met when it is >= 1 (no slower)."""
+    by_file = {d["_file"]: d for d in docs}
+    new, old = by_file.get(ONE_THREAD), by_file.get(BASELINE)
+    if new is None or old is None:
+        return []
+    before = {(t["params"]["T"], t["params"]["neurons"]): t["contestants"]["auto"] for t in old["tables"]}
+    rows = []
+    for t in new["tables"]:
+        key = (t["params"]["T"], t["params"]["neurons"])
+        if key in before and "auto" in t["contestants"]:
+            now = t["contestants"]["auto"]
+            r_min, r_med = before[key]["min_s"] / now["min_s"], before[key]["median_s"] / now["median_s"]
+            rows.append({"what": ONE_THREAD_GOAL, "file": ONE_THREAD, "table": t["title"],
+                         "contestant": f"auto @ {BASELINE_COMMIT}", "reference": "auto", "goal": 1.0,
+                         "ratio_min": r_min, "ratio_median": r_med, "threads": new["meta"]["threads"],
+                         "met": r_min >= 1.0, "status": _status(r_min, r_med, 1.0)})
     return rows
 
 
@@ -175,7 +206,8 @@ def render(docs: list[dict], plot_link: str | None) -> str:
     else:
         out.append("No result files with goals were found.")
     for doc in docs:
-        out += ["", f"## {doc['title']} (`{doc['_file']}`)", ""]
+        title = doc["title"] + (f", baseline: main at commit {BASELINE_COMMIT}" if doc["_file"] == BASELINE else "")
+        out += ["", f"## {title} (`{doc['_file']}`)", ""]
         if doc.get("description"):
             out += [doc["description"], ""]
         out += [_meta_line(doc["meta"]), ""]
@@ -241,7 +273,8 @@ def main(argv=None) -> int:
     docs = load(args.results)
     link = os.path.relpath(args.plot, os.path.dirname(os.path.abspath(args.out)))
     for doc in docs:
-        if doc["script"] == "time_loop" and doc["meta"].get("device", "cpu") == "cpu":
+        if (doc["script"] == "time_loop" and doc["meta"].get("device", "cpu") == "cpu"
+                and doc["_file"] not in (ONE_THREAD, BASELINE)):
             doc["_plotted"] = scaling_plot(doc, args.plot)
             break
     atomic_write_text(args.out, render(docs, link))

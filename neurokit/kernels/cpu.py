@@ -1,17 +1,22 @@
 """Fused CPU time loop (Numba): forward and backward of every neuron family in one pass over ``[T, N]``.
 
 The neurons are split into chunks of ``CHUNK`` consecutive columns that run in parallel (Numba ``prange``, at most
-``torch.get_num_threads()`` threads, set per call). Inside a chunk the loop is time-outer, neuron-inner over
-contiguous fp32 ``[T, N]`` arrays, so the inner loop is a straight SIMD-friendly sweep with the chunk's state in
-L1-sized slices of the ``[N]`` buffers; there is no Python work per step or per element. Neurons are independent,
-so the result does not depend on the thread count or the chunking (bit-identical; tested). All arithmetic is fp32 in the
-reference's operation order (:mod:`neurokit.kernels.spec`), so spikes are
-bit-identical to :func:`neurokit.neurons.functional.lif_reference` and friends. bf16/fp16 inputs are converted to
-fp32 once by the caller (:mod:`neurokit.kernels.autograd`).
+``torch.get_num_threads()`` threads, set per call). Inside a chunk the loop is time-outer, neuron-inner: per step it
+hands 1-D row slices (``x[t, lo:hi]``, the chunk's state ``v[lo:hi]``, ...) to :func:`forward_row` /
+:func:`backward_row`, whose loop runs from 0 over contiguous rows, so LLVM vectorizes it (AVX2/AVX-512; a signed
+``range(lo, hi)`` over 2-D indices does not vectorize: the index wrap-around check blocks it). The kernels compile
+with ``error_model="numpy"`` (a float division by zero gives inf instead of a Python exception check per element,
+which would also block vectorization). Neurons are independent, so the result does not depend on the thread count
+or the chunking (bit-identical; tested). All arithmetic is fp32 in the reference's operation order, with no FMA
+contraction and no fast-math (:mod:`neurokit.kernels.spec`), so spikes are bit-identical to
+:func:`neurokit.neurons.functional.lif_reference` and friends. bf16/fp16 inputs are converted to fp32 once by the
+caller (:mod:`neurokit.kernels.autograd`).
 
 Bytes moved per neuron-step (fp32 arrays): forward reads ``x`` (4) and writes ``s`` and ``h`` (8), plus ``th`` (4)
 for ALIF and ``v`` (4) with ``store_v_seq``; backward reads ``grad_s`` and ``h`` (8) and writes ``grad_x`` (4),
-plus ``th`` (ALIF), ``x`` (PLIF with decay_input), ``grad_v_seq`` (when given).
+plus ``th`` (ALIF), ``x`` (PLIF with decay_input), ``grad_v_seq`` (when given). A ``grad_s`` that is the same at
+every step (``spikes.sum()``, a loss on ``spikes.sum(0)``) is read as one ``[1, N]`` row: backward then reads 4 B
+(``h``) and writes 4 B per neuron-step.
 
 Example::
 
@@ -68,7 +73,9 @@ def _surrogate(z, sid, p0, p1, p2):
 
 @functools.lru_cache(maxsize=None)
 def _forward_kernel(di, hard, rad, cuba, alif, store_v, parallel=True):
-    """Compile the forward loop with the switches frozen as constants (dead branches vanish, the loop vectorizes)."""
+    """Compile the forward loop with the switches frozen as constants (dead branches vanish, the loop vectorizes).
+
+    Arrays a variant does not read are ``[T, 0]`` placeholders, so their row slices are valid (and empty)."""
 
     @numba.njit(nogil=True, parallel=parallel, error_model="numpy")
     def kernel(x, s_out, h_out, th_out, v_seq, v, aux, s0, k, sc):
@@ -136,9 +143,9 @@ def _backward_kernel(di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_
             last_g = g_s.shape[0] - 1  # g_s is [T, N], or [1, N] for one row broadcast over time
             for t in range(T - 1, -1, -1):
                 tp = max(t - 1, 0)
-                backward_row(g_s[min(t, last_g), lo:hi], g_vseq[t, lo:hi], h[t, lo:hi], th[t, lo:hi], s8[t, lo:hi], x[t, lo:hi],
-                             h[tp, lo:hi], s8[tp, lo:hi], t > 0, g_x[t, lo:hi], g_v_c, c1_c, c2_c, g_k_c, k, sc,
-                             di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid)
+                backward_row(g_s[min(t, last_g), lo:hi], g_vseq[t, lo:hi], h[t, lo:hi], th[t, lo:hi], s8[t, lo:hi],
+                             x[t, lo:hi], h[tp, lo:hi], s8[tp, lo:hi], t > 0, g_x[t, lo:hi], g_v_c, c1_c, c2_c,
+                             g_k_c, k, sc, di, hard, detach, rad, cuba, alif, has_gvseq, has_s, learn_k, sid)
 
     return kernel
 

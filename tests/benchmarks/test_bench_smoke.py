@@ -88,3 +88,23 @@ def test_results_refuses_a_foreign_json(tmp_path):
     (tmp_path / "x.json").write_text(json.dumps({"rows": []}))
     with pytest.raises(ValueError, match="x.json: not a benchmark result"):
         _load("results").load(str(tmp_path))
+
+
+def _loop_doc(file, threads, auto_s, snntorch_s):
+    """A time_loop document with one T=16 / 64K table: auto and snntorch (min = median) in seconds."""
+    c = {"auto": {"min_s": auto_s, "median_s": auto_s}, "snntorch": {"min_s": snntorch_s, "median_s": snntorch_s}}
+    return {"_file": file, "script": "time_loop", "title": "loop", "meta": {"threads": threads, "device": "cpu"},
+            "tables": [{"title": "T=16, N=65536", "params": {"T": 16, "neurons": 65536}, "contestants": c}]}
+
+
+def test_one_thread_goal_compares_with_the_committed_baseline():
+    gen = _load("results")
+    base = _loop_doc(gen.BASELINE, 1, 6e-3, 16e-3)
+    rows = gen.goals([_loop_doc("time_loop.json", 2, 2e-3, 12e-3), base, _loop_doc(gen.ONE_THREAD, 1, 3e-3, 16e-3)])
+    one = [r for r in rows if r["what"] == gen.ONE_THREAD_GOAL]
+    # the 2-thread goals read time_loop.json only (not the one-thread run, not the baseline)
+    assert [(r["file"], r["ratio_min"]) for r in rows if r["what"] != gen.ONE_THREAD_GOAL] == [("time_loop.json", 6.0)]
+    assert len(one) == 1 and one[0]["ratio_min"] == 2.0 and one[0]["status"] == "met" and one[0]["threads"] == 1
+    slower = gen.one_thread_goal([base, _loop_doc(gen.ONE_THREAD, 1, 7e-3, 16e-3)])
+    assert slower[0]["status"] == "**NOT met**" and not slower[0]["met"]
+    assert gen.one_thread_goal([base]) == []       # no new one-thread run: no row
