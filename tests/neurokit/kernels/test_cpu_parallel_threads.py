@@ -68,3 +68,20 @@ def test_parallel_spikes_and_membrane_equal_reference(family, params):
     s, v_seq, _ = run_neuron(family, x, params, sg, "auto", store_v_seq=True)
     assert torch.equal(s, s_ref)
     assert torch.equal(v_seq, v_ref)
+
+
+@pytest.mark.parametrize("family,params", CASES, ids=[f"{f}{i}" for i, (f, _) in enumerate(CASES)])
+def test_spike_gradient_constant_over_time_matches_reference(family, params):
+    """``spikes.sum()`` and a loss on ``spikes.sum(0)`` give a gradient expanded over time (stride 0), which the CPU
+    loop reads as one row: same gradients as the reference loop."""
+    x = torch.from_numpy(_arrays(5, 4)[0][:, :300].copy()).reshape(5, 3, 100)
+    w = torch.randn(3, 100, generator=torch.Generator().manual_seed(2))
+    sg = nk.surrogate.get("atan")
+    ref_fn = {"lif": F.lif_reference, "cuba_lif": F.cuba_lif_reference, "alif": F.alif_reference}[family]
+    for loss in (lambda s: s.sum(), lambda s: (s.sum(0) * w).sum()):
+        grads = []
+        for fn in (lambda xi: ref_fn(xi, params, sg)[0], lambda xi: run_neuron(family, xi, params, sg, "auto")[0]):
+            xi = x.clone().requires_grad_()
+            loss(fn(xi)).backward()
+            grads.append(xi.grad)
+        torch.testing.assert_close(grads[1], grads[0], rtol=1e-5, atol=1e-6)
