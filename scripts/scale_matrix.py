@@ -18,14 +18,16 @@ against the published ones):
 * binary VGG-small CNN, CIFAR-10 shape (``nk.models.binary_cnn(preset="vgg_small")``, 128-256-512 channels);
 * binary ResNet-18, CIFAR-10 (``resnet18_1w1a`` of ReSTE, Wu et al., ICCV 2023, ``model/models_cifar/resnet18.py``
   of ``DravenALG/ReSTE``, the setting BiPer, Vargas et al., CVPR 2024, also reports; full-precision stem and
-  classifier), 11.18M, ReSTE estimator (every estimator deploys the same {-1, +1} kernels);
+  classifier, ``BatchNorm1d`` before the classifier, per-layer ``mean|W|`` scale), 11,174,986 parameters, ReSTE
+  estimator (every estimator deploys the same {-1, +1} kernels);
 * HLOP MLP, PMNIST (Xiao et al., ICLR 2024; ``spiking_train_pmnist.py`` of ``pkuxmq/HLOP-SNN``: 784-800-800-10).
 
 Measurements: compile time is wall-clock ``time.perf_counter`` around ``nk.compile``; peak memory is the Python +
 NumPy heap peak during compile measured by ``tracemalloc`` (torch's own C++ allocations are not counted); artefact
 size is the bytes ``cm.save`` writes (``gpu`` has no file: "-"); run time per sample is ``cm.run`` on the batch
 divided by the batch size. Check: gpu and nir equal eager (rtol 1e-5), onnx_int and loihi2 bit-exact to the integer
-reference (`support_matrix.verify`); a refusal prints the compiler's reason. Loihi 2: cores from the core map and
+reference (`support_matrix.verify`); a refusal prints the compiler's reason, with each list of refused nodes
+shortened to its count and op (``Cell.reason`` keeps the whole message). Loihi 2: cores from the core map and
 chips = ceil(cores / 128).
 """
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import math
+import re
 import tempfile
 import time
 import tracemalloc
@@ -90,16 +93,36 @@ def families(imagenet_size: int = 224) -> list[Family]:
                lambda _T: m.round_delays(m.delay_snn(seed=0)), _vector(140)),
         Family("binary VGG-small (CIFAR-10 shape)", "binary_cnn",
                lambda _T: m.binary_cnn(3, 10, 32, preset="vgg_small"), _image(3, 32, spikes=True)),
-        Family("binary ResNet-18 (CIFAR-10, 11.18M, ReSTE)", "binary_resnet18",
+        Family("binary ResNet-18 (CIFAR-10, 11.17M, ReSTE)", "binary_resnet18",
                lambda _T: m.binary_resnet18("reste"), _image(3, 32)),
         Family("HLOP MLP 784-800-800-10 (PMNIST)", "hlop_mlp", lambda _T: m.hlop_mlp(784, (800, 800), 10),
                _vector(784)),
     ]
 
 
+#: A list of refused nodes in a compile error, ``node 'a' (pool), node 'b' (pool): <reason>``.
+_NODE_LIST = re.compile(r"(?:node '[^']*' \((\w+)\)(?:, )?)+: ")
+
+
+def brief(message: str) -> str:
+    """First line of a compile error with each list of two or more refused nodes as its count and op, for a table
+    cell.
+
+    Example::
+
+        >>> brief("nir: 2 nodes cannot be exported: node 'a' (pool), node 'b' (pool): max-pool has no NIR node")
+        'nir: 2 nodes cannot be exported: 2 x pool: max-pool has no NIR node'
+    """
+    def count(match: re.Match) -> str:
+        ops = re.findall(r"node '[^']*' \((\w+)\)", match.group(0))
+        return match.group(0) if len(ops) == 1 else f"{len(ops)} x {'/'.join(dict.fromkeys(ops))}: "
+
+    return _NODE_LIST.sub(count, message.splitlines()[0]).replace("|", "/")
+
+
 @dataclass
 class Cell:
-    """One family x target measurement."""
+    """One family x target measurement; ``reason``: the whole compile error of a refusal, else None."""
 
     check: str
     compile_s: float | None = None
@@ -107,6 +130,7 @@ class Cell:
     artefact_kib: float | None = None
     run_ms_per_sample: float | None = None
     cores: int | None = None
+    reason: str | None = None
 
     def markdown(self) -> str:
         if self.compile_s is None:
@@ -137,7 +161,7 @@ def measure(model, x: torch.Tensor, target: str, verify) -> Cell:
         cm = nk.compile(model, target=target, example_input=x)
     except nk.CompileError as err:
         tracemalloc.stop()
-        return Cell("refused: " + str(err).splitlines()[0].replace("|", "/")[:200])
+        return Cell("refused: " + brief(str(err)), reason=str(err))
     compile_s = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1] / 2 ** 20
     tracemalloc.stop()

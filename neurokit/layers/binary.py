@@ -1,10 +1,16 @@
-"""Binary synapses: sign-binarized weights (and optionally inputs) with a learnable per-channel scale.
+"""Binary synapses: sign-binarized weights (and optionally inputs) times a scale.
 
 Forward of :class:`BinaryLinear` (and, per output channel, :class:`BinaryConv2d`)::
 
     w_b = B(W)                     # in {-1, +1}; B = estimator.binarize (0 -> +1)
     x_b = A(x)  if binarize_input else x       # A = act_estimator.binarize, values in {-1, +1}
-    y   = (x_b @ w_b.T) * alpha    # alpha: [out] learnable per-channel scale (> 0 by initialisation)
+    y   = (x_b @ w_b.T) * alpha    # alpha [out]: the layer's scale
+
+``scale`` chooses ``alpha``: ``"learned"`` (default) is a learnable per-output-channel parameter (initialised to
+``mean|W_o|``; BiPer's ``alpha``, ``cifar10/modules/binarized_modules.py`` of ``edmav4/BiPer``); ``"mean_abs"`` is
+computed from the latent weights at every forward, one value per layer, ``alpha = mean(|W|)`` over the whole tensor
+with its gradient into ``W`` and no parameter (ReSTE's ``scaler``, ``model/binary_module/binarized_modules.py`` of
+``DravenALG/ReSTE``).
 
 ``B`` is chosen by name (``estimator``):
 
@@ -39,11 +45,13 @@ from .. import surrogate as _surrogate
 from .quant import check_bits, input_scale, quantize_input
 from .time_major import fold_time
 
-__all__ = ["BinaryLinear", "BinaryConv2d", "ESTIMATORS", "reste_o_schedule", "set_estimator_params",
+__all__ = ["BinaryLinear", "BinaryConv2d", "ESTIMATORS", "SCALES", "reste_o_schedule", "set_estimator_params",
            "binary_regularizer", "check_estimator"]
 
 #: Weight estimators a binary layer accepts.
 ESTIMATORS = ("ste", "reste", "biper")
+#: Scales a binary layer accepts (module docstring).
+SCALES = ("learned", "mean_abs")
 #: Activation estimator used by default for each weight estimator (BiPer binarizes activations with a
 #: Bi-Real-style triangle backward, quant_onnx.md section 2).
 _DEFAULT_ACT = {"ste": ("ste", {"clip": 1.0}), "reste": ("reste", {}), "biper": ("triangle", {"width": 1.0})}
@@ -72,11 +80,14 @@ def _check_act_estimator(name: str, params: Optional[dict]):
 
 
 class _BinarySynapse(nn.Module):
-    """Shared state of the binary layers: latent weight, per-channel scale, estimators."""
+    """Shared state of the binary layers: latent weight, scale, estimators."""
 
     def __init__(self, weight_shape, estimator, estimator_params, binarize_input, act_estimator, act_params,
-                 input_bits):
+                 input_bits, scale):
         super().__init__()
+        if not isinstance(scale, str) or scale not in SCALES:
+            raise ValueError(f"scale={scale!r} is not a binary-layer scale; expected one of {SCALES}")
+        self.scale = scale
         self.estimator = check_estimator(estimator, estimator_params)
         self.binarize_input = bool(binarize_input)
         self.input_bits = None if input_bits is None else check_bits(input_bits, "input_bits")
@@ -89,7 +100,22 @@ class _BinarySynapse(nn.Module):
         self.weight = nn.Parameter(torch.empty(weight_shape))
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         dims = tuple(range(1, self.weight.dim()))
-        self.alpha = nn.Parameter(self.weight.detach().abs().mean(dim=dims))
+        if scale == "learned":
+            self.alpha = nn.Parameter(self.weight.detach().abs().mean(dim=dims))
+        else:
+            self.register_parameter("alpha", None)
+
+    def channel_scale(self) -> torch.Tensor:
+        """``alpha`` per output channel ``[out]`` (with gradient): the parameter, or ``mean|W|`` repeated.
+
+        Example::
+
+            >>> BinaryLinear(4, 3, scale="mean_abs").channel_scale().shape
+            torch.Size([3])
+        """
+        if self.alpha is not None:
+            return self.alpha
+        return self.weight.abs().mean().expand(self.weight.shape[0])
 
     def binary_weight(self) -> torch.Tensor:
         """``{-1, +1}`` weights (float, with the estimator's gradient); same shape as ``weight``."""
@@ -101,7 +127,7 @@ class _BinarySynapse(nn.Module):
 
     def weight_scale(self) -> torch.Tensor:
         """Per-output-channel scale ``alpha`` ``[out]`` (detached): real weight = ``int_weight * alpha``."""
-        return self.alpha.detach().clone()
+        return self.channel_scale().detach().clone()
 
     @property
     def input_scale(self) -> float:
@@ -111,7 +137,7 @@ class _BinarySynapse(nn.Module):
 
     def output_unit(self) -> torch.Tensor:
         """Real value of one unit of the integer accumulation, per output channel ``[out]`` (with gradient)."""
-        return self.alpha * self.input_scale
+        return self.channel_scale() * self.input_scale
 
     def regularizer(self, tau: float = 1.0) -> torch.Tensor:
         """BiPer's ``tau * mean(sin(freq * W)^2)`` for ``biper``; a zero scalar for the other estimators."""
@@ -124,7 +150,8 @@ class _BinarySynapse(nn.Module):
 
     def extra_repr(self) -> str:
         act = f", act_estimator={self.act_estimator.name}" if self.binarize_input else ""
-        return f"estimator={self.estimator.name}{self.estimator.params}, binarize_input={self.binarize_input}{act}"
+        return (f"estimator={self.estimator.name}{self.estimator.params}, scale={self.scale}, "
+                f"binarize_input={self.binarize_input}{act}")
 
 
 class BinaryLinear(_BinarySynapse):
@@ -140,6 +167,8 @@ class BinaryLinear(_BinarySynapse):
         input_bits: quantize the input (expected in [0, 1]) to unsigned 2/4/8 bits, making a first layer with
             analog input integer-exact (``input_scale = 1/(2^b - 1)``).
         bias: add a float bias (default False; spiking models keep it off so the layer is integer-exact).
+        scale: ``"learned"`` per-channel ``alpha`` parameter or ``"mean_abs"`` (computed ``mean|W|``; module
+            docstring).
 
     Shapes: ``x [T, B, in]`` (any leading dims) -> ``[T, B, out]``.
 
@@ -153,9 +182,9 @@ class BinaryLinear(_BinarySynapse):
     def __init__(self, in_features: int, out_features: int, estimator: str = "reste",
                  estimator_params: Optional[dict] = None, binarize_input: bool = False,
                  act_estimator: Optional[str] = None, act_params: Optional[dict] = None,
-                 input_bits: Optional[int] = None, bias: bool = False):
+                 input_bits: Optional[int] = None, bias: bool = False, scale: str = "learned"):
         super().__init__((out_features, in_features), estimator, estimator_params, binarize_input, act_estimator,
-                         act_params, input_bits)
+                         act_params, input_bits, scale)
         self.in_features, self.out_features = in_features, out_features
         self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
 
@@ -163,14 +192,14 @@ class BinaryLinear(_BinarySynapse):
         if not isinstance(x, torch.Tensor) or x.shape[-1] != self.in_features:
             raise ValueError(f"BinaryLinear: expected input [..., {self.in_features}], got "
                              f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
-        y = F.linear(self._input(x), self.binary_weight()) * self.alpha
+        y = F.linear(self._input(x), self.binary_weight()) * self.channel_scale()
         return y if self.bias is None else y + self.bias
 
 
 class BinaryConv2d(_BinarySynapse):
     """2-D convolution with ``{-1, +1}`` kernels times a per-output-channel scale; time-major ``[T, B, C, H, W]``.
 
-    Same estimator/input arguments as :class:`BinaryLinear`; ``stride``/``padding`` as in ``nn.Conv2d``.
+    Same estimator/input/scale arguments as :class:`BinaryLinear`; ``stride``/``padding`` as in ``nn.Conv2d``.
 
     Shapes: ``x [T, B, C_in, H, W]`` -> ``[T, B, C_out, H', W']``.
 
@@ -184,16 +213,16 @@ class BinaryConv2d(_BinarySynapse):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
                  estimator: str = "reste", estimator_params: Optional[dict] = None, binarize_input: bool = False,
                  act_estimator: Optional[str] = None, act_params: Optional[dict] = None,
-                 input_bits: Optional[int] = None, bias: bool = False):
+                 input_bits: Optional[int] = None, bias: bool = False, scale: str = "learned"):
         super().__init__((out_channels, in_channels, kernel_size, kernel_size), estimator, estimator_params,
-                         binarize_input, act_estimator, act_params, input_bits)
+                         binarize_input, act_estimator, act_params, input_bits, scale)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.stride, self.padding = stride, padding
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
 
     def _conv(self, x: torch.Tensor) -> torch.Tensor:
         y = F.conv2d(self._input(x), self.binary_weight(), None, self.stride, self.padding)
-        y = y * self.alpha.view(1, -1, 1, 1)
+        y = y * self.channel_scale().view(1, -1, 1, 1)
         return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -109,6 +109,27 @@ def test_binary_conv_matches_conv_with_sign_kernels():
     torch.testing.assert_close(y, ref.reshape(2, 4, 3, 6, 6))
 
 
+def test_mean_abs_scale_is_computed_from_the_weights_with_its_gradient():
+    """ReSTE's scaler (model/binary_module/binarized_modules.py of DravenALG/ReSTE): sign(W) * mean(|W|), the
+    gradient flowing through both; no parameter."""
+    torch.manual_seed(3)
+    conv = BinaryConv2d(2, 3, 3, padding=1, estimator="ste", scale="mean_abs").double()
+    assert conv.alpha is None and [n for n, _ in conv.named_parameters()] == ["weight"]
+    x = torch.rand(2, 4, 2, 6, 6, dtype=torch.float64)
+    g = torch.randn(2, 4, 3, 6, 6, dtype=torch.float64)
+    (conv(x) * g).sum().backward()
+    w = conv.weight.detach().clone().requires_grad_()
+    w_b = w + (torch.where(w >= 0, 1.0, -1.0) - w).detach()                 # sign forward, identity backward
+    ref = F.conv2d(x.reshape(8, 2, 6, 6), w_b, padding=1) * w.abs().mean()
+    (ref.reshape(2, 4, 3, 6, 6) * g).sum().backward()
+    torch.testing.assert_close(conv.weight.grad, w.grad, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(conv.weight_scale(), w.detach().abs().mean().expand(3))
+    torch.testing.assert_close(conv.output_unit().detach(), conv.weight_scale())
+    with pytest.raises(ValueError, match=r"scale='channel' is not a binary-layer scale; expected one of "
+                                         r"\('learned', 'mean_abs'\)"):
+        BinaryLinear(4, 3, scale="channel")
+
+
 def test_reste_o_schedule_and_setting():
     assert reste_o_schedule(0, 10) == 1.0
     assert math.isclose(reste_o_schedule(10, 10, o_end=3.0), 3.0)

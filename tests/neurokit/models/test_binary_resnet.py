@@ -13,19 +13,25 @@ from tests.helpers.models import randomize_batchnorm
 from tests.helpers.onnx_checks import float_ops
 
 # ReSTE's resnet18_1w1a (model/models_cifar/resnet18.py of DravenALG/ReSTE): He et al.'s CIFAR ResNet-18,
-# 11,173,962 parameters, plus the BatchNorm1d(512) before its classifier (1,024) = 11,174,986.
+# 11,173,962 parameters, plus the BatchNorm1d(512) before its classifier (1,024) = 11,174,986; its binary convs scale
+# the sign kernel by mean(|W|) computed in forward (model/binary_module/binarized_modules.py), no parameter.
 PUBLISHED = 11_174_986
 
 
-def test_parameter_count_is_the_published_one():
-    net = nk.models.binary_resnet18("reste")
-    # stated differences: no BatchNorm1d before the classifier (-1,024), one alpha per binary conv channel (+3,840)
-    assert count_parameters(net) == PUBLISHED - 1024 + 3840
-    assert count_parameters(net) == pytest.approx(PUBLISHED, rel=3e-4)
+@pytest.mark.parametrize("estimator", ["ste", "reste", "biper"])
+def test_parameter_count_is_the_published_one(estimator):
+    net = nk.models.binary_resnet18(estimator)
+    assert count_parameters(net) == PUBLISHED
+    assert sum(p.numel() for p in net.parameters()) == PUBLISHED      # no frozen parameter either
     binary = [m for m in net.modules() if isinstance(m, nk.layers.BinaryConv2d)]
-    assert len(binary) == 16                                        # 8 basic blocks x 2 convs
+    assert len(binary) == 16 and all(m.alpha is None for m in binary)    # 8 basic blocks x 2 convs, computed scale
+    w = binary[3].weight
+    assert torch.equal(binary[3].weight_scale(), w.detach().abs().mean().expand(w.shape[0]))
     full = [m for m in net.modules() if type(m) is nk.layers.Conv2d]
     assert [m.kernel_size for m in full] == [(3, 3), (1, 1), (1, 1), (1, 1)]   # stem + 3 down-sampling shortcuts
+    assert type(net.head_bn) is nk.layers.BatchNorm1d and net.head_bn.num_features == 512
+    # BiPer's learnable per-channel alpha instead (cifar10/modules/binarized_modules.py of edmav4/BiPer): +3,840
+    assert count_parameters(nk.models.binary_resnet18(estimator, scale="learned")) == PUBLISHED + 3840
 
 
 @pytest.mark.parametrize("estimator", ["ste", "reste", "biper"])
@@ -40,6 +46,7 @@ def test_binary_resnet18_on_onnx_int_is_bit_identical_to_the_integer_reference(e
     assert np.array_equal(cm.run(x).numpy(), out)
     rates = [vals[n.name].mean() for n in cm.graph if n.op == "neuron"]
     assert len(rates) == 17 and all(0.05 < r < 0.95 for r in rates)             # every layer is active
+    assert "batchnorm" not in {n.op for n in cm.graph}      # the head's BatchNorm1d is folded into the classifier
     binary = [n for n in cm.graph if n.op == "conv" and ".conv" in n.name]
     assert len(binary) == 16 and all(n.quant.bits == 1 for n in binary)
     assert all(set(np.unique(n.quant.weight)) == {-1, 1} for n in binary)
@@ -67,3 +74,5 @@ def test_binary_resnet18_trains_and_rejects_bad_input():
         nk.models.binary_resnet18(width=0)
     with pytest.raises(ValueError, match="image_size=12"):
         nk.models.binary_resnet18(image_size=12)
+    with pytest.raises(ValueError, match="scale='alpha'"):
+        nk.models.binary_resnet18(scale="alpha")
