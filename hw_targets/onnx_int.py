@@ -10,7 +10,10 @@ thresholds without Lava's 6-bit shift (``vth_shift=0``: 64x finer thresholds, cl
 Spiking transformers (Spikformer SSA / SDSA token ops ``reshape``/``permute``/``mean``/``matmul``/``mask``) lower as
 integer data movement, integer sums and spike x spike integer products (:mod:`hw_targets.onnx_tokens`). Refused
 first, with the reason (``UNSUPPORTED``): ALIF neurons. Recurrent layers (``nk.layers.Recurrent``) carry their
-previous step's spikes as ``Loop`` state (:mod:`hw_targets.onnx_lower`).
+previous step's spikes as ``Loop`` state (:mod:`hw_targets.onnx_lower`). Sigma-delta networks (``nk.SigmaDelta``,
+``nk.models.sdnn_cnn``) run Lava's fixed-point ``Delta`` / ``SigmaDelta`` / ``Sigma`` arithmetic
+(:func:`neurokit.integer.sigma_delta_step`) with int64 graded messages of up to ``payload_bits`` (the integer
+reference raises when a message leaves that width; the ONNX graph computes the same int64 values without a check).
 
 Time loop: ``time_loop="loop"`` (default) emits one ONNX ``Loop`` over T: the model is independent of T and its
 size is one step's; ``"unrolled"`` copies the step T times (fixed T). Both give identical outputs (tested).
@@ -57,10 +60,12 @@ from compile.passes import (
 )
 from compile.target import PassContext, graph_pass, ops_of
 from hw_targets.onnx_lower import lower
+from neurokit.integer import SD_PAYLOAD_BITS
 
 #: Node types the integer lowering has a rule for.
 NODE_TYPES = frozenset(ir.NODE_TYPES)
-SUPPORTS = Limits(ops=ops_of(NODE_TYPES), weight_bits=8, acc_bits=16, act_bits=8, vth_bits=23, max_delay=255)
+SUPPORTS = Limits(ops=ops_of(NODE_TYPES), weight_bits=8, acc_bits=16, act_bits=8, vth_bits=23, max_delay=255,
+                  payload_bits=32)
 VTH_SHIFT = 0  # thresholds at the membrane's full resolution (Lava uses 6)
 #: why ``onnx_int`` refuses a neuron kind (:func:`compile.passes.check_supported`)
 UNSUPPORTED = {
@@ -143,12 +148,16 @@ def all_nodes(graph: onnx.GraphProto):
 @dataclass(frozen=True)
 class OnnxIntOptions:
     """Options of ``onnx_int``: ``weight_bits`` (1..8), ``per_channel`` (per-output-channel weight scales),
-    ``time_loop`` (``"loop"`` | ``"unrolled"``), ``steps`` (T of an unrolled model; default the example's T)."""
+    ``time_loop`` (``"loop"`` | ``"unrolled"``), ``steps`` (T of an unrolled model; default the example's T),
+    ``payload_bits`` (signed width of sigma-delta graded messages, 2..32; Lava's 24) and ``sdnn_weight_exp``
+    (power-of-two weight scales into sigma-delta units, netx's weight exponent: :mod:`compile.passes.quantize_sdnn`)."""
 
     weight_bits: int = 8
     per_channel: bool = True
     time_loop: str = "loop"
     steps: int | None = None
+    payload_bits: int = SD_PAYLOAD_BITS
+    sdnn_weight_exp: bool = False
 
     def __post_init__(self) -> None:
         wb = self.weight_bits
@@ -167,6 +176,12 @@ class OnnxIntOptions:
                             f"{type(st).__name__} {st!r}")
         if st is not None and st < 1:
             raise ValueError(f"onnx_int: steps must be an int >= 1 (T of the unrolled model), got {st!r}")
+        pb = self.payload_bits
+        if isinstance(pb, bool) or not isinstance(pb, int) or not 2 <= pb <= SUPPORTS.payload_bits:
+            raise ValueError(f"onnx_int: payload_bits must be an int in [2, {SUPPORTS.payload_bits}] (signed width "
+                             f"of graded sigma-delta messages), got {pb!r}")
+        if not isinstance(self.sdnn_weight_exp, bool):
+            raise TypeError(f"onnx_int: sdnn_weight_exp must be a bool, got {self.sdnn_weight_exp!r}")
 
     def resolve(self, example_input: torch.Tensor) -> OnnxIntOptions:
         """These options with ``steps`` defaulting to the example input's T."""
@@ -177,7 +192,8 @@ def _quantize(graph: ir.Graph, ctx: PassContext) -> ir.Graph:
     """The ``quantize`` pass with this target's accumulator width and threshold shift."""
     opts = ctx.options
     return quantize(graph, weight_bits=opts.weight_bits, per_channel=opts.per_channel, acc_bits=SUPPORTS.acc_bits,
-                    input_absmax=float(ctx.example_input.detach().abs().max()), vth_shift=VTH_SHIFT)
+                    input_absmax=float(ctx.example_input.detach().abs().max()), vth_shift=VTH_SHIFT,
+                    payload_bits=opts.payload_bits, sdnn_weight_exp=opts.sdnn_weight_exp)
 
 
 
