@@ -122,6 +122,18 @@ def _flatten(m, path, inputs, in_shape, out_shape):
     return ir.Flatten(path, inputs, out_shape)
 
 
+@register_converter(SigmaDelta)
+def _sigma_delta(m, path, inputs, in_shape, out_shape):
+    """``nk.SigmaDelta`` -> ``sigma_delta`` (its threshold already on lava-dl's grid when ``scale`` is set)."""
+    return ir.SigmaDelta(path, inputs, out_shape, threshold=float(m.threshold), activation=m.activation,
+                         cum_error=bool(m.cum_error), sigma=bool(m.sigma), scale=m.scale, bias=_np(m.bias))
+
+
+@register_converter(Sigma)
+def _sigma(m, path, inputs, in_shape, out_shape):
+    return ir.Sigma(path, inputs, out_shape, bias=_np(m.bias))
+
+
 @register_converter(nn.Identity)
 @register_converter(nn.Dropout)
 def _identity(m, path, inputs, in_shape, out_shape):
@@ -280,9 +292,6 @@ UNSUPPORTED_MODULES = {
     nn.Transformer: "use nk.layers.SpikingSelfAttention blocks (see nk.models.spikformer)",
     nn.TransformerEncoderLayer: "use nk.layers.SpikingSelfAttention blocks (see nk.models.spikformer)",
     nn.TransformerDecoderLayer: "use nk.layers.SpikingSelfAttention blocks (see nk.models.spikformer)",
-    SigmaDelta: "sigma-delta units have no IR node and no target lowering yet; run the model eagerly (lava-dl's SDNN "
-                "netx files run with hw_targets.loihi2.load_netx + simulate)",
-    Sigma: "sigma-delta read-outs have no IR node and no target lowering yet; run the model eagerly",
 }
 
 

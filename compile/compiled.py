@@ -46,7 +46,7 @@ OPS_RULES = Rules("report", {
     ir.Mask: _per_input_element,
     ir.Mean: _per_input_element,
     ir.Recurrent: lambda n, _shapes: int(n.weight.size + np.prod(n.shape)),  # V s per step + the neuron update
-    **{t: _elements for t in (ir.Neuron, ir.Integrator, ir.Pool, ir.Add, ir.BatchNorm)},
+    **{t: _elements for t in (ir.Neuron, ir.Integrator, ir.Pool, ir.Add, ir.BatchNorm, ir.SigmaDelta, ir.Sigma)},
     **{t: _movement for t in (ir.Input, ir.Flatten, ir.Reshape, ir.Permute)},
 })
 

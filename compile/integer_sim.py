@@ -13,6 +13,9 @@ needs int64 exactly as in Lava). Per node, over the whole sequence ``[T, B, ...]
   matmul / mask are integer products (``a @ b``, ``a * b`` [summed over tokens]), then their optional requantization;
 * neuron: :func:`neurokit.integer.integer_cuba_run` (Lava's bit-accurate CUBA-LIF), from rest;
 * integrator: :func:`neurokit.integer.integer_leaky_run` (leaky readout trace, same decay convention);
+* sigma_delta / sigma: :func:`neurokit.integer.sigma_delta_run` (Lava's fixed-point ``Delta`` / ``SigmaDelta`` /
+  ``Sigma``): graded messages, every state and message range-checked per step (``IntegerOverflowError`` naming the
+  node, step and neuron index);
 * recurrent: per step ``a[t] = requant(acc_ff[t] + V_int s[t-1] + b_rec)`` (``s[-1] = 0``; ``acc_ff`` the
   feed-forward dense's raw accumulator, the requantization the sum's, :mod:`compile.passes.quantize_recurrent`),
   then :func:`neurokit.integer.integer_cuba_step`: the recurrent input is the previous step's integer spikes.
@@ -39,7 +42,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from compile import ir
 from compile.dispatch import Rules
-from neurokit.integer import INPUT_QMAX, integer_cuba_run, integer_cuba_step, integer_leaky_run, requantize
+from neurokit.integer import (
+    INPUT_QMAX,
+    integer_cuba_run,
+    integer_cuba_step,
+    integer_leaky_run,
+    requantize,
+    sigma_delta_run,
+)
 
 
 def quantize_input(node: ir.Input, x) -> np.ndarray:
@@ -173,6 +183,8 @@ RULES = Rules("integer_sim", {
     ir.Neuron: lambda n, env: integer_cuba_run(env.a(n), n.integer),
     ir.Integrator: lambda n, env: integer_leaky_run(env.a(n), n.integer),
     ir.Recurrent: lambda n, env: _recurrent(n, env.a(n)),
+    ir.SigmaDelta: lambda n, env: sigma_delta_run(env.a(n), n.integer, f"sigma_delta {n.name!r}"),
+    ir.Sigma: lambda n, env: sigma_delta_run(env.a(n), n.integer, f"sigma {n.name!r}"),
 }, refusals={
     ir.BatchNorm: "a quantized graph holds no batch norm (fold_bn folds it into the preceding synapse)",
 })

@@ -27,6 +27,8 @@ Node kinds (``node.op``):
 ``integrator`` non-spiking leaky readout ``v[t] = v[t-1] (1 - 1/tau) + x[t]``, output the trace ``v``
 ``recurrent``  neuron population with a recurrent synapse ``s[t] = cell(x[t] + V s[t-1] + b_rec)``; its input is the
                feed-forward ``dense`` node of the same layer (``<name>.ff``)
+``sigma_delta`` sigma-delta unit with graded messages (``nk.SigmaDelta``; ``sigma=False``: a delta encoder)
+``sigma``      sigma decoder read-out ``y[t] = sum_{k<=t} x[k] + bias`` (``nk.neurons.Sigma``)
 =============  ==============================================================================
 
 The token ops of spiking transformers (``TOKEN_OPS``: ``reshape``, ``permute``, ``mean``, ``matmul``, ``mask``) run on
@@ -54,8 +56,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neurokit.integer import IntIntegratorParams, IntNeuronParams
 from neurokit.errors import CompileError
+from neurokit.integer import SD_ACTIVATIONS, IntIntegratorParams, IntNeuronParams, IntSigmaDeltaParams
 
 Shape = tuple[int, ...]
 
@@ -333,16 +335,58 @@ class Recurrent(Node):
     op = "recurrent"
 
 
+@dataclass
+class SigmaDelta(Node):
+    """Sigma-delta unit with graded messages (``nk.SigmaDelta``, lava-dl slayer's sigma-delta neuron, time-major):
+    ``sigma=True``: ``s[t] = s[t-1] + x[t]``, ``a[t] = act(s[t] + bias)``; ``sigma=False``: ``a[t] = x[t]`` (a delta
+    encoder, Lava's ``Delta``: no bias, no activation); then the delta encoder sends ``a[t] - a[t-1] + residue`` when
+    its magnitude (``cum_error``: the error accumulated since the last message) reaches ``threshold``.
+
+    threshold: float ``>= 0`` (the module's, already on lava-dl's grid when ``scale`` is set); activation: ``"relu"`` |
+    ``"identity"`` (Lava's ``ActivationMode`` RELU / UNIT: the only lowerable ones; the node refuses others);
+    cum_error; scale: lava-dl's weight scale (messages on the grid ``1 / (64 * scale)``) or None (float messages);
+    bias: float ``[C]`` (dim 0 of the per-step shape) or None. ``integer`` (set by the quantize pass,
+    :mod:`compile.passes.quantize_sdnn`): :class:`neurokit.integer.IntSigmaDeltaParams` (Lava's fixed-point unit).
+    Example: ``SigmaDelta("2", ("1",), (8, 4, 4), threshold=0.05, bias=np.zeros(8))``.
+    """
+
+    threshold: float = 0.0
+    activation: str = "relu"
+    cum_error: bool = False
+    sigma: bool = True
+    scale: int | None = None
+    bias: np.ndarray | None = None
+    integer: IntSigmaDeltaParams | None = None
+    op = "sigma_delta"
+
+    def __post_init__(self) -> None:
+        if self.activation not in SD_ACTIVATIONS:
+            raise CompileError(f"IR node {self.name!r} (sigma_delta): activation {self.activation!r} has no integer "
+                               f"or Lava form; lowerable activations: {SD_ACTIVATIONS} (Lava's RELU and UNIT)")
+
+
+@dataclass
+class Sigma(Node):
+    """Sigma decoder read-out (``nk.neurons.Sigma``, netx's ``sigma_output``): ``y[t] = sum_{k<=t} x[k] + bias``;
+    bias float ``[C]`` or None. ``integer``: :class:`neurokit.integer.IntSigmaDeltaParams` with ``kind="sigma"``.
+    Example: ``Sigma("out", ("fc",), (10,))``."""
+
+    bias: np.ndarray | None = None
+    integer: IntSigmaDeltaParams | None = None
+    op = "sigma"
+
+
 #: Every IR node class, in the order of the table above (interpreters dispatch on these types: ``compile.dispatch``).
 NODE_TYPES: tuple[type[Node], ...] = (Input, Dense, Conv, BatchNorm, Pool, Flatten, Reshape, Permute, Mean, Add, MatMul,
-                                      Mask, Neuron, Integrator, Recurrent)
+                                      Mask, Neuron, Integrator, Recurrent, SigmaDelta, Sigma)
 #: ``node.op`` string -> node class (``NODE_BY_OP["dense"] is Dense``).
 NODE_BY_OP: dict[str, type[Node]] = {t.op: t for t in NODE_TYPES}
 
 SYNAPSES = ("dense", "conv")
 TOKEN_OPS = ("reshape", "permute", "mean", "matmul", "mask")  # spiking-transformer ops (compile.passes.quantize_tokens)
 PRODUCTS = ("matmul", "mask")  # products of two activation tensors (may carry an integer ``requant``)
-STATEFUL = ("neuron", "integrator")  # nodes with integer parameters (``node.integer``) after quantization
+STATEFUL = ("neuron", "integrator", "sigma_delta", "sigma")  # nodes with ``node.integer`` after quantization
+SDNN = ("sigma_delta", "sigma")  # sigma-delta nodes (graded messages; :mod:`compile.passes.quantize_sdnn`)
 
 
 @dataclass

@@ -8,6 +8,8 @@ in eval / pooling) and each neuron population a module:
 * attention (Spikformer / SDSA / Max-Former): ``reshape`` / ``permute`` / ``mean`` as torch does them, and the
   ``matmul`` / ``mask`` products by the eager ``SpikeMatMul`` / ``SpikeMask`` modules; token batch norm (``axis``
   last) on ``[-1, C]`` as ``TokenBatchNorm``;
+* sigma-delta units and read-outs (``nk.SigmaDelta`` / ``nk.neurons.Sigma``): the eager modules rebuilt from the node
+  (threshold as captured, on lava-dl's grid when ``scale`` is set), so graded messages equal eager's;
 * QAT neurons (``QuantLIF``, alone or in an ``IntegerSpikingLayer``; IR nodes with ``uv_bits`` set): a
   ``QuantLIF`` rebuilt from the node (tau, v_threshold, membrane_bits = ``uv_bits``, input_shift = ``act_shift``)
   and called with the input unit eager passes it (``node.unit``), i.e. the module's own integer forward
@@ -48,6 +50,7 @@ from neurokit.layers.delays import delayed_linear_reference
 from neurokit.layers.quant import QuantLIF
 from neurokit.layers.readout import LeakyIntegrator
 from neurokit.layers.recurrent import recurrent_reference
+from neurokit.neurons.sigma_delta import Sigma, SigmaDelta
 
 SUPPORTS = Limits(ops=ops_of(ir.NODE_TYPES), neuron_kinds=frozenset({"lif", "if", "cuba", "alif"}), integer=False,
                   max_delay=None)
@@ -76,8 +79,20 @@ def _neuron_module(n: ir.Neuron) -> nn.Module:
     return nk.LIF(tau=n.tau, decay_input=n.decay_input, **common)
 
 
+def _sdnn_module(n: ir.SigmaDelta | ir.Sigma) -> nn.Module:
+    """The eager sigma-delta module of a ``sigma_delta`` / ``sigma`` node (its bias as a float32 parameter)."""
+    bias = None if n.bias is None else torch.as_tensor(n.bias, dtype=torch.float32)
+    if n.op == "sigma":
+        return Sigma(bias)
+    m = SigmaDelta(0.0, activation=n.activation, cum_error=n.cum_error, scale=None, bias=bias, sigma=n.sigma)
+    m.threshold, m.scale = float(n.threshold), n.scale  # as captured (already on lava-dl's grid): no re-quantization
+    return m
+
+
 def _tensors(n: ir.Node) -> dict[str, np.ndarray]:
     """The node's arrays for the program; a binary synapse is split into ``{-1, +1}`` weights and ``alpha [O]``."""
+    if n.op in ir.SDNN:  # their bias lives in the eager module (TorchProgram.sdnn)
+        return {}
     arrays = {k: getattr(n, k) for k in ("weight", "bias", "mean", "var", "gamma", "beta")
               if getattr(n, k, None) is not None}
     if n.op in ir.SYNAPSES and n.weight_bits == 1 and n.int_weight is not None:  # the layer's own +-1 and alpha
@@ -104,6 +119,8 @@ class TorchProgram(nn.Module):
         self.graph, self.device = graph, device
         cells = [n if n.op == "neuron" else n.cell for n in graph if n.op in ("neuron", "recurrent")]
         self.neurons = nn.ModuleDict({n.name.replace(".", "_"): _neuron_module(n) for n in cells})
+        self.sdnn = nn.ModuleDict({n.name.replace(".", "_"): _sdnn_module(n) for n in graph if n.op in ir.SDNN})
+        self.sdnn.to(device)
         self.tensors = {n.name: {k: torch.as_tensor(v, dtype=torch.float32, device=device)
                                  for k, v in _tensors(n).items()} for n in graph}
         self.units = {n.name: torch.as_tensor(n.unit, dtype=torch.float64, device=device)
@@ -176,6 +193,12 @@ def _recurrent(prog: TorchProgram, n: ir.Recurrent, a: torch.Tensor, vals: dict)
     return spikes
 
 
+def _sdnn(prog: TorchProgram, n: ir.SigmaDelta | ir.Sigma, a: torch.Tensor, vals: dict) -> torch.Tensor:
+    """The eager sigma-delta module of the node (``TorchProgram.sdnn``)."""
+    del vals
+    return prog.sdnn[n.name.replace(".", "_")](a)
+
+
 def _elementwise(fn):
     """A rule that needs only the node and its first input."""
     def rule(prog: TorchProgram, n: ir.Node, a: torch.Tensor, vals: dict) -> torch.Tensor:
@@ -214,6 +237,8 @@ RULES = Rules("gpu", {
     ir.Neuron: _neuron,
     ir.Integrator: _elementwise(lambda n, a: LeakyIntegrator(n.tau)(a)),  # the eager readout module itself
     ir.Recurrent: _recurrent,
+    ir.SigmaDelta: _sdnn,
+    ir.Sigma: _sdnn,
 })
 
 

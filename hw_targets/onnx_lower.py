@@ -16,6 +16,9 @@ Per time step (the body of the time loop), with B the batch:
 * neurons: :func:`neurokit.integer.integer_cuba_step` itself, run on :class:`Sym` tensors (int64 state:
   ``Mul``, ``Div``, ``Add``/``Sub``, ``Greater``/``LessOrEqual``, ``Clip``), spikes ``Cast`` to int8;
   integrators: :func:`neurokit.integer.integer_leaky_step` the same way (int64 state ``v``, int32 output);
+* sigma-delta units / read-outs: :func:`neurokit.integer.sigma_delta_step` itself on int64 loop-carried states
+  (``sigma``, ``act``, ``residue``, ``error`` as used); their graded int64 messages feed synapses as int64 ``MatMul``
+  (dense) or im2col + ``MatMul`` (conv), since ORT's ``MatMulInteger`` / ``ConvInteger`` take 8 bits only;
 * recurrent layers: the previous step's spikes ``s[t-1]`` (int8) are loop-carried state next to the cell's ``u``/``v``;
   per step ``MatMulInteger(s[t-1], V)`` is added to the feed-forward accumulator (+ ``b_rec``, then the sum's
   requantization) and the cell runs :func:`neurokit.integer.integer_cuba_step`. ``"unrolled"`` carries the same
@@ -34,7 +37,7 @@ from onnx import helper
 
 from compile import ir
 from compile.dispatch import Rules
-from neurokit.integer import INPUT_QMAX, integer_cuba_step, integer_leaky_step
+from neurokit.integer import INPUT_QMAX, integer_cuba_step, integer_leaky_step, sigma_delta_step
 from compile.ir import CompileError
 from hw_targets.onnx_sym import Builder, Sym, emit_requant
 from hw_targets.onnx_tokens import TOKEN_RULES
@@ -63,7 +66,16 @@ def state_specs(graph: ir.Graph) -> list[tuple[str, int, tuple[int, ...]]]:
                       (f"{n.name}/s", TP.INT8, n.shape)]
         elif n.op == "dense" and n.delay is not None:
             specs.append((f"{n.name}/buf", TP.INT8, (int(n.delay.max()) + 1, n.weight.shape[1])))
+        elif n.op in ir.SDNN:
+            specs += [(f"{n.name}/{k}", TP.INT64, n.shape) for k in _sdnn_states(n.integer)]
     return specs
+
+
+def _sdnn_states(p) -> tuple[str, ...]:
+    """The loop-carried states of a sigma-delta unit (:func:`neurokit.integer.sigma_delta_step`) that it uses."""
+    if p.kind == "sigma":
+        return ("sigma",)
+    return (("sigma",) if p.kind == "sigma_delta" else ()) + ("act", "residue") + (("error",) if p.cum_error else ())
 
 
 def _dense(b: Builder, n: ir.Dense, x: Sym, st: dict, new: dict) -> str:
@@ -82,8 +94,36 @@ def _dense(b: Builder, n: ir.Dense, x: Sym, st: dict, new: dict) -> str:
     return b.op("MatMulInteger", [flat, b.const(stacked)])
 
 
+def _wide_synapse(b: Builder, n, x: Sym) -> str:
+    """A synapse on graded (wide) integers, the messages of sigma-delta units (ORT's MatMulInteger / ConvInteger take
+    8 bits only): int64 ``MatMul``; a conv as im2col (``Pad``, one strided ``Slice`` per kernel tap, ``Concat``) times
+    the flattened weights ``[O, kh*kw*C]`` (groups as a block-diagonal kernel)."""
+    w = n.quant.weight.astype(np.int64)
+    x = x.cast(TP.INT64)
+    if n.op == "dense":
+        return b.op("MatMul", [x.name, b.const(w.T.copy())])
+    cin, (kh, kw), (ho, wo) = w.shape[1] * n.groups, w.shape[2:], n.shape[1:]
+    (ph, pw), (sh, sw), (dh, dw) = n.padding, n.stride, n.dilation
+    full = np.zeros((w.shape[0], cin, kh, kw), np.int64)
+    og, cg = w.shape[0] // n.groups, w.shape[1]
+    for g in range(n.groups):
+        full[g * og:(g + 1) * og, g * cg:(g + 1) * cg] = w[g * og:(g + 1) * og]
+    i64 = lambda *v: b.const(np.array(v, np.int64))
+    xp = b.op("Pad", [x.name, i64(0, 0, ph, pw, 0, 0, ph, pw), b.const(np.int64(0))], mode="constant")
+    taps = [b.op("Slice", [xp, i64(i * dh, j * dw), i64(i * dh + sh * (ho - 1) + 1, j * dw + sw * (wo - 1) + 1),
+                           i64(2, 3), i64(sh, sw)]) for i in range(kh) for j in range(kw)]
+    cols = b.op("Reshape", [b.op("Concat", taps, axis=1), i64(0, kh * kw * cin, ho * wo)])
+    acc = b.op("MatMul", [b.const(full.transpose(0, 2, 3, 1).reshape(w.shape[0], -1).copy()), cols])
+    return b.op("Reshape", [acc, i64(0, w.shape[0], ho, wo)])
+
+
 def _synapse(b: Builder, n, x: Sym, st: dict, new: dict) -> Sym:
     q = n.quant
+    if q.in_max > 127:  # graded messages (sigma-delta units): int64 arithmetic
+        acc = _wide_synapse(b, n, x)
+        if q.bias is not None:
+            acc = b.op("Add", [acc, b.const((q.bias.reshape(-1, 1, 1) if n.op == "conv" else q.bias).astype(np.int64))])
+        return emit_requant(Sym(b, acc, TP.INT64), q.requant, n.op == "conv")
     x = _int8(x, f"synapse {n.name!r}")
     chan = (lambda a: a.reshape(-1, 1, 1)) if n.op == "conv" else (lambda a: a)
     if n.op == "dense":
@@ -173,6 +213,18 @@ def _emit_integrator(n: ir.Integrator, e: _Step) -> Sym:
     return out
 
 
+def _emit_sdnn(n: ir.SigmaDelta | ir.Sigma, e: _Step) -> Sym:
+    """:func:`neurokit.integer.sigma_delta_step` itself on the loop-carried int64 states; int64 messages out."""
+    names = _sdnn_states(n.integer)
+    state = tuple(e.st.get(f"{n.name}/{k}") if k in names else None for k in ("sigma", "act", "residue", "error"))
+    state, out = sigma_delta_step(state, e.a(n).cast(TP.INT64), n.integer)
+    for k, s in zip(("sigma", "act", "residue", "error"), state):
+        if k in names:
+            e.new[f"{n.name}/{k}"] = s
+    bound = None if n.op == "sigma" else (1 << (n.integer.payload_bits - 1)) - 1
+    return Sym(e.b, out.name, TP.INT64, bound)
+
+
 def _emit_flatten(n: ir.Flatten, e: _Step) -> Sym:
     x = e.a(n)
     return Sym(e.b, e.b.op("Reshape", [x.name, e.b.const(np.array([0, -1], np.int64))]), x.dtype, x.bound)
@@ -201,6 +253,8 @@ RULES = Rules("onnx_int lowering", {
     ir.Neuron: _emit_neuron,
     ir.Integrator: _emit_integrator,
     ir.Recurrent: _emit_recurrent,
+    ir.SigmaDelta: _emit_sdnn,
+    ir.Sigma: _emit_sdnn,
 }, refusals={
     ir.BatchNorm: "a batch norm must be folded into the preceding synapse (fold_bn) before integer lowering",
 })

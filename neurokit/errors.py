@@ -11,3 +11,8 @@ Example::
 
 class CompileError(Exception):
     """The model (or IR) cannot be compiled; the message names the module path and the op."""
+
+
+class IntegerOverflowError(OverflowError):
+    """An integer run left a declared width (a graded sigma-delta payload, Lava's int32 state); the message names the
+    node, the step and the neuron index."""

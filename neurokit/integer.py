@@ -1,4 +1,4 @@
-"""Integer arithmetic of neurokit, written once (imports only NumPy and the standard library).
+"""Integer arithmetic of neurokit, written once (imports only NumPy, the standard library and :mod:`neurokit.errors`).
 
 Everything integer in the project calls this module: the training-time ``QuantLIF`` (:mod:`neurokit.layers.quant`),
 the integer reference simulator (:mod:`compile.integer_sim`), the quantize pass, the ONNX lowering (these same
@@ -299,3 +299,146 @@ def integer_leaky_run(a_in, params: IntIntegratorParams):
         v = integer_leaky_step(v, a_in[t], params)
         out.append(v)
     return stack(out)
+
+
+# --- sigma-delta (graded messages): Lava's fixed-point ``Delta`` / ``SigmaDelta`` / ``Sigma`` -------------------------
+
+#: netx builds every SDNN neuron with ``spike_exp = 6`` and ``state_exp = 6`` (lava-dl ``netx/hdf5.py``,
+#: ``get_neuron_params``); Lava multiplies ``vth`` and ``bias`` by ``2**(spike_exp + state_exp)`` when it builds the
+#: process (lava ``proc/sdn/process.py``).
+SD_SPIKE_EXP = 6
+SD_STATE_EXP = 6
+#: Lava's fixed-point models send ``s_out`` as int32 with precision 24 (``proc/sdn/models.py``): the default payload.
+SD_PAYLOAD_BITS = 24
+#: Lava holds ``sigma``, ``act``, ``residue``, ``error`` in ``np.int32`` (its CPU fixed-point models).
+SD_STATE_BITS = 32
+SD_KINDS = ("delta", "sigma_delta", "sigma")
+#: Lava's ``ActivationMode``: ``RELU`` and ``UNIT`` (identity); ``SigmaDelta`` only (``Delta`` and ``Sigma`` have none).
+SD_ACTIVATIONS = ("relu", "identity")
+
+
+@dataclass(frozen=True)
+class IntSigmaDeltaParams:
+    """Integer sigma-delta unit: Lava's fixed-point process models (``lava/proc/sdn/models.py``), per step::
+
+        delta:       act_new = a_in << (spike_exp + state_exp)                   (Lava ``PyDeltaModelFixed``)
+        sigma_delta: sigma += a_in;  act_new = act(sigma + bias)                  (``PySigmaDeltaModelFixed``)
+        sigma:       sigma += a_in;  out = sigma + bias                 (``PySigmaModelFixed``; bias: see below)
+        d = act_new - act + residue
+        cum_error=False: y = d if |d| >= vth else 0
+        cum_error=True:  error += d;  y = d if |error| >= vth else 0;  error = 0 where y != 0
+        residue = d - y;  act = act_new;  message = y >> state_exp                 (arithmetic shift: floor)
+
+    kind: ``"delta"`` | ``"sigma_delta"`` | ``"sigma"``; vth: int64 >= 0, broadcastable to the per-step shape, in
+    state units: Lava's ``vth`` Var (netx ``vThMant << 12``); bias: int64 (0-d or per channel, broadcastable) in state
+    units: Lava's ``bias`` Var (netx ``bias << 12``); Lava's ``Sigma`` has no bias, so ``kind="sigma"`` with a
+    nonzero bias is an extension (the read-out adds it to ``sigma``); activation: ``"relu"`` | ``"identity"``
+    (``sigma_delta`` only; default None: Lava's, ``"relu"`` for ``sigma_delta``, else ``"identity"``); cum_error:
+    Lava's ``cum_error``; spike_exp, state_exp: as netx (6, 6); payload_bits: a message must fit this signed width
+    (Lava: 24) and every state int32 (:func:`sigma_delta_run` raises otherwise).
+    Example: ``IntSigmaDeltaParams("sigma_delta", vth=np.array(4096), bias=np.array(0))``.
+    """
+
+    kind: str
+    vth: np.ndarray = 0
+    bias: np.ndarray = 0
+    activation: str | None = None
+    cum_error: bool = False
+    spike_exp: int = SD_SPIKE_EXP
+    state_exp: int = SD_STATE_EXP
+    payload_bits: int = SD_PAYLOAD_BITS
+
+    def __post_init__(self) -> None:
+        if self.kind not in SD_KINDS:
+            raise ValueError(f"IntSigmaDeltaParams.kind must be one of {SD_KINDS}, got {self.kind!r}")
+        if self.activation is None:
+            object.__setattr__(self, "activation", "relu" if self.kind == "sigma_delta" else "identity")
+        if self.activation not in SD_ACTIVATIONS or (self.kind != "sigma_delta" and self.activation != "identity"):
+            raise ValueError(f"IntSigmaDeltaParams.activation: {self.activation!r} for kind {self.kind!r}; Lava's "
+                             f"SigmaDelta has {SD_ACTIVATIONS}, Delta and Sigma have none ('identity')")
+        for k in ("vth", "bias"):
+            a = np.asarray(getattr(self, k))
+            if a.dtype.kind not in "iu" or (k == "vth" and a.size and a.min() < 0):
+                raise ValueError(f"IntSigmaDeltaParams.{k} must be {'non-negative ' if k == 'vth' else ''}integers, "
+                                 f"got dtype {a.dtype}, min {a.min() if a.size else None}")
+            object.__setattr__(self, k, a.astype(np.int64))
+        if not (0 <= self.spike_exp <= 7 and 0 <= self.state_exp <= 7 and 2 <= self.payload_bits <= 32):
+            raise ValueError(f"IntSigmaDeltaParams: need spike_exp, state_exp in 0..7 (Lava: 3-bit) and payload_bits "
+                             f"in 2..32; got {self.spike_exp}, {self.state_exp}, {self.payload_bits}")
+
+    @property
+    def shift(self) -> int:
+        """``spike_exp + state_exp`` (12 for netx): the left shift of a Delta's input, ``vth`` and ``bias``."""
+        return self.spike_exp + self.state_exp
+
+
+def _nonzero(x):
+    return (x > 0) * 1 + (x < 0) * 1
+
+
+def sigma_delta_step(state: tuple, a_in, params: IntSigmaDeltaParams) -> tuple[tuple, object]:
+    """One step of :class:`IntSigmaDeltaParams`' unit. ``state = (sigma, act, residue, error)`` (int64
+    ``[B, *shape]``, NumPy, torch or symbolic ONNX; zeros at rest); a_in: this step's integer input, same shape.
+    Returns ``(state, out)``: ``out`` is the message (``y >> state_exp``), or ``sigma + bias`` for ``kind="sigma"``.
+
+    Example: ``sigma_delta_step((z, z, z, z), np.array([3]), IntSigmaDeltaParams("delta"))[1]`` is ``[192]``
+    (``(3 << 12) >> 6``; ``z = np.zeros(1, np.int64)``).
+    """
+    sigma, act, residue, error = state
+    p = params
+    if p.kind == "delta":
+        new = a_in * (1 << p.shift)
+    else:
+        sigma = sigma + a_in
+        new = sigma + _like(p.bias, sigma)
+        if p.kind == "sigma":
+            return (sigma, act, residue, error), new
+        if p.activation == "relu":
+            new = new * ((new > 0) * 1)
+    d = new - act + residue
+    probe = error + d if p.cum_error else d
+    quiet = ((probe < _like(p.vth, d)) * 1) * ((probe > _like(-p.vth, d)) * 1)  # |probe| < vth
+    y = d * (1 - quiet)
+    if p.cum_error:
+        error = probe * (1 - _nonzero(y))
+    return (sigma, new, d - y, error), floor_shift(y, p.state_exp)
+
+
+def _check_range(name: str, what: str, t: int, x: np.ndarray, bits: int) -> None:
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if x.size and (x.min() < lo or x.max() > hi):
+        from .errors import IntegerOverflowError
+
+        bad = np.argwhere((x < lo) | (x > hi))[0]
+        kind, why = (("message", "the configured graded payload (payload_bits); raise it or the threshold, or scale "
+                      "the weights down") if what == "message" else
+                     ("state", "Lava's int32, which Lava would wrap; scale the input or the weights down"))
+        raise IntegerOverflowError(
+            f"{name}: a sigma-delta {kind} reaches {int(x[tuple(bad)])} at step {t} ({what}, sample {int(bad[0])}, "
+            f"neuron index {tuple(int(i) for i in bad[1:])}), outside the signed {bits}-bit range {lo}..{hi}: {why}")
+
+
+def sigma_delta_run(a_in, params: IntSigmaDeltaParams, name: str = "sigma-delta", record_state: bool = False):
+    """:func:`sigma_delta_step` over time from rest, in NumPy int64, checking every step (NumPy input): every state
+    fits int32 (Lava's) and every message ``payload_bits``; else :class:`neurokit.errors.IntegerOverflowError` naming
+    ``name``, the step and the neuron index. a_in: int ``[T, B, *shape]`` -> outputs int64, same shape; with
+    ``record_state`` also ``(out, state)``, ``state`` the activation ``act`` (``delta``) or ``sigma`` per step.
+
+    Example: ``sigma_delta_run(np.array([1, 1, 3, 3]).reshape(4, 1, 1), IntSigmaDeltaParams("delta"))`` gives
+    messages ``64, 0, 128, 0``.
+    """
+    a_in, stack = _int64_and_stack(a_in)
+    check = isinstance(a_in, np.ndarray)
+    zero = a_in[0] * 0
+    state = (zero, zero, zero, zero)
+    outs, states = [], []
+    for t in range(a_in.shape[0]):
+        state, out = sigma_delta_step(state, a_in[t], params)
+        if check:
+            for what, x in zip(("sigma", "activation", "residue", "error"), state):
+                _check_range(name, what, t, x, SD_STATE_BITS)
+            _check_range(name, "message" if params.kind != "sigma" else "read-out sigma", t, out,
+                         params.payload_bits if params.kind != "sigma" else SD_STATE_BITS)
+        outs.append(out)
+        states.append(state[1] if params.kind == "delta" else state[0])
+    return (stack(outs), stack(states)) if record_state else stack(outs)

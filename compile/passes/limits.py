@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from compile import ir
-from neurokit.integer import VTH_BITS
+from neurokit.integer import SD_PAYLOAD_BITS, VTH_BITS
 from compile.ir import CompileError
 
 ALL_OPS = frozenset(t.op for t in ir.NODE_TYPES)  # the ``op`` of every IR node class
@@ -25,7 +25,8 @@ class Limits:
     weight_bits: widest integer weight; acc_bits: widest (requantized) accumulator fed to a neuron;
     act_bits: widest signed integer tensor feeding a synapse (int8 containers: 8); vth_bits: threshold
     mantissa bits; max_delay: largest synaptic delay (None: any); resets: integer reset modes;
-    neuron_format: required ``(act_shift, vth_shift, uv_bits)`` of integer neurons (Lava: ``(6, 6, 24)``), or None.
+    neuron_format: required ``(act_shift, vth_shift, uv_bits)`` of integer neurons (Lava: ``(6, 6, 24)``), or None;
+    payload_bits: widest signed graded sigma-delta message a synapse may read (Lava: 24; None: no sigma-delta).
     Example: ``Limits(ops=ALL_OPS - {"batchnorm"}, weight_bits=8, max_delay=62, resets=frozenset({"hard"}))``.
     """
 
@@ -39,6 +40,7 @@ class Limits:
     max_delay: int | None = 62
     resets: frozenset = frozenset({"hard", "soft"})
     neuron_format: tuple[int, int, int] | None = None
+    payload_bits: int | None = SD_PAYLOAD_BITS
 
 
 def check_supported(graph: ir.Graph, limits: Limits, target: str, reasons: dict[str, str]) -> ir.Graph:
@@ -83,7 +85,9 @@ def check_limits(graph: ir.Graph, limits: Limits) -> ir.Graph:
             _neuron(n.cell, where, limits)
         if n.op == "dense" and n.delay is not None:
             _delay(n, where, limits)
-        if limits.integer and (n.op in ir.SYNAPSES or n.op == "recurrent"):
+        if limits.integer and n.op in ir.SYNAPSES and _feeds_sdnn(graph, n):
+            _sdnn_synapse(n.quant, where, limits)
+        elif limits.integer and (n.op in ir.SYNAPSES or n.op == "recurrent"):
             # a recurrent layer's feed-forward accumulator is part of the recurrent node's sum, checked there
             _synapse(n.quant, where, limits, acc=not _feeds_recurrent(graph, n))
     return graph
@@ -96,6 +100,21 @@ def _kind(n: ir.Node) -> str:
 
 def _feeds_recurrent(graph: ir.Graph, n: ir.Node) -> bool:
     return any(c.op == "recurrent" for c in graph.consumers(n.name))
+
+
+def _feeds_sdnn(graph: ir.Graph, n: ir.Node) -> bool:
+    return any(c.op in ir.SDNN for c in graph.consumers(n.name))
+
+
+def _sdnn_synapse(q: ir.QuantSynapse, where: str, limits: Limits) -> None:
+    """A synapse into a sigma-delta unit reads graded messages (up to ``payload_bits``) and accumulates in int64."""
+    if limits.payload_bits is None:
+        raise CompileError(f"{where}: this target has no graded (sigma-delta) messages")
+    if q.bits > limits.weight_bits or np.abs(q.weight).max(initial=0) > 2 ** (limits.weight_bits - 1) - 1:
+        raise CompileError(f"{where}: {q.bits}-bit weights (max |w| {int(np.abs(q.weight).max())}) exceed "
+                           f"{limits.weight_bits} bits")
+    if q.in_max > 2 ** (limits.payload_bits - 1) - 1:
+        raise CompileError(f"{where}: graded input may reach {q.in_max}, beyond the {limits.payload_bits}-bit payload")
 
 
 def _neuron(n: ir.Neuron, where: str, limits: Limits) -> None:

@@ -48,12 +48,20 @@ from compile.capture_lava import is_lava_neuron, reads_input_neuron
 from compile.dispatch import Rules
 from compile.ir import CompileError
 from compile.passes.quantize_recurrent import quantize_recurrent, recurrent_ff
+from compile.passes.quantize_sdnn import (
+    check_graded_readers,
+    quantize_sdnn_synapse,
+    quantize_sigma,
+    quantize_sigma_delta,
+    sdnn_consumer,
+)
 from compile.passes.quantize_tokens import quantize_token_op, rescaled_add, scalar_scale
 from compile.passes.requant import fit_accumulator
 from neurokit.integer import (
     ACT_SHIFT,
     DECAY_UNITY,
     INPUT_QMAX,
+    SD_PAYLOAD_BITS,
     UV_BITS,
     VTH_SHIFT,
     IntIntegratorParams,
@@ -95,20 +103,28 @@ def _channel(node: ir.Node, a: np.ndarray) -> np.ndarray:
 
 def quantize(graph: ir.Graph, *, weight_bits: int = 8, per_channel: bool = True, acc_bits: int = 16,
              input_absmax: float | None = None, vth_shift: int = VTH_SHIFT,
-             integrator_format: tuple[int, int] | None = None) -> ir.Graph:
+             integrator_format: tuple[int, int] | None = None, payload_bits: int = SD_PAYLOAD_BITS,
+             sdnn_weight_exp: bool = False) -> ir.Graph:
     """Return an integer copy of ``graph`` (``node.quant`` / ``node.integer`` / ``graph.scales`` set).
 
     ``graph`` must have batch norms folded and delays rounded. ``input_absmax``: max ``|x|`` of the example
     input (required unless the input is 0/1 spikes). ``vth_shift``: the threshold's left shift (Lava: 6; 0 gives
     64x finer integer thresholds). ``integrator_format``: fixed ``(act_shift, bits)`` of integrator readouts (Lava's
-    LIF voltage: ``(6, 24)``), or None to choose the shift (<= 6) that keeps the worst case inside int32. Example::
+    LIF voltage: ``(6, 24)``), or None to choose the shift (<= 6) that keeps the worst case inside int32.
+    ``payload_bits``: signed width of sigma-delta graded messages (Lava: 24); ``sdnn_weight_exp``: power-of-two
+    weight scales into sigma-delta units (netx's weight exponent, no multiplier; :mod:`compile.passes.quantize_sdnn`).
+    Example::
 
         gq = quantize(round_delays(fold_bn(capture(model, x))), input_absmax=float(x.abs().max()))
         gq.node("1").integer.vth       # per-neuron integer thresholds
     """
-    st = _State(graph.copy(), weight_bits, per_channel, acc_bits, input_absmax, vth_shift, integrator_format)
+    if isinstance(payload_bits, bool) or not isinstance(payload_bits, int) or not 2 <= payload_bits <= 32:
+        raise ValueError(f"payload_bits must be an int in [2, 32] (signed graded-message width), got {payload_bits!r}")
+    st = _State(graph.copy(), weight_bits, per_channel, acc_bits, input_absmax, vth_shift, integrator_format,
+                payload_bits, bool(sdnn_weight_exp))
     for n in st.g.nodes:
         RULES.rule(n)(n, st)
+    check_graded_readers(st.g, set(st.graded))
     st.g.scales = st.scale
     return st.g
 
@@ -125,10 +141,13 @@ class _State:
     input_absmax: float | None
     vth_shift: int
     integrator_format: tuple[int, int] | None
+    payload_bits: int = SD_PAYLOAD_BITS
+    sdnn_weight_exp: bool = False
     scale: dict = field(default_factory=dict)
     maxint: dict = field(default_factory=dict)
     nonneg: dict = field(default_factory=dict)
     exact: set = field(default_factory=set)  # synapses that kept a QAT layer's integers for its QuantLIF
+    graded: set = field(default_factory=set)  # sigma-delta nodes (their outputs are graded messages)
 
 
 def _quantize_input(n: ir.Input, st: _State) -> None:
@@ -160,7 +179,10 @@ def _quantize_add(n: ir.Add, st: _State) -> None:
 
 
 def _quantize_synapse(n: ir.Dense | ir.Conv, st: _State) -> None:
-    if recurrent_ff(st.g, n) is None:  # a recurrent layer's feed-forward synapse is quantized with its recurrent node
+    sd = sdnn_consumer(st.g, n)
+    if sd is not None:  # into a sigma-delta unit: Lava's fixed-point units (compile.passes.quantize_sdnn)
+        quantize_sdnn_synapse(st, n, sd, quantize_weights)
+    elif recurrent_ff(st.g, n) is None:  # a recurrent layer's feed-forward synapse is quantized with its recurrent node
         _synapse(st, n)
 
 
@@ -188,6 +210,8 @@ RULES = Rules("quantize", {
     ir.Neuron: _quantize_neuron,
     ir.Integrator: lambda n, st: _integrator(st.g, n, st.scale, st.maxint, st.nonneg, st.integrator_format),
     ir.Recurrent: lambda n, st: quantize_recurrent(st, n, _neuron),
+    ir.SigmaDelta: quantize_sigma_delta,
+    ir.Sigma: quantize_sigma,
 }, refusals={
     ir.BatchNorm: "cannot be quantized; run fold_bn first (it folds a batch norm into the preceding synapse)",
 })

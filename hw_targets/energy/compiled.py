@@ -145,7 +145,10 @@ COUNT_RULES = Rules("energy (compiled)", {
     ir.Dense: _count_synapse, ir.Conv: _count_synapse, ir.Neuron: _count_neuron, ir.Recurrent: _count_recurrent,
     **{t: _no_events for t in (ir.Input, ir.Pool, ir.Flatten, ir.Add, ir.Reshape, ir.Permute, ir.Mean, ir.MatMul,
                                ir.Mask, ir.Integrator)},
-}, refusals={ir.BatchNorm: "a quantized graph holds no batch norm (fold_bn folds it into the preceding synapse)"})
+}, refusals={ir.BatchNorm: "a quantized graph holds no batch norm (fold_bn folds it into the preceding synapse)",
+             **{t: "the energy of graded sigma-delta messages (payload-dependent synaptic ops and message traffic) has "
+                   "no event count in this model yet; estimate the eager model (nk.energy) instead"
+                for t in (ir.SigmaDelta, ir.Sigma)}})
 
 
 def compiled_counts(cm, x: torch.Tensor) -> tuple[EventCounts, dict]:

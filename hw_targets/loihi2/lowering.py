@@ -81,6 +81,10 @@ UNSUPPORTED = {
                "attention heads) have no Loihi block",
     "mean": "a mean over tokens divides activations by a count; Loihi has no averaging block",
     "alif": "the adaptive threshold (ALIF) is not part of Lava's CUBA-LIF neuron model that Loihi runs",
+    "sigma_delta": "lowering sigma-delta (SDNN) blocks to netx is not implemented in this version; run the integer "
+                   "SDNN on target 'onnx_int' (Lava's fixed-point arithmetic) or eagerly",
+    "sigma": "lowering sigma-delta (SDNN) read-outs to netx is not implemented in this version; run the integer "
+             "SDNN on target 'onnx_int' (Lava's fixed-point arithmetic) or eagerly",
 }
 
 

@@ -13,8 +13,10 @@ netx (``lava/lib/dl/netx/hdf5.py``, ``get_neuron_params``) builds every SDNN neu
 
 ``a_in`` of a block is its synapse's accumulation of the previous block's messages one step late
 (:func:`hw_targets.loihi2.simulator.synaptic_input`: Dense ``weights.dot(s_in)`` shifted by the weight exponent, Conv
-wrapped to 24 bits). Lava keeps these states in ``int32``; a run whose states leave the int32 range raises
-``OverflowError`` naming the block and step instead of wrapping.
+wrapped to 24 bits). Lava keeps these states in ``int32`` and sends 24-bit messages; a run whose states leave the
+int32 range (or whose messages leave 24 bits) raises :class:`neurokit.errors.IntegerOverflowError` (an
+``OverflowError``) naming the block, step and neuron instead of wrapping. The arithmetic itself is
+:func:`neurokit.integer.sigma_delta_step`.
 
 Example::
 
@@ -28,13 +30,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from neurokit.integer import SD_PAYLOAD_BITS, SD_SPIKE_EXP, SD_STATE_EXP, IntSigmaDeltaParams, sigma_delta_run
+
 if TYPE_CHECKING:
     from .network import InputLayer, LoihiLayer, LoihiNetwork
 
-SPIKE_EXP = 6
-STATE_EXP = 6
+SPIKE_EXP = SD_SPIKE_EXP
+STATE_EXP = SD_STATE_EXP
 _E = SPIKE_EXP + STATE_EXP
-_I32 = (-(1 << 31), (1 << 31) - 1)
 #: Largest SDNN ``vThMant``: Lava's process holds ``vThMant << 12`` in an int32.
 SDNN_VTH_MANT_LIMIT = (1 << 19) - 1
 
@@ -73,42 +76,15 @@ def is_sdnn(net: LoihiNetwork) -> bool:
     return any(layer.sdnn is not None for layer in net.layers)
 
 
-def _check_i32(name: str, t: int, *arrays: np.ndarray) -> None:
-    for a in arrays:
-        if a.size and (a.min() < _I32[0] or a.max() > _I32[1]):
-            raise OverflowError(f"{name}: a sigma-delta state reaches {int(np.abs(a).max())} at step {t}, outside "
-                                "Lava's int32 range; Lava would wrap it (scale the input or the weights down)")
-
-
 def _delta_encode(a: np.ndarray, vth_mant: int, name: str, bias: np.ndarray | None = None,
                   sigma: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Run one SDNN neuron over ``a [T, B, n]`` (int64). Returns ``(messages, last state)`` ``[T, B, n]``; the state
-    is ``sigma`` (a sigma or sigma-delta neuron) or ``act`` (an input ``Delta``)."""
-    vth = vth_mant << _E
-    out = np.zeros_like(a)
-    state = np.zeros_like(a)
-    act = np.zeros_like(a[0])
-    residue = np.zeros_like(a[0])
-    s = np.zeros_like(a[0])
-    for t in range(a.shape[0]):
-        if bias is None and not sigma:                      # Delta: the input itself is the activation
-            new = a[t] << _E
-            state[t] = new
-        else:
-            s = s + a[t]
-            state[t] = s
-            if sigma:
-                out[t] = s
-                _check_i32(name, t, s)
-                continue
-            new = np.maximum(s + bias, 0)
-        d = new - act + residue
-        y = np.where(np.abs(d) >= vth, d, 0)
-        residue = d - y
-        act = new
-        _check_i32(name, t, new, d)
-        out[t] = y >> STATE_EXP
-    return out, state
+    """Run one SDNN neuron over ``a [T, B, n]`` (int64) with :func:`neurokit.integer.sigma_delta_run` (Lava's
+    fixed-point arithmetic, written once there). Returns ``(messages, state)`` ``[T, B, n]``; the state is ``sigma``
+    (a sigma or sigma-delta neuron) or ``act`` (an input ``Delta``)."""
+    kind = "sigma" if sigma else "delta" if bias is None else "sigma_delta"
+    params = IntSigmaDeltaParams(kind, vth=np.int64(vth_mant) << _E, bias=0 if bias is None else bias,
+                                 spike_exp=SPIKE_EXP, state_exp=STATE_EXP, payload_bits=SD_PAYLOAD_BITS)
+    return sigma_delta_run(a, params, name, record_state=True)
 
 
 def _bias(layer: LoihiLayer) -> np.ndarray:

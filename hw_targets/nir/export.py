@@ -75,6 +75,11 @@ NO_NIR = {
                  "has no per-channel affine node",
     "alif": "NIR's LIF / CubaLIF have a fixed v_threshold; the adaptive threshold has no NIR primitive (use nk.LIF or "
             "nk.CubaLIF)",
+    "sigma_delta": "NIR (1.0) has no sigma-delta node: its neurons (LIF, CubaLIF, IF, LI, I) send binary spikes and "
+                   "none has a delta encoder with a threshold on the change and graded messages (use target "
+                   "'onnx_int' or 'gpu')",
+    "sigma": "NIR (1.0) has no sigma-delta decoder; the Sigma read-out only makes sense after sigma-delta units, which "
+             "NIR cannot express (use target 'onnx_int' or 'gpu')",
 }
 
 

@@ -109,7 +109,7 @@ def test_conversion_report_on_digits():
     assert mid["accuracy"] > 0.8, mid
 
 
-def test_compile_refuses_sigma_delta_naming_the_module():
+def test_nir_refuses_sigma_delta_naming_the_module():
     sdnn = sdnn_cnn(threshold=0.1)
-    with pytest.raises(nk.CompileError, match=r"unsupported module '0' \(SigmaDelta\): sigma-delta units have no IR"):
-        nk.compile(sdnn, target="loihi2", example_input=torch.rand(4, 1, 1, 8, 8))
+    with pytest.raises(nk.CompileError, match=r"node '0' \(sigma_delta\).*NIR \(1.0\) has no sigma-delta node"):
+        nk.compile(sdnn, target="nir", example_input=torch.rand(4, 1, 1, 8, 8))
