@@ -171,6 +171,10 @@ LOIHI2 = CostTable(
         "every effective synaptic op costs one synaptic spike op; real-valued inputs travel as graded spikes",
         "active neuron update = non-zero input current at that step; idle = zero input (decay only)",
         "memory energy is inside the per-op figures (in-core SRAM), so it is not added separately",
+        "graded (sigma-delta) messages: each costs one spike delivery (spike_tile + hops) and each nonzero "
+        "message x nonzero weight one synaptic op, as a binary spike; their payload bits (16 per message, netx's "
+        "SDNN messageBits) are counted per layer (payload_bits) but not costed: no published per-payload-bit "
+        "energy exists for Loihi (Davies 2018 gives per-spike figures; Intel none for Loihi 2)",
         "time per step = barrier + (synops x 3.5 ns + neuron updates x 8.4/5.3 ns) / cores, neurons spread "
         "evenly over ceil(neurons / 1024) cores; static = chips x 104 mW x steps x time per step",
     ),

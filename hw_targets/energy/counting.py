@@ -90,13 +90,15 @@ class LayerCounts:
     state_bits: int = 0
     act_bits: int = 32
     repeated_input: bool = False
+    payload_bits: np.ndarray | None = None   # [T]: bits of graded payload sent (sigma-delta messages, :mod:`.graded`)
+    message_bits: int = 0                    # payload bits per graded message (0: binary spikes)
 
     @classmethod
     def empty(cls, name: str, kind: str, op: str, steps: int) -> LayerCounts:
         """All-zero counts for ``steps`` time steps (``spiking_input`` starts True, and-ed per call)."""
         z = lambda: np.zeros(steps, dtype=np.float64)
         return cls(name, kind, op, z(), z(), z(), z(), z(), z(), z(), z(), z(), z(),
-                   np.ones(steps, dtype=bool))
+                   np.ones(steps, dtype=bool), payload_bits=z())
 
     @property
     def synops(self) -> np.ndarray:
@@ -294,8 +296,9 @@ def _binary_as_torch(mod: nn.Module):
 def _install(model: nn.Module, ctr: EventCounter) -> list:
     """Register counting hooks on every countable module; returns the hook handles."""
     neurons, products, delayed = _neuron_classes(), _product_classes(), _delayed_class()
+    from .graded import graded_classes, graded_hook
     from .recurrent_counts import recurrent_class, recurrent_hook
-    recurrent = recurrent_class()
+    recurrent, graded = recurrent_class(), graded_classes()
     handles = []
     for name, mod in model.named_modules():
         name = name or type(mod).__name__
@@ -303,6 +306,8 @@ def _install(model: nn.Module, ctr: EventCounter) -> list:
         binary_view = _binary_as_torch(mod)
         if recurrent is not None and isinstance(mod, recurrent):
             hook = recurrent_hook(ctr, name, mod)
+        elif graded and isinstance(mod, graded):
+            hook = graded_hook(ctr, name, mod)
         elif isinstance(mod, nn.Linear) or isinstance(mod, tuple(CONVS)) or binary_view is not None:
             ops_layer = binary_view if binary_view is not None else mod
             rank = None if isinstance(ops_layer, nn.Linear) else 2 + [nn.Conv1d, nn.Conv2d, nn.Conv3d].index(

@@ -42,6 +42,7 @@ def _row(lc: LayerCounts, batch: int, **comps: float) -> dict:
     row["total"] = sum(row[c] for c in COMPONENTS)
     row["synops"] = float(lc.synops.sum()) / batch
     row["spikes"] = float(lc.spikes.sum()) / batch
+    row["payload_bits"] = float(lc.payload_bits.sum()) / batch if lc.payload_bits is not None else 0.0
     return row
 
 
@@ -105,7 +106,7 @@ def _neuromorphic(counts: EventCounts, t: CostTable, info: dict) -> list[dict]:
     static = chips * t["static_w"].value * float(step_s.sum())
     info.update(cores=cores, chips=chips, time_per_inference_s=float(step_s.sum()))
     rows.append({"name": "(static)", "op": "static", "kind": "static", **{c: 0.0 for c in COMPONENTS},
-                 "static": static, "total": static, "synops": 0.0, "spikes": 0.0})
+                 "static": static, "total": static, "synops": 0.0, "spikes": 0.0, "payload_bits": 0.0})
     return rows
 
 
@@ -210,8 +211,10 @@ def energy(model_or_cm, x: torch.Tensor, target: str = "cmos45", *, accounting: 
     ``target="gpu"``: with ``measure=None`` it measures with NVML when CUDA and ``pynvml`` are present and otherwise
     returns the roofline estimate (labelled so); ``measure=True`` insists on a measurement, ``False`` on the estimate.
 
-    Args: model_or_cm (``nn.Module`` or ``compile.CompiledModel``), x, target, accounting (see :func:`estimate`),
-    stepwise (drive a step-wise snnTorch net, see :func:`count_events`), measure.
+    Args: model_or_cm (``nn.Module``, ``compile.CompiledModel``, or a sigma-delta
+    :class:`~hw_targets.loihi2.LoihiNetwork` with its integer input: counted from the Loihi simulator's messages,
+    :func:`hw_targets.energy.graded.network_counts`), x, target, accounting (see :func:`estimate`), stepwise (drive a
+    step-wise snnTorch net, see :func:`count_events`), measure.
 
     Returns: :class:`EnergyReport` (``total_j``, ``per_layer``, ``shares``, ``to_dict``, ``to_markdown``,
     ``plot``).
@@ -223,7 +226,12 @@ def energy(model_or_cm, x: torch.Tensor, target: str = "cmos45", *, accounting: 
     """
     get_table(target)
     from .compiled import compiled_counts, is_compiled
-    if is_compiled(model_or_cm):
+    from hw_targets.loihi2.network import LoihiNetwork
+
+    from .graded import network_counts
+    if isinstance(model_or_cm, LoihiNetwork):   # a sigma-delta network: the Loihi simulator's messages
+        counts, info = network_counts(model_or_cm, x), {}
+    elif is_compiled(model_or_cm):
         counts, info = compiled_counts(model_or_cm, x)
     else:
         counts, info = count_events(model_or_cm, x, stepwise=stepwise), {}

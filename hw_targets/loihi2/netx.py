@@ -1,56 +1,14 @@
-"""lava-dl netx HDF5 (``.net``) writer and reader for :class:`LoihiNetwork`.
-
-Layout written (lava-dl's ``src/lava/lib/dl/netx/README.md`` and slayer's ``block/base.py`` ``export_hdf5``;
-every entry is an HDF5 *dataset*, no attributes)::
-
-    layer/0/type          |S10 (1,)   b"input"
-    layer/0/shape         int64 (1,)  [n_in]    (a conv-first network: int64 (3,) [C, H, W])
-    layer/0/neuron/...                          (only for an input layer with a neuron, :class:`InputLayer`)
-    layer/<i>/type        |S10 (1,)   b"dense"
-    layer/<i>/shape       int64 (1,)  [out]
-    layer/<i>/inFeatures  int64 ()    in
-    layer/<i>/outFeatures int64 ()    out
-    layer/<i>/weight      float32 (out, in)   integer values in [-256, 254]
-    layer/<i>/delay       float32 (out, in)   per-synapse delays 0..62 (only if the layer has delays)
-    layer/<i>/bias        float32 (out,)      bias_mant (only if the layer has a bias)
-    layer/<i>/neuron/type        vlen str ()  "CUBA"
-    layer/<i>/neuron/iDecay      int64 ()     0..4096
-    layer/<i>/neuron/vDecay      int64 ()     0..4096
-    layer/<i>/neuron/vThMant     int64 ()     0..131071 (a file's larger value never fires)
-    layer/<i>/neuron/refDelay    int64 ()     1 (slayer's fixed value; unused by netx)
-    layer/<i>/neuron/gradedSpike bool ()      False
-    layer/<i>/type        |S10 (1,)   b"dense_rec"       (a recurrent dense block: the dense datasets, no delay, plus)
-    layer/<i>/weight_rec  float32 (out, out)  integer values in [-256, 254]: V[o, j] from the block's own neuron j
-    layer/<i>/type        |S10 (1,)   b"conv"            (a conv block; same bias / neuron datasets as dense)
-    layer/<i>/shape       int64 (3,)  [C_out, H_out, W_out]
-    layer/<i>/inChannels, outChannels, groups   int64 ()
-    layer/<i>/kernelSize, stride, padding, dilation   int64 (2,)   (h, w) order
-    layer/<i>/weight      float32 (C_out, C_in / groups, kH, kW)   PyTorch's kernel, integers in [-256, 254]
-    layer/<i>/bias        float32 (C_out,)    per-channel bias_mant (only if the layer has a bias)
-    layer/<i>/type        |S10 (1,)   b"flatten"         between a conv block and the dense block after it
-    layer/<i>/shape       int64 (3,)  [C*H*W, 1, 1]
-    simulation/Ts         int64 ()    1
-    simulation/tSample    int64 ()    sample length (only if known)
-
-The conv block is what slayer's ``AbstractConv.export_hdf5`` writes and netx's ``create_conv`` reads: netx flips
-the kernel and transposes it to Lava's ``(C_out, kW, kH, C_in)``, reverses shape / stride / padding / dilation to
-``(W, H, C)`` / ``(x, y)`` and builds a Lava ``Conv`` with the weights as they are (exponent 0); after a
-``flatten`` it connects the conv block's ``(W, H, C)`` output as ``transpose([2, 1, 0]).flatten()``, i.e. in
-PyTorch's ``(C, H, W)`` order. slayer writes a 5-D kernel ``(C_out, C_in, kH, kW, 1)`` (a trailing time
-kernel), which netx reshapes to its first four axes.
-
-A ``dense_rec`` block is what netx's ``create_dense(rec=True)`` reads into a ``RecurrentDense``
-(``lava.lib.dl.netx.blocks.process``): ``weight`` and ``weight_rec`` hstack-ed and optimized as one matrix (one
-exponent), then two Lava ``Dense`` synapses into the same neuron, the recurrent one fed by the neuron's own spikes.
+"""lava-dl netx HDF5 (``.net``) reader for :class:`LoihiNetwork` (the writer, :func:`save_netx`, and the layout it
+writes: :mod:`hw_targets.loihi2.netx_write`; SDNN neuron groups: :mod:`hw_targets.loihi2.netx_sdnn`).
 
 The reader follows ``lava.lib.dl.netx.hdf5.Network`` (lava-dl ``src/lava/lib/dl/netx/hdf5.py``): ``num_layers`` /
 ``skip_layers`` count the file's blocks (skipped blocks are read and checked, the network starts after them); an
 input block with a ``neuron`` is the :class:`InputLayer`; a ``dense`` block without one gets netx's default
 integrator (``NETX_DEFAULT_NEURON``: its ``vThMant = 1 << 18 - 1`` is ``1 << 17`` by Python's precedence, so it never
 fires); delays may be a matrix, per neuron ``(out,)``, per input ``(in,)`` or a scalar (``netx_meta.netx_delay``).
-``SDNN`` neurons are read as netx builds them (:class:`~hw_targets.loihi2.network.SigmaDeltaNeuron`: ``Delta`` for
-the input block, ``Sigma`` with ``neuron/sigma_output``, else ``SigmaDelta``; simulated by
-:mod:`hw_targets.loihi2.sdnn`); writing them back is not implemented (``save_netx`` refuses).
+``SDNN`` neurons are read as netx builds them (:class:`~hw_targets.loihi2.sdnn.SigmaDeltaNeuron`: ``Delta`` for
+the input block, ``Sigma`` with ``neuron/sigma_output``, else ``SigmaDelta``; :mod:`.netx_sdnn`; simulated by
+:mod:`hw_targets.loihi2.sdnn`) and written back by :func:`save_netx`.
 Refused with the reason (:class:`NetxUnsupportedError`): blocks netx cannot build (``LAVA_UNBUILDABLE``:
 ``NotImplementedError`` in ``hdf5.Network``), ``RF`` neurons, complex synapses, graded spikes of CUBA neurons, an SDNN
 ``activation`` other than ReLU (Lava runs those; this simulator does not), delays above 62 (netx clips them).
@@ -69,108 +27,22 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from neurokit.atomic import atomic_path
+from .network import MAX_DECAY, ConvGeometry, InputLayer, LoihiLayer, LoihiNetwork, is_readout
+from .netx_meta import NETX_DEFAULT_NEURON, NetxFormatError, NetxUnsupportedError, netx_delay, read_raw, text
+from .netx_sdnn import check_sdnn_group, read_sdnn_neuron
+from .netx_write import save_netx
 
-from .network import MAX_DECAY, ConvGeometry, InputLayer, LoihiLayer, LoihiNetwork, SigmaDeltaNeuron, is_readout
-from .netx_meta import NETX_DEFAULT_NEURON, netx_delay, read_raw, restore
+__all__ = ["LAVA_UNBUILDABLE", "NetxFormatError", "NetxUnsupportedError", "load_netx", "save_netx"]
 
 _NEURON_KEYS = ("iDecay", "vDecay", "vThMant")
 #: Block types ``hdf5.Network`` raises ``NotImplementedError`` for.
 LAVA_UNBUILDABLE = ("pool", "convT", "unpool", "average", "concat")
 
 
-class NetxFormatError(ValueError):
-    """A ``.net`` file that is unreadable, truncated, or misses/violates a field."""
-
-
-class NetxUnsupportedError(NetxFormatError):
-    """A valid ``.net`` file with a block or neuron type neurokit (or Lava) cannot run; the message names it."""
-
-
 #: What h5py and numpy raise on a damaged file or on a field of the wrong dtype / shape (a corrupt object header,
 #: a string where a number belongs, an array that does not reshape); reported as :class:`NetxFormatError`.
 _CORRUPT_CONTENT = (OSError, KeyError, RuntimeError, TypeError, ValueError, AttributeError, IndexError,
                     OverflowError, ZeroDivisionError)
-
-
-def save_netx(net: LoihiNetwork, path: str | Path, t_sample: int | None = None) -> Path:
-    """Write ``net`` as a lava-dl netx HDF5 file, atomically (temp file + rename).
-
-    Datasets a network read by :func:`load_netx` carries (``net.netx``, ``layer.netx``) are written back where they
-    still hold, so ``save_netx(load_netx(p), q)`` reproduces ``p``.
-
-    Args:
-        net: the network (``n_in`` inputs, L dense / conv CUBA layers, optionally an input layer).
-        path: destination, conventionally ``*.net``.
-        t_sample: optional sample length stored as ``simulation/tSample`` (overrides a value read from a file).
-
-    Returns:
-        The path written.
-
-    Example:
-        >>> net = LoihiNetwork(2, [LoihiLayer(np.array([[8, -8]]), 1024, 128, 10)])
-        >>> save_netx(net, "/tmp/tiny.net").name
-        'tiny.net'
-    """
-    if any(layer.sdnn is not None for layer in net.layers):
-        raise NetxUnsupportedError("save_netx: writing sigma-delta (SDNN) blocks is not implemented; this network "
-                                   "was read from an SDNN file and would be written back as CUBA blocks")
-    path = Path(path)
-    meta = net.netx
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            layers = f.create_group("layer")
-            g = layers.create_group("0")
-            g.create_dataset("type", (1,), "S10", [b"input"])
-            g.create_dataset("shape", data=np.array(net.in_shape, dtype=np.int64))
-            if net.input_layer is not None:
-                _write_neuron(g, net.input_layer)
-            restore(g, {**_sub(meta, "input/"), **(net.input_layer.netx if net.input_layer else {})})
-            i = 1
-            for k, (prev, layer) in enumerate(zip([net.input_layer] + net.layers[:-1], net.layers)):
-                flat = _sub(meta, f"flatten/{k}/")
-                if flat or (layer.conv is None and prev is not None and len(prev.out_shape) == 3):
-                    f_ = layers.create_group(str(i))
-                    f_.create_dataset("type", (1,), "S10", [b"flatten"])
-                    f_.create_dataset("shape", data=np.array([layer.n_in, 1, 1], np.int64))
-                    restore(f_, flat)
-                    i += 1
-                g = layers.create_group(str(i))
-                write = _write_conv if layer.conv else _write_dense if layer.weight_rec is None else _write_dense_rec
-                write(g, layer)
-                restore(g, layer.netx)
-                i += 1
-            sim = f.create_group("simulation")
-            sim.create_dataset("Ts", data=np.int64(1))
-            if t_sample is not None:
-                sim.create_dataset("tSample", data=np.int64(t_sample))
-            restore(sim, _sub(meta, "simulation/"), keep=("tSample",) if t_sample is not None else ())
-            if meta and not _sub(meta, "simulation/") and t_sample is None:
-                del f["simulation"]  # the file read had none
-    return path
-
-
-def _sub(meta: dict, prefix: str) -> dict:
-    return {k[len(prefix):]: v for k, v in meta.items() if k.startswith(prefix)}
-
-
-def _write_dense(g: h5py.Group, layer: LoihiLayer, kind: bytes = b"dense") -> None:
-    layer.synapse  # noqa: B018  (raises early if netx could not encode these weights)
-    g.create_dataset("type", (1,), "S10", [kind])
-    g.create_dataset("shape", data=np.array([layer.n_out], dtype=np.int64))
-    g.create_dataset("inFeatures", data=np.int64(layer.n_in))
-    g.create_dataset("outFeatures", data=np.int64(layer.n_out))
-    g.create_dataset("weight", data=layer.weight.astype(np.float32))
-    if layer.delay is not None:
-        g.create_dataset("delay", data=layer.delay.astype(np.float32))
-    _write_bias(g, layer)
-    _write_neuron(g, layer)
-
-
-def _write_dense_rec(g: h5py.Group, layer: LoihiLayer) -> None:
-    """A netx ``dense_rec`` block: the dense block's datasets plus ``weight_rec`` float32 ``(out, out)``."""
-    _write_dense(g, layer, b"dense_rec")
-    g.create_dataset("weight_rec", data=layer.weight_rec.astype(np.float32))
 
 
 def _read_dense_rec(g: h5py.Group, where: str, shape: tuple[int, ...] | None, fed: bool) -> LoihiLayer:
@@ -188,44 +60,6 @@ def _read_dense_rec(g: h5py.Group, where: str, shape: tuple[int, ...] | None, fe
         raise NetxFormatError(f"{where}/delay: delays in a dense_rec block are not supported (netx would apply the "
                               "feed-forward delays to the recurrent synapse too)")
     return _layer(g, where, w, weight_rec=v)
-
-
-def _write_conv(g: h5py.Group, layer: LoihiLayer) -> None:
-    layer.synapse  # noqa: B018  (raises early on an all-zero kernel)
-    c = layer.conv
-    g.create_dataset("type", (1,), "S10", [b"conv"])
-    g.create_dataset("shape", data=np.array(layer.out_shape, dtype=np.int64))
-    g.create_dataset("inChannels", data=np.int64(c.in_shape[0]))
-    g.create_dataset("outChannels", data=np.int64(layer.out_shape[0]))
-    g.create_dataset("kernelSize", data=np.array(layer.weight.shape[2:], dtype=np.int64))
-    for key in ("stride", "padding", "dilation"):
-        g.create_dataset(key, data=np.array(getattr(c, key), dtype=np.int64))
-    g.create_dataset("groups", data=np.int64(c.groups))
-    g.create_dataset("weight", data=layer.weight.astype(np.float32))
-    _write_bias(g, layer)
-    _write_neuron(g, layer)
-
-
-def _write_bias(g: h5py.Group, layer: LoihiLayer) -> None:
-    if layer.bias is not None:
-        g.create_dataset("bias", data=layer.bias.astype(np.float32))
-
-
-def _write_neuron(g: h5py.Group, layer: LoihiLayer | InputLayer) -> None:
-    n = g.create_group("neuron")
-    n.create_dataset("type", data="CUBA", dtype=h5py.string_dtype())
-    n.create_dataset("iDecay", data=np.int64(layer.i_decay))
-    n.create_dataset("vDecay", data=np.int64(layer.v_decay))
-    n.create_dataset("vThMant", data=np.int64(layer.vth_mant))
-    n.create_dataset("refDelay", data=np.int64(1))
-    n.create_dataset("gradedSpike", data=np.bool_(False))
-
-
-def _text(ds: h5py.Dataset) -> str:
-    v = ds[()]
-    if isinstance(v, np.ndarray):
-        v = v.reshape(-1)[0] if v.size else b""
-    return v.decode("ascii") if isinstance(v, bytes) else str(v)
 
 
 def _get(g: h5py.Group, key: str, where: str) -> np.ndarray:
@@ -288,11 +122,8 @@ def _block_keys(f: h5py.File, name: str) -> list[str]:
 def _check_runnable(groups: list[tuple[str, h5py.Group, str]]) -> None:
     """Refuse, before anything else, what neither netx nor this simulator can run, naming the real blocker."""
     for where, g, kind in groups:
-        ntype = _text(g["neuron/type"]) if "neuron/type" in g else None
-        if ntype == "SDNN" and "activation" in g["neuron"] and _text(g["neuron/activation"]) != "relu":
-            raise NetxUnsupportedError(
-                f"{where}/neuron/activation: {_text(g['neuron/activation'])!r}: netx builds every SDNN neuron with "
-                "ReLU (SigmaDelta's default act_mode), so the file's activation would not be what Lava runs")
+        ntype = text(g["neuron/type"][()]) if "neuron/type" in g else None
+        check_sdnn_group(g, where)
         if ntype is not None and ntype.startswith("RF"):
             raise NetxUnsupportedError(f"{where}/neuron/type: {ntype!r} (resonate-and-fire) is not supported; "
                                        "neurokit's Loihi simulator implements the CUBA LIF ('CUBA' / 'LOIHI') only")
@@ -313,7 +144,7 @@ def _read(f: h5py.File, name: str, num_layers: int | None, skip: int) -> LoihiNe
         g, where = lg[k], f"{name}: layer/{k}"
         if "type" not in g:
             raise NetxFormatError(f"{where}: missing dataset 'type'")
-        groups.append((where, g, _text(g["type"])))
+        groups.append((where, g, text(g["type"][()])))
     _check_runnable(groups)
     meta = {f"simulation/{k}": v for k, v in read_raw(f["simulation"]).items()} if "simulation" in f else {}
     n_in: int | None = None
@@ -414,7 +245,7 @@ def _neuron_params(g: h5py.Group, where: str) -> tuple[int, int, int]:
     if "neuron" not in g:
         return tuple(NETX_DEFAULT_NEURON[k] for k in _NEURON_KEYS)
     ng = g["neuron"]
-    ntype = _text(ng["type"]) if "type" in ng else None
+    ntype = text(ng["type"][()]) if "type" in ng else None
     if ntype not in ("CUBA", "LOIHI"):
         raise NetxUnsupportedError(f"{where}/neuron/type: got {ntype!r}, expected 'CUBA' or 'LOIHI'")
     if "messageBits" in ng and int(np.asarray(ng["messageBits"][()])) != 0:
@@ -426,26 +257,10 @@ def _neuron_params(g: h5py.Group, where: str) -> tuple[int, int, int]:
     return tuple(int(vals[k].reshape(())) for k in _NEURON_KEYS)
 
 
-def _sdnn_neuron(g: h5py.Group, where: str, input_block: bool) -> SigmaDeltaNeuron | None:
-    """The block's SDNN neuron as netx's ``get_neuron_params`` builds it (None for any other neuron): ``Delta`` for
-    an input block, ``Sigma`` when ``neuron/sigma_output`` is present, else ``SigmaDelta``."""
-    if "neuron/type" not in g or _text(g["neuron/type"]) != "SDNN":
-        return None
-    ng = g["neuron"]
-    kind = "delta" if input_block else "sigma" if "sigma_output" in ng else "sigma_delta"
-    if kind == "sigma":
-        return SigmaDeltaNeuron(kind)
-    vth = _get(ng, "vThMant", where + "/neuron")
-    try:
-        return SigmaDeltaNeuron(kind, int(vth.reshape(())))
-    except ValueError as e:
-        raise NetxFormatError(f"{where}/neuron/vThMant: {e}") from e
-
-
 def _cuba_or_sdnn(g: h5py.Group, where: str, input_block: bool) -> tuple[tuple[int, int, int], dict]:
     """``((iDecay, vDecay, vThMant), extra kwargs)``: the CUBA parameters, or for an SDNN neuron placeholders the
     layer ignores and ``{"sdnn": SigmaDeltaNeuron}``."""
-    sd = _sdnn_neuron(g, where, input_block)
+    sd = read_sdnn_neuron(g, where, input_block)
     if sd is not None:
         return (MAX_DECAY, 0, 0), {"sdnn": sd}
     return _neuron_params(g, where), {}

@@ -11,9 +11,17 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
+class NetxFormatError(ValueError):
+    """A ``.net`` file that is unreadable, truncated, or misses/violates a field."""
+
+
+class NetxUnsupportedError(NetxFormatError):
+    """A valid ``.net`` file with a block or neuron type neurokit (or Lava) cannot run; the message names it."""
+
+
 #: Datasets the writer adds that netx does not read; left out of a block read from a file that did not have them.
 OPTIONAL = frozenset({"refDelay", "gradedSpike", "inFeatures", "outFeatures", "inChannels", "outChannels",
-                      "kernelSize", "neuron/refDelay", "neuron/gradedSpike", "Ts"})
+                      "kernelSize", "neuron/refDelay", "neuron/gradedSpike", "neuron/activation", "Ts"})
 _LIF_TYPES = {"CUBA", "LOIHI"}  # the same Lava LIF for netx's get_neuron_params
 #: ``lava.lib.dl.netx.hdf5.Network.create_dense``'s neuron for a dense block without one: ``'vThMant': 1 << 18 - 1``
 #: in its source, i.e. ``1 << 17`` by Python's precedence.
@@ -54,8 +62,14 @@ def netx_delay(d, wshape: tuple[int, int]) -> np.ndarray:
                      f"({wshape[1]},) per input or a scalar")
 
 
-def _text(v) -> str:
-    v = np.asarray(v).reshape(-1)[0] if np.ndim(v) else v
+def text(v) -> str:
+    """A netx string dataset's value (``|S10 (1,)``, vlen ``()``, bytes or str) as ``str``; ``""`` if empty.
+
+    Example: ``text(np.array([b"dense"]))`` -> ``'dense'``.
+    """
+    if np.ndim(v):
+        v = np.asarray(v).reshape(-1)
+        v = v[0] if v.size else b""
     return v.decode("ascii", "replace") if isinstance(v, bytes) else str(v)
 
 
@@ -63,7 +77,7 @@ def _same(key: str, raw, ours) -> bool:
     """Whether netx reads ``raw`` and ``ours`` (dataset ``key`` of one block) the same way."""
     leaf = key.rsplit("/", 1)[-1]
     if leaf == "type":
-        a, b = _text(raw), _text(ours)
+        a, b = text(raw), text(ours)
         return a == b or (key == "neuron/type" and {a, b} <= _LIF_TYPES)
     raw, ours = np.asarray(raw), np.asarray(ours)
     if raw.dtype.kind in "OSU" or ours.dtype.kind in "OSU":

@@ -5,7 +5,9 @@ Each netx block becomes a :class:`neurokit.layers.lava.LavaBlock` (float shadow 
 input block with a neuron a :class:`~neurokit.layers.lava.LavaInput`. The model's output equals
 ``simulate(load_netx(path), x)`` spike for spike (and so Lava's run), and
 ``nk.compile(model, target="loihi2", example_input=x).save(p)`` writes ``path`` back identically (the datasets of
-the file ride on the blocks), with the fine-tuned values where training changed them.
+the file ride on the blocks), with the fine-tuned values where training changed them. A sigma-delta (SDNN) file
+becomes a float model of :class:`neurokit.SigmaDelta` units and plain synapses instead
+(:mod:`hw_targets.loihi2.netx_sdnn_model`: its forward is the fixed-point run, rescaled, exactly in float64).
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ from neurokit.layers.lava import (
 
 from .network import LoihiLayer, LoihiNetwork
 from .netx import load_netx
+from .netx_sdnn_model import sdnn_model
+from .sdnn import is_sdnn
 
 
 def _neuron(layer) -> LavaCubaLIF:
@@ -49,16 +53,16 @@ def _block(layer: LoihiLayer, k: int, network: dict) -> LavaBlock:
 
 def model_from_network(net: LoihiNetwork) -> nn.Sequential:
     """The trainable model of ``net`` (module docstring). Input ``[T, B, *net.in_shape]``: 0/1 spikes, or the
-    integer ``a_in`` of the input neuron when ``net.input_layer`` is set; output: the last block's spikes.
+    integer ``a_in`` of the input neuron when ``net.input_layer`` is set; output: the last block's spikes. A
+    sigma-delta network gets its float model instead (:func:`hw_targets.loihi2.netx_sdnn_model.sdnn_model`).
 
     Example:
         >>> net = LoihiNetwork(2, [LoihiLayer(np.array([[8, -8]]), 1024, 128, 10)])
         >>> model_from_network(net)(torch.ones(4, 1, 2)).shape
         torch.Size([4, 1, 1])
     """
-    if any(layer.sdnn is not None for layer in net.layers):
-        raise ValueError("from_netx: sigma-delta (SDNN) netx files have no trainable neurokit model yet; run them with "
-                         "hw_targets.loihi2.simulate(load_netx(path), x)")
+    if is_sdnn(net):
+        return sdnn_model(net)
     mods: list[nn.Module] = []
     prev = net.input_layer
     if prev is not None:

@@ -125,6 +125,10 @@ def check_sdnn(net: LoihiNetwork) -> None:
             raise ValueError(f"layer {i}: a sigma (sigma_output) block must be the last block")
         if layer.sdnn.kind == "delta":
             raise ValueError(f"layer {i}: a Delta neuron belongs to the input block only")
+        if layer.weight_rec is not None:
+            raise ValueError(f"layer {i}: a recurrent (dense_rec) sigma-delta block is not supported")
+        if layer.sdnn.kind == "sigma" and layer.bias is not None:
+            raise ValueError(f"layer {i}: a sigma (sigma_output) block cannot have a bias (Lava's Sigma takes none)")
     if net.input_layer is not None and (net.input_layer.sdnn is None or net.input_layer.sdnn.kind != "delta"):
         raise ValueError("input block: a sigma-delta network's input neuron must be an SDNN Delta")
 

@@ -33,7 +33,7 @@ from torch import nn
 from .. import integer
 from .. import surrogate as _surrogate
 
-__all__ = ["LavaBlock", "LavaConv2d", "LavaCubaLIF", "LavaDense", "LavaInput"]
+__all__ = ["LavaBlock", "LavaConv2d", "LavaCubaLIF", "LavaDense", "LavaInput", "LavaLatency"]
 
 #: netx's weight range (``optimize_weight_bits`` clips to it).
 WEIGHT_MIN, WEIGHT_MAX = -256, 254
@@ -208,3 +208,20 @@ class LavaInput(nn.Module):
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         return self.neuron(a)
+
+
+class LavaLatency(nn.Module):
+    """Lava's one step of synaptic latency on its own (a Dense / Conv sends the previous step's accumulation):
+    ``y[t] = x[t - 1]``, ``y[0] = 0``, over ``[T, B, ...]``. ``nk.from_netx`` puts it after each synapse of a
+    sigma-delta network, whose synapses are plain float layers (:mod:`hw_targets.loihi2.netx_sdnn_model`).
+
+    Example:
+        >>> LavaLatency()(torch.tensor([[1.0], [2.0], [3.0]])).flatten().tolist()
+        [0.0, 1.0, 2.0]
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.dim() < 2:
+            raise ValueError(f"LavaLatency: expected [T, B, ...], got "
+                             f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+        return F.pad(x[:-1], (0, 0) * (x.dim() - 1) + (1, 0))
