@@ -3,7 +3,7 @@
 Layout written (lava-dl's ``src/lava/lib/dl/netx/README.md`` and slayer's ``block/base.py`` ``export_hdf5``;
 every entry is an HDF5 *dataset*, no attributes)::
 
-    layer/0/type          |S10 (1,)   b"input"
+    layer/0/type          |S10 (1,)   b"input"       (left out of a file read without it: the blocks start at 0)
     layer/0/shape         int64 (1,)  [n_in]    (a conv-first network: int64 (3,) [C, H, W])
     layer/0/neuron/...                          (only for an input layer with a neuron, :class:`InputLayer`)
     layer/<i>/type        |S10 (1,)   b"dense"
@@ -51,9 +51,11 @@ fires); delays may be a matrix, per neuron ``(out,)``, per input ``(in,)`` or a 
 ``SDNN`` neurons are read as netx builds them (:class:`~hw_targets.loihi2.network.SigmaDeltaNeuron`: ``Delta`` for
 the input block, ``Sigma`` with ``neuron/sigma_output``, else ``SigmaDelta``; simulated by
 :mod:`hw_targets.loihi2.sdnn`); writing them back is not implemented (``save_netx`` refuses).
-Refused with the reason (:class:`NetxUnsupportedError`): blocks netx cannot build (``LAVA_UNBUILDABLE``:
-``NotImplementedError`` in ``hdf5.Network``), ``RF`` neurons, complex synapses, graded spikes of CUBA neurons, an SDNN
-``activation`` other than ReLU (Lava runs those; this simulator does not), delays above 62 (netx clips them).
+A conv block's ``delay`` (slayer's ``Conv(delay=True)``) is ignored with a warning, as ``create_conv`` ignores it
+(kept on save). Refused with the reason (:class:`NetxUnsupportedError`): blocks netx cannot build
+(``LAVA_UNBUILDABLE``: ``NotImplementedError`` in ``hdf5.Network``), ``RF`` neurons, complex synapses, graded spikes of
+CUBA neurons, an SDNN ``activation`` other than ReLU (Lava runs those; this simulator does not), delays above 62 (netx
+clips them).
 Every dataset read is kept
 (``.netx`` of the layers and the network) and :func:`save_netx` writes it back where it still holds, so a file read
 and saved again is identical (``netx_meta.restore``). Table: docs/interop.md.
@@ -64,6 +66,7 @@ A last block with ``iDecay = 4096`` and ``vThMant >= 131071`` is read back as a 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import h5py
@@ -75,6 +78,9 @@ from .network import MAX_DECAY, ConvGeometry, InputLayer, LoihiLayer, LoihiNetwo
 from .netx_meta import NETX_DEFAULT_NEURON, netx_delay, read_raw, restore
 
 _NEURON_KEYS = ("iDecay", "vDecay", "vThMant")
+#: Key of ``LoihiNetwork.netx`` marking a network read from a file whose first block is not an input block (slayer's
+#: export of dense blocks alone; netx reads the input size from the first block): written back without one.
+NO_INPUT_BLOCK = "layout/no_input_block"
 #: Block types ``hdf5.Network`` raises ``NotImplementedError`` for.
 LAVA_UNBUILDABLE = ("pool", "convT", "unpool", "average", "concat")
 
@@ -120,13 +126,15 @@ def save_netx(net: LoihiNetwork, path: str | Path, t_sample: int | None = None) 
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             layers = f.create_group("layer")
-            g = layers.create_group("0")
-            g.create_dataset("type", (1,), "S10", [b"input"])
-            g.create_dataset("shape", data=np.array(net.in_shape, dtype=np.int64))
-            if net.input_layer is not None:
-                _write_neuron(g, net.input_layer)
-            restore(g, {**_sub(meta, "input/"), **(net.input_layer.netx if net.input_layer else {})})
-            i = 1
+            i = 0
+            if not (NO_INPUT_BLOCK in meta and net.input_layer is None and net.layers[0].conv is None):
+                g = layers.create_group("0")
+                g.create_dataset("type", (1,), "S10", [b"input"])
+                g.create_dataset("shape", data=np.array(net.in_shape, dtype=np.int64))
+                if net.input_layer is not None:
+                    _write_neuron(g, net.input_layer)
+                restore(g, {**_sub(meta, "input/"), **(net.input_layer.netx if net.input_layer else {})})
+                i = 1
             for k, (prev, layer) in enumerate(zip([net.input_layer] + net.layers[:-1], net.layers)):
                 flat = _sub(meta, f"flatten/{k}/")
                 if flat or (layer.conv is None and prev is not None and len(prev.out_shape) == 3):
@@ -346,6 +354,8 @@ def _read(f: h5py.File, name: str, num_layers: int | None, skip: int) -> LoihiNe
         raise NetxFormatError(f"{name}: no dense or conv layers{f' after skipping {skip} blocks' if skip else ''}")
     if n_in is None:
         n_in = layers[0].n_in
+        if not skip and groups[0][2] != "input":  # slayer's files of dense blocks alone: written back without one
+            meta[NO_INPUT_BLOCK] = (True, np.dtype(bool))
     try:
         return LoihiNetwork(n_in, layers, readout=is_readout(layers[-1]), input_layer=input_layer, netx=meta)
     except ValueError as e:
@@ -398,6 +408,9 @@ def _read_conv(g: h5py.Group, where: str, in_shape: tuple[int, ...] | None, fed:
                             groups=int(geo["groups"].reshape(())))
     except ValueError as e:
         raise NetxFormatError(f"{where}: {e}") from e
+    if "delay" in g:  # slayer's Conv(delay=True) writes per-channel delays; Lava's Conv process has none
+        warnings.warn(f"{where}/delay: netx's create_conv ignores a conv block's delays; read without them, as Lava "
+                      "runs the block (slayer's own run delayed its spikes)", UserWarning, stacklevel=4)
     layer = _layer(g, where, w, conv=conv)
     shape = tuple(int(v) for v in _get(g, "shape", where).reshape(-1))
     if shape != layer.out_shape:
