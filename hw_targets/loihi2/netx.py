@@ -9,6 +9,8 @@ fires); delays may be a matrix, per neuron ``(out,)``, per input ``(in,)`` or a 
 ``SDNN`` neurons are read as netx builds them (:class:`~hw_targets.loihi2.sdnn.SigmaDeltaNeuron`: ``Delta`` for
 the input block, ``Sigma`` with ``neuron/sigma_output``, else ``SigmaDelta``; :mod:`.netx_sdnn`; simulated by
 :mod:`hw_targets.loihi2.sdnn`) and written back by :func:`save_netx`.
+A conv block's ``delay`` (slayer's ``Conv(delay=True)``) is ignored with a warning, as ``create_conv`` ignores it
+(kept on save).
 Refused with the reason (:class:`NetxUnsupportedError`): blocks netx cannot build (``LAVA_UNBUILDABLE``:
 ``NotImplementedError`` in ``hdf5.Network``), ``RF`` neurons, complex synapses, graded spikes of CUBA neurons, an SDNN
 ``activation`` other than ReLU (Lava runs those; this simulator does not), delays above 62 (netx clips them).
@@ -22,13 +24,15 @@ A last block with ``iDecay = 4096`` and ``vThMant >= 131071`` is read back as a 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from .network import MAX_DECAY, ConvGeometry, InputLayer, LoihiLayer, LoihiNetwork, is_readout
-from .netx_meta import NETX_DEFAULT_NEURON, NetxFormatError, NetxUnsupportedError, netx_delay, read_raw, text
+from .netx_meta import (NETX_DEFAULT_NEURON, NO_INPUT_BLOCK, NetxFormatError, NetxUnsupportedError, netx_delay,
+                        read_raw, text)
 from .netx_sdnn import check_sdnn_group, read_sdnn_neuron
 from .netx_write import save_netx
 
@@ -177,6 +181,8 @@ def _read(f: h5py.File, name: str, num_layers: int | None, skip: int) -> LoihiNe
         raise NetxFormatError(f"{name}: no dense or conv layers{f' after skipping {skip} blocks' if skip else ''}")
     if n_in is None:
         n_in = layers[0].n_in
+        if not skip and groups[0][2] != "input":  # slayer's files of dense blocks alone: written back without one
+            meta[NO_INPUT_BLOCK] = (True, np.dtype(bool))
     try:
         return LoihiNetwork(n_in, layers, readout=is_readout(layers[-1]), input_layer=input_layer, netx=meta)
     except ValueError as e:
@@ -229,6 +235,9 @@ def _read_conv(g: h5py.Group, where: str, in_shape: tuple[int, ...] | None, fed:
                             groups=int(geo["groups"].reshape(())))
     except ValueError as e:
         raise NetxFormatError(f"{where}: {e}") from e
+    if "delay" in g:  # slayer's Conv(delay=True) writes per-channel delays; Lava's Conv process has none
+        warnings.warn(f"{where}/delay: netx's create_conv ignores a conv block's delays; read without them, as Lava "
+                      "runs the block (slayer's own run delayed its spikes)", UserWarning, stacklevel=4)
     layer = _layer(g, where, w, conv=conv)
     shape = tuple(int(v) for v in _get(g, "shape", where).reshape(-1))
     if shape != layer.out_shape:

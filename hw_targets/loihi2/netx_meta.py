@@ -26,6 +26,9 @@ _LIF_TYPES = {"CUBA", "LOIHI"}  # the same Lava LIF for netx's get_neuron_params
 #: ``lava.lib.dl.netx.hdf5.Network.create_dense``'s neuron for a dense block without one: ``'vThMant': 1 << 18 - 1``
 #: in its source, i.e. ``1 << 17`` by Python's precedence.
 NETX_DEFAULT_NEURON = {"type": "CUBA", "iDecay": 0, "vDecay": 4096, "vThMant": 1 << 17}
+#: Key of ``LoihiNetwork.netx`` marking a network read from a file whose first block is not an input block (slayer's
+#: export of dense blocks alone; netx reads the input size from the first block): written back without one.
+NO_INPUT_BLOCK = "layout/no_input_block"
 
 
 def read_raw(g: h5py.Group) -> dict[str, tuple[object, np.dtype]]:

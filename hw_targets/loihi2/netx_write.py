@@ -3,7 +3,7 @@
 Layout written (lava-dl's ``src/lava/lib/dl/netx/README.md`` and slayer's ``block/base.py`` ``export_hdf5``;
 every entry is an HDF5 *dataset*, no attributes)::
 
-    layer/0/type          |S10 (1,)   b"input"
+    layer/0/type          |S10 (1,)   b"input"       (left out of a file read without it: the blocks start at 0)
     layer/0/shape         int64 (1,)  [n_in]    (a conv-first network: int64 (3,) [C, H, W])
     layer/0/neuron/...                          (only for an input layer with a neuron, :class:`InputLayer`)
     layer/<i>/type        |S10 (1,)   b"dense"
@@ -65,7 +65,7 @@ import numpy as np
 from neurokit.atomic import atomic_path
 
 from .network import InputLayer, LoihiLayer, LoihiNetwork
-from .netx_meta import NetxUnsupportedError, restore
+from .netx_meta import NO_INPUT_BLOCK, NetxUnsupportedError, restore
 from .netx_sdnn import write_sdnn_neuron
 from .sdnn import check_sdnn, is_sdnn
 
@@ -102,13 +102,15 @@ def save_netx(net: LoihiNetwork, path: str | Path, t_sample: int | None = None) 
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             layers = f.create_group("layer")
-            g = layers.create_group("0")
-            g.create_dataset("type", (1,), "S10", [b"input"])
-            g.create_dataset("shape", data=np.array(net.in_shape, dtype=np.int64))
-            if net.input_layer is not None:
-                _write_neuron(g, net.input_layer)
-            restore(g, {**_sub(meta, "input/"), **(net.input_layer.netx if net.input_layer else {})})
-            i = 1
+            i = 0
+            if not (NO_INPUT_BLOCK in meta and net.input_layer is None and net.layers[0].conv is None):
+                g = layers.create_group("0")
+                g.create_dataset("type", (1,), "S10", [b"input"])
+                g.create_dataset("shape", data=np.array(net.in_shape, dtype=np.int64))
+                if net.input_layer is not None:
+                    _write_neuron(g, net.input_layer)
+                restore(g, {**_sub(meta, "input/"), **(net.input_layer.netx if net.input_layer else {})})
+                i = 1
             for k, (prev, layer) in enumerate(zip([net.input_layer] + net.layers[:-1], net.layers)):
                 flat = _sub(meta, f"flatten/{k}/")
                 if flat or (layer.conv is None and prev is not None and len(prev.out_shape) == 3):

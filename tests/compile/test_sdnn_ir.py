@@ -29,7 +29,8 @@ def test_capture_sdnn_cnn_gives_sigma_delta_nodes():
     assert (enc.sigma, enc.activation, enc.bias, enc.threshold) == (False, "identity", None, 0.05)
     assert (hid.sigma, hid.activation, hid.cum_error, hid.scale) == (True, "relu", False, None)
     np.testing.assert_allclose(hid.bias, m[2].bias.detach().double().numpy())
-    assert g.node("9").op == "sigma" and g.node("9").bias.shape == (10,) and g.node("1").bias is None  # the synapse's bias moved into the unit
+    assert g.node("9").op == "sigma" and g.node("9").bias.shape == (10,)
+    assert g.node("1").bias is None  # the synapse's bias moved into the unit
 
 
 def test_quantize_gives_lava_fixed_point_units():
