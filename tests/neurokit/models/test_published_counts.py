@@ -32,8 +32,9 @@ PRESETS = [
     ("qkformer-cifar10-4-384", lambda: nk.models.qkformer("cifar10-4-384"), 6_706_234, None, 2),
     # Meta-SpikeFormer (Yao et al., ICLR 2024, arXiv 2404.03663, ImageNet-1K table: 15.1M / 31.3M / 55.4M). Code
     # counts of classification/models.py of BICLab/Spike-Driven-Transformer-V2: metaspikformer_8_384 31,333,864,
-    # metaspikformer_8_512 55,350,248 (without the --kd head_kd, +641,000, which the paper's 55.4M excludes). The
-    # 15.1M model has no released definition: "imagenet-15m" matches it at the published precision only.
+    # metaspikformer_8_512 55,350,248 (without the --kd head_kd, +641,000, which the paper's 55.4M excludes), and
+    # at the 15M widths 64/128/256/360 (the backbone of detection/configs/sdt_mask_rcnn/mask-rcnn_sdt-t_fpn_1x_coco.py
+    # at commit 03cc73e, "15M") 15,112,208.
     ("metaspikeformer-imagenet-15m", lambda: nk.models.metaspikeformer("imagenet-15m"), 15_112_208, 15.1, 1),
     ("metaspikeformer-imagenet-31m", lambda: nk.models.metaspikeformer("imagenet-31m"), 31_333_864, 31.3, 1),
     ("metaspikeformer-imagenet-55m", lambda: nk.models.metaspikeformer("imagenet-55m"), 55_350_248, 55.4, 1),
