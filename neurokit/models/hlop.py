@@ -68,6 +68,10 @@ class HLOPMLP(HLOPLayers):
     While ``self.recording`` is True the forward pass keeps each layer's presynaptic activity (detached) for
     :meth:`hebbian_update`. Shapes: ``x [T, B, in_features]`` -> ``[T, B, num_classes]``.
 
+    Parameters: the linear weights only. ``hlop_mlp(784, (800, 800), 10)`` has 1,275,200, the synapses of HLOP's
+    PMNIST network (``models/spiking_mlp_hlop.py`` of ``pkuxmq/HLOP-SNN``, bias-free). The subspace neurons are
+    buffers: HLOP's code holds them (and a momentum copy) as ``nn.Parameter`` that only its Hebbian rule updates.
+
     Example::
 
         >>> m = HLOPMLP((8, 16, 3), (4, 4), (2, 2)); m.add_subspaces(0); [s.size for s in m.subspaces]

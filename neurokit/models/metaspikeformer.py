@@ -24,8 +24,11 @@ with ordinary IR ops.
 Parameter counts (`count_parameters`, ImageNet head, 224x224x3): ``"imagenet-15m"`` (widths 64/128/256/360)
 15,112,208; ``"imagenet-31m"`` (96/192/384/480, the code's ``metaspikformer_8_384``) 31,333,864;
 ``"imagenet-55m"`` (128/256/512/640, ``metaspikformer_8_512``) 55,350,248 -- the paper's 15.1M / 31.3M / 55.4M
-(the 55M model is the 80.0% top-1 one). The 64/128/256/360 widths are not in the released ``models.py``; they
-are the widths whose count is the published 15.1M.
+(the 55M model is the 80.0% top-1 one). Each is exactly the count of the code's ``Spiking_vit_MetaFormer``
+(``classification/models.py``) at those widths, without the ``--kd`` distillation head, which the published
+figures leave out. The 15M widths are not a ``models.py`` preset; they are the backbone of the repository's
+detection config (``detection/configs/sdt_mask_rcnn/mask-rcnn_sdt-t_fpn_1x_coco.py`` at commit ``03cc73e``,
+``embed_dim=[64, 128, 256, 360]`` marked "15M").
 """
 
 from __future__ import annotations

@@ -16,10 +16,12 @@ Embeddings: stem ``Conv3x3-BN-[pool]-LIF -> Conv3x3-BN-[pool]-LIF [-> Conv3x3-BN
 (``stem="cifar"``: 2 convs, no pool; ``"imagenet"``: 3 convs, 2 pools); stage ``Conv3x3-BN-MaxPool-LIF ->
 Conv3x3-BN-LIF`` plus ``LIF(BN(Conv1x1 stride 2))``.
 
-Parameter counts (`count_parameters`): ``"imagenet-10-384"`` 16,473,688, ``"imagenet-10-512"`` 29,079,336,
-``"imagenet-10-768"`` 64,962,760 (published 16.47M / 29.08M / 64.96M); ``"cifar10-4-384"`` 6,706,234 and
-``"cifar100-4-384"`` 6,740,884 (published 6.74M for HST-4-384: the count with the 100-class head, which is the one
-the repository's ``cifar10/model.py`` summarises).
+Parameter counts (`count_parameters`), each the count of the official code for that configuration:
+``"imagenet-10-384"`` 16,473,688, ``"imagenet-10-512"`` 29,079,336, ``"imagenet-10-768"`` 64,962,760 (published
+16.47M / 29.08M / 64.96M; the last is the ``n_parameters`` of ``imagenet/imagenet_origin_log.txt``; heads 6 / 8 / 12
+as in ``imagenet/qkformer.py``, which do not change the count); ``"cifar10-4-384"`` 6,706,234 and
+``"cifar100-4-384"`` 6,740,884 (the counts that ``cifar10/cifar10_origin_log.txt`` and
+``cifar100/cifar100_origin_log.txt`` print; the paper's 6.74M for HST-4-384 is the 100-class count).
 """
 
 from __future__ import annotations
@@ -33,9 +35,12 @@ from .common import neuron_factory, static_to_time_major
 from .spikformer import image_to_tokens
 
 QKFORMER_PRESETS = {
-    "imagenet-10-384": {"num_classes": 1000, "img_size": 224, "dim": 384, "blocks": (1, 2, 7), "stem": "imagenet"},
-    "imagenet-10-512": {"num_classes": 1000, "img_size": 224, "dim": 512, "blocks": (1, 2, 7), "stem": "imagenet"},
-    "imagenet-10-768": {"num_classes": 1000, "img_size": 224, "dim": 768, "blocks": (1, 2, 7), "stem": "imagenet"},
+    "imagenet-10-384": {"num_classes": 1000, "img_size": 224, "dim": 384, "blocks": (1, 2, 7), "heads": 6,
+                        "stem": "imagenet"},
+    "imagenet-10-512": {"num_classes": 1000, "img_size": 224, "dim": 512, "blocks": (1, 2, 7), "heads": 8,
+                        "stem": "imagenet"},
+    "imagenet-10-768": {"num_classes": 1000, "img_size": 224, "dim": 768, "blocks": (1, 2, 7), "heads": 12,
+                        "stem": "imagenet"},
     "cifar10-4-384": {"num_classes": 10, "img_size": 32, "dim": 384, "blocks": (1, 1, 2), "stem": "cifar"},
     "cifar100-4-384": {"num_classes": 100, "img_size": 32, "dim": 384, "blocks": (1, 1, 2), "stem": "cifar"},
     "tiny": {"num_classes": 10, "in_channels": 1, "img_size": 8, "dim": 32, "blocks": (1, 1, 1), "heads": 2,

@@ -14,9 +14,15 @@ NeurIPS 2023, arXiv 2307.01694), time-major throughout:
 * **Head**: mean over tokens (after a neuron in ``"sdsa"`` mode), Linear. Output ``[T, B, num_classes]``; its
   mean over T is Spikformer's logits.
 
-Parameter counts (trainable, `count_parameters`): ``spikformer(preset="imagenet-8-384")`` 16,816,024 (published
-16.81M); ``spikformer(preset="cifar10-4-384")`` 9,320,122 (published 9.32M). Spikformer's unused LayerNorms are
-not built, and Q/K/V have no bias (as in the ImageNet code).
+Parameter counts (trainable, `count_parameters`), against the official code (``ZK-Zhou/spikformer``):
+
+* ``"cifar10-4-384"``: 9,324,730 (published 9.32M). Layout of ``cifar10/model.py`` (Q/K/V ``nn.Linear`` with
+  bias), whose count is 9,330,874: the difference, 6,144, is its eight ``LayerNorm`` (``norm1`` / ``norm2`` per
+  block), which that code builds but never calls and which neurokit does not build (a deliberate choice: they have
+  no effect on any output).
+* ``"imagenet-8-384"``: 16,816,024. Layout of ``imagenet/model.py`` (Q/K/V ``Conv1d`` without bias), whose count is
+  16,828,312; the difference, 12,288, is again its sixteen unused ``LayerNorm``. The paper's 16.81M is reproduced
+  by neither (16.82M here, 16.83M for the released code).
 """
 
 from __future__ import annotations
@@ -34,7 +40,8 @@ ATTENTION_TYPES = ("ssa", "sdsa")
 
 SPIKFORMER_PRESETS = {
     "imagenet-8-384": dict(num_classes=1000, in_channels=3, img_size=224, patch_size=16, dim=384, depth=8, heads=12),
-    "cifar10-4-384": dict(num_classes=10, in_channels=3, img_size=32, patch_size=4, dim=384, depth=4, heads=12),
+    "cifar10-4-384": dict(num_classes=10, in_channels=3, img_size=32, patch_size=4, dim=384, depth=4, heads=12,
+                          qkv_bias=True),
     "tiny": dict(num_classes=10, in_channels=1, img_size=8, patch_size=2, dim=32, depth=1, heads=2),
 }
 
@@ -134,12 +141,13 @@ class SpikformerBlock(nn.Module):
         torch.Size([2, 1, 4, 16])
     """
 
-    def __init__(self, dim: int, heads: int, mlp_ratio: float, neuron, attention: str = "ssa"):
+    def __init__(self, dim: int, heads: int, mlp_ratio: float, neuron, attention: str = "ssa",
+                 qkv_bias: bool = False):
         super().__init__()
         if attention == "ssa":
-            self.attn = SpikingSelfAttention(dim, heads, neuron)
+            self.attn = SpikingSelfAttention(dim, heads, neuron, qkv_bias=qkv_bias)
         else:
-            self.attn = nn.Sequential(neuron(), SpikeDrivenSelfAttention(dim, neuron))
+            self.attn = nn.Sequential(neuron(), SpikeDrivenSelfAttention(dim, neuron, qkv_bias=qkv_bias))
         self.mlp = TokenMLP(dim, int(dim * mlp_ratio), neuron, spike_driven=attention == "sdsa")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -161,7 +169,8 @@ class Spikformer(nn.Module):
 
     def __init__(self, num_classes: int = 10, in_channels: int = 3, img_size: int = 32, patch_size: int = 4,
                  dim: int = 384, depth: int = 4, heads: int = 12, mlp_ratio: float = 4.0, T: int = 4,
-                 neuron: str = "lif", tau: float = 2.0, attention: str = "ssa", surrogate: str = "atan"):
+                 neuron: str = "lif", tau: float = 2.0, attention: str = "ssa", surrogate: str = "atan",
+                 qkv_bias: bool = False):
         super().__init__()
         if attention not in ATTENTION_TYPES:
             raise ValueError(f"attention must be one of {ATTENTION_TYPES}, got {attention!r}")
@@ -174,7 +183,8 @@ class Spikformer(nn.Module):
         make = neuron_factory(neuron, tau=tau, detach_reset=True, surrogate=surrogate)
         spike_driven = attention == "sdsa"
         self.patch_embed = SpikingPatchSplitting(in_channels, dim, patch_size, make, spike_driven)
-        self.blocks = nn.Sequential(*[SpikformerBlock(dim, heads, mlp_ratio, make, attention) for _ in range(depth)])
+        self.blocks = nn.Sequential(*[SpikformerBlock(dim, heads, mlp_ratio, make, attention, qkv_bias)
+                                      for _ in range(depth)])
         self.head_neuron = make() if spike_driven else nn.Identity()
         self.head = nn.Linear(dim, num_classes)
         self.T, self.in_channels, self.img_size = T, in_channels, img_size
@@ -188,13 +198,14 @@ class Spikformer(nn.Module):
 def spikformer(preset: str | None = None, **kwargs) -> Spikformer:
     """Build a Spikformer; ``preset`` picks a published / test configuration, ``kwargs`` override it.
 
-    Presets: ``"cifar10-4-384"`` (the default configuration: 32x32x3, patch 4, dim 384, depth 4, 12 heads;
-    9.32M params), ``"imagenet-8-384"`` (224x224x3, patch 16, 1000 classes; 16.82M), ``"tiny"`` (8x8x1 digits,
-    patch 2, dim 32, depth 1, 2 heads; CPU training and tests).
+    Presets: ``"cifar10-4-384"`` (32x32x3, patch 4, dim 384, depth 4, 12 heads, Q/K/V with bias as in the CIFAR
+    code; 9,324,730 params), ``"imagenet-8-384"`` (224x224x3, patch 16, 1000 classes, Q/K/V without bias;
+    16,816,024), ``"tiny"`` (8x8x1 digits, patch 2, dim 32, depth 1, 2 heads; CPU training and tests).
 
     Args (all keyword): num_classes, in_channels, img_size, patch_size (1/2/4/8/16), dim (divisible by 8 and
     heads), depth, heads, mlp_ratio (4), T (4), neuron (``"lif" | "if" | "plif"``), tau (2.0),
-    attention (``"ssa"`` Spikformer | ``"sdsa"`` spike-driven), surrogate (``"atan"``).
+    attention (``"ssa"`` Spikformer | ``"sdsa"`` spike-driven), surrogate (``"atan"``), qkv_bias (False: bias in
+    the Q/K/V Linears).
 
     Shapes: ``[T, B, C, H, W]`` or static ``[B, C, H, W]`` -> ``[T, B, num_classes]``.
 
