@@ -54,7 +54,7 @@ def from_nir(graph, dt=None, reset=None, multi_spike=None):
 
         >>> model = nk.from_nir("net.nir")        # nn.Sequential or GraphModel; x [T, B, ...] -> outputs
         >>> model = nk.from_nir(graph, reset="subtract")   # snnTorch Leaky's default reset, one step late
-        >>> model = nk.from_nir(sinabs.to_nir(net, x0), multi_spike=True)   # Sinabs layers with MultiSpike
+        >>> model = nk.from_nir(sinabs.to_nir(net, x0), multi_spike=False)   # Sinabs layers with SingleSpike
     """
     from hw_targets.nir import from_nir as _from_nir
     return _from_nir(graph, dt=dt, reset=reset, multi_spike=multi_spike)

@@ -49,9 +49,11 @@ Sinabs 3.1 ``to_nir`` all leave it empty), so :func:`neuron_spec` reads their co
 
 Rules 2-8 are decisions: :func:`from_nir` names each node and its choice in one warning.
 
-**Spikes per step**: one, except by rule 2 (Rockpool: ``floor(v / v_threshold)``, at most ``2**16``,
-:class:`~hw_targets.nir.spiking.MultiSpike`); ``from_nir(..., multi_spike=True)`` makes every neuron emit a count
-(Sinabs's ``MultiSpike``, which its ``to_nir`` does not record), ``False`` one spike.
+**Spikes per step**: one, except by rules 2 (Rockpool's ``StepPWL``: ``floor(v / v_threshold)``, at most ``2**16``),
+6 and 7 (Sinabs's ``IAF`` / ``LIF`` default ``spike_fn=MultiSpike``, ``sinabs/layers/iaf.py``, ``lif.py``; its
+``to_nir`` does not record the spike function): a count, :class:`~hw_targets.nir.spiking.MultiSpike`.
+``from_nir(..., multi_spike=False)`` gives one spike per step (Sinabs ``SingleSpike``, Norse's ``IAFCell``),
+``True`` a count for every neuron.
 
 **Forward Euler at ``dt``** (the NIR equations): LIF ``v += dt/tau (v_leak - v + r I)`` -> ``nk.LIF(tau/dt)`` with
 input gain ``r dt / tau`` (gain ``1/tau_steps``, i.e. ``r == 1``, is ``decay_input=True``; any other is folded into the
@@ -99,8 +101,8 @@ TIMINGS = ("same_step", "next_step")
 SOURCES = {
     "snntorch": "snnTorch's export signature (r = tau / 1e-4): dt = 1e-4 (SpikingJelly's LIFNode(decay_input=False) "
                 "/ CUBALIFNode write the same; pass reset=('zero', 'same_step') for them)",
-    "rockpool": "Rockpool's export signature (r = tau exp(-dt/tau) / dt): decay exp(-dt/tau) per step, several spikes "
-                "per step (StepPWL)",
+    "rockpool": "Rockpool's export signature (r = tau exp(-dt/tau) / dt, dt = 1e-3 or dt=): decay exp(-dt/tau) per "
+                "step (LIF / CubaLIF: several spikes per step, StepPWL)",
     "spyx": "Spyx's export signature (r = beta, tau = dt / (1 - beta)): v <- beta v + x, spikes one step late "
             "(Spyx fires from the membrane before the step's input)",
     "norse": "Norse <= 1.1's export signature (r = 1, tau = dt / tau_mem_inv < 1e-4 s): step factor dt * tau_mem_inv "
@@ -140,7 +142,10 @@ class NeuronSpec:
 
 def scalar(name: str, fld: str, value) -> float:
     """The one value of a per-neuron NIR field; ``ValueError`` naming the node if the neurons differ.
-    Example: ``scalar("lif", "tau", np.full(3, 0.02)) == 0.02``."""
+    Example: ``scalar("lif", "tau", np.full(3, 0.02)) == 0.02``. A torch tensor is read too (Rockpool 3.1's
+    ``to_nir`` stores ``ExpSynTorch``'s ``tau`` as the module's parameter)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
     v = np.unique(np.asarray(value, dtype=np.float64))
     if v.size != 1:
         raise ValueError(f"NIR node {name!r}: field {fld!r} differs across neurons ({v.min()}..{v.max()}); "
@@ -257,8 +262,10 @@ def _spikes(name: str, spec: NeuronSpec, multi_spike) -> None:
         if spec.source == "rockpool":
             spec.max_spikes = ROCKPOOL_MAX_SPIKES
         elif spec.source in ("sinabs", "steps"):
-            spec.notes.append("spike function not recorded: one spike per step (Sinabs's default SingleSpike); "
-                              "pass multi_spike=True for MultiSpike")
+            spec.max_spikes = None
+            spec.notes.append("spike function not recorded: several spikes per step (Sinabs's default MultiSpike); "
+                              "pass multi_spike=False for SingleSpike" + (" or Norse's IAFCell" if spec.source ==
+                                                                          "steps" else ""))
     elif not isinstance(multi_spike, bool):
         raise ValueError(f"multi_spike: expected None, True or False, got {multi_spike!r}")
     else:

@@ -267,7 +267,7 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None, reset=No
         reset: for neurons whose metadata records no reset: ``"zero"`` | ``"subtract"`` (timing by the exporter,
             e.g. snnTorch's one step late) | ``(mode, "same_step" | "next_step")``; None: the exporter's default.
         multi_spike: True: every neuron emits ``floor(v / v_threshold)`` spikes per step (Sinabs ``MultiSpike``);
-            False: one spike; None: the exporter's (Rockpool's graphs several, all others one).
+            False: one spike; None: the exporter's default (Rockpool's and Sinabs's graphs several, others one).
 
     Returns:
         ``nn.Sequential`` (a chain) or :class:`~hw_targets.nir.graph.GraphModel` (branches / summed edges), mapping

@@ -37,6 +37,10 @@ class MultiSpike(nn.Module):
     ``forward(x [T, B, ...]) -> counts [T, B, ...]`` (float, ``>= 0``), state at rest on every call.
     """
 
+    compile_refusal = ("several spikes per step (Sinabs MultiSpike, Rockpool StepPWL) have no IR node and no target "
+                       "lowering; import with nk.from_nir(..., multi_spike=False) for one spike per step, or run the "
+                       "model eagerly")
+
     def __init__(self, neuron: nn.Module, max_spikes: int | None = None):
         super().__init__()
         if not isinstance(neuron, (LIF, IF, CubaLIF)) or getattr(neuron, "reset_after_decay", False):
@@ -79,6 +83,9 @@ class OneStepLate(nn.Module):
 
     Example: ``OneStepLate(nk.IF())(x)`` equals ``torch.cat([0 * x[:1], nk.IF()(x)[:-1]])``.
     """
+
+    compile_refusal = "spikes one step late (an imported Spyx neuron) have no IR node and no target lowering; run " \
+                      "the model eagerly"
 
     def __init__(self, module: nn.Module):
         super().__init__()
