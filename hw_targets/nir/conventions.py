@@ -24,7 +24,11 @@ Sinabs 3.1 ``to_nir`` all leave it empty), so :func:`neuron_spec` reads their co
    (``spikes = H(V - threshold)`` first), i.e. one step after neurokit's neuron and with the subtraction applied
    before the next decay (CubaLIF: on the same step as neurokit's, the LIF: one step late): imported as the neurokit
    neuron wrapped in :class:`~hw_targets.nir.spiking.OneStepLate`. An IF with ``r == 1`` in a graph with a Spyx
-   LIF / CubaLIF is read as Spyx's ``IF`` the same way (alone it is rule 7's).
+   LIF / CubaLIF is read as Spyx's ``IF`` the same way (alone it is rule 7's: ``spyx.nir.to_nir`` writes
+   ``IF(r=1, v_threshold)``, field for field what Sinabs writes for ``IAF``). In such a graph a Linear / Affine fed by
+   the ``Flatten`` of a ``(C, H, W)`` tensor reads Spyx's channels-last ``(H, W, C)`` order (Spyx runs ``(B, H, W, C)``
+   and writes the Conv2d and neuron nodes channels-first, the kernel after the flatten unchanged): its columns are
+   put in NIR's order (named in the warning).
 4. LIF with ``r == tau / 1e-4`` (CubaLIF: ``r == tau_mem / 1e-4`` and ``w_in == tau_syn / 1e-4``): snnTorch's
    signature (``snntorch/export_nir.py`` hard-codes ``dt = 1e-4`` and writes ``r = tau / dt``): ``dt = 1e-4``.
    SpikingJelly 2.0's ``export_to_nir`` writes the same fields for ``LIFNode(decay_input=False)`` and

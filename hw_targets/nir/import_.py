@@ -248,9 +248,30 @@ def _module_named(source: str, name: str, node, ctx: _Ctx, sources: list[nn.Modu
     return module
 
 
-def _warn_choices(source: str, specs: dict) -> None:
-    """One warning naming every neuron node read by a rule rather than from the graph, and the choice made."""
+def _spyx_flatten_order(nodes: dict, modules: dict, pred: dict) -> dict[str, str]:
+    """Rule 3's flatten order: in a Spyx graph a Linear / Affine fed by the Flatten of a ``(C, H, W)`` tensor reads
+    its inputs in Spyx's channels-last ``(H, W, C)`` order (``spyx.nn.Flatten`` reshapes the channels-last tensor and
+    ``spyx.nir.to_nir`` writes the kernel unchanged, while NIR tensors are channels-first): its columns are permuted
+    into NIR's order in place. Returns node name -> the choice, for the warning."""
+    notes = {}
+    for name, module in modules.items():
+        src = pred[name][0] if len(pred[name]) == 1 else None
+        shape = tuple(np.asarray((nodes[src].input_type or {}).get("input", ())).reshape(-1)) \
+            if isinstance(nodes.get(src), nir.Flatten) else ()
+        if isinstance(module, nn.Linear) and len(shape) == 3:
+            c, h, w = (int(v) for v in shape)
+            with torch.no_grad():
+                module.weight.copy_(module.weight.reshape(-1, h, w, c).permute(0, 3, 1, 2).reshape(module.weight.shape))
+            notes[name] = (f"inputs after Flatten of {(c, h, w)} read in Spyx's channels-last (H, W, C) order, "
+                           "reordered to NIR's (C, H, W)")
+    return notes
+
+
+def _warn_choices(source: str, specs: dict, synapses: dict | None = None) -> None:
+    """One warning naming every neuron node read by a rule rather than from the graph, and the choice made (and
+    every synapse node whose input order a rule chose: ``synapses``, name -> choice)."""
     lines = [f"node {name!r} ({spec.kind}): " + "; ".join(spec.notes) for name, spec in specs.items() if spec.notes]
+    lines += [f"node {name!r} (synapse): {note}" for name, note in (synapses or {}).items()]
     if lines:
         warnings.warn(f"{source}: the graph leaves the discretization open; from_nir decided (pass dt= / reset= to "
                       "choose): " + " | ".join(lines), NIRConventionWarning, stacklevel=user_stacklevel())
@@ -305,7 +326,8 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None, reset=No
         if not isinstance(nodes[name], (nir.Input, nir.Output)):
             sources = [modules.get(p) if len(succ[p]) == 1 else None for p in pred[name]]
             modules[name] = _module_named(source, name, nodes[name], ctx, sources)
-    _warn_choices(source, ctx.specs)
+    reordered = _spyx_flatten_order(nodes, modules, pred) if "spyx" in ctx.context else {}
+    _warn_choices(source, ctx.specs, reordered)
     report_silent(source, modules, order, pred, ctx.specs)
     try:
         return _assemble(modules, order, pred, succ)
