@@ -46,9 +46,9 @@ def compile(model, target="gpu", example_input=None, **options):  # noqa: A001 (
 
 def from_nir(graph, dt=None, reset=None, multi_spike=None):
     """Import a NIR graph (``nir.NIRGraph`` or a ``.nir`` path) as a neurokit model that spikes as the exporting
-    framework (neurokit, snnTorch, SpikingJelly, Norse, Sinabs, Rockpool, Spyx) runs it; see :func:`hw_targets.nir.from_nir` (imported lazily) and
-    :mod:`hw_targets.nir.conventions` for the rules applied where the graph records no ``dt`` or reset mode (each
-    choice is named in one warning).
+    framework (neurokit, snnTorch, SpikingJelly, Norse, Sinabs, Rockpool, Spyx) runs it; see
+    :func:`hw_targets.nir.from_nir` (imported lazily) and :mod:`hw_targets.nir.conventions` for the rules applied
+    where the graph records no ``dt`` or reset mode (each choice is named in one warning).
 
     Example::
 

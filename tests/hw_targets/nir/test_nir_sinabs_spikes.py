@@ -73,8 +73,8 @@ def test_sinabs_multi_spike_by_default(case):
 
 
 def test_sinabs_exp_leak_readout_matches_sinabs():
-    """IAF (MultiSpike) -> Linear -> ExpLeak (NIR LI, tau in steps): the trace equals Sinabs's to float32 rounding (neurokit's
-    ``v (1 - 1/tau) + x`` with ``tau = 1 / (1 - exp(-1/tau_mem))`` against Sinabs's ``alpha v + x``)."""
+    """IAF (MultiSpike) -> Linear -> ExpLeak (NIR LI, tau in steps): the trace equals Sinabs's to float32 rounding
+    (neurokit's ``v (1 - 1/tau) + x`` with ``tau = 1 / (1 - exp(-1/tau_mem))`` against Sinabs's ``alpha v + x``)."""
     torch.manual_seed(3)
     net = nn.Sequential(nn.Linear(10, 8), sl.IAFSqueeze(batch_size=B, spike_threshold=0.5), nn.Linear(8, 4),
                         sl.ExpLeakSqueeze(tau_mem=4.0, batch_size=B))
