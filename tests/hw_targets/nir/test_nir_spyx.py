@@ -1,8 +1,8 @@
 """``nk.from_nir`` on graphs Spyx 1.0's ``spyx.nir.to_nir`` writes (made here by calling Spyx and run in Spyx/JAX on
-CPU): ``LIF`` / ``CuBaLIF`` MLPs, an ``IF`` next to a ``LIF``, and a ``Conv -> LIF -> Flatten -> Linear -> LIF`` net,
-read by Spyx's signature (``r = beta``, ``tau = dt / (1 - beta)``, rule 3 of :mod:`hw_targets.nir.conventions`) and
-run as Spyx does: ``v <- beta v + x``, subtraction, spikes one step late, a Linear after a Flatten reading Spyx's
-channels-last order.
+CPU): ``LIF`` / ``CuBaLIF`` MLPs, an ``IF`` next to a ``LIF``, a ``Conv -> LIF -> SumPool -> Flatten -> Linear ->
+LIF`` net, read by Spyx's signature (``r = beta``, ``tau = dt / (1 - beta)``, rule 3 of
+:mod:`hw_targets.nir.conventions`) and run as Spyx does: ``v <- beta v + x``, subtraction, spikes one step late, a
+Linear after a Flatten reading Spyx's channels-last order.
 
 Tolerance: the spikes are compared exactly. The membranes are not bit-equal (neurokit computes ``v - v / tau + x``
 with ``tau = 1 / (1 - beta)``, Spyx ``beta * v + x``, both in float32), so a membrane within a few float32 ulps of the
@@ -97,27 +97,38 @@ def test_spyx_if_next_to_lif_is_read_as_spyx(tmp_path):
 
 
 def test_spyx_conv_flatten_net_matches_spyx():
-    """``nnx.Conv`` (SAME) -> LIF -> ``spyx.nn.Flatten`` -> ``nnx.Linear`` -> LIF. Spyx runs channels-last
+    """``nnx.Conv`` (SAME) -> LIF -> ``SumPool`` (VALID, NIR SumPool2d) -> ``spyx.nn.Flatten`` -> ``nnx.Linear`` -> LIF.
+    Spyx runs channels-last
     ``(B, H, W, C)`` and ``to_nir`` writes the Linear's kernel in that flatten order while the Conv2d / LIF nodes are
     channels-first; neurokit reads the input channels-first, so the Linear's columns are reordered (named in the
     warning). Exact; without the reordering the spikes after the Linear differ."""
     C, H, W = 2, 6, 5
     rngs = nnx.Rngs(1)
-    net = snn.Sequential(nnx.Conv(C, 4, (3, 3), rngs=rngs), snn.LIF((H, W, 4), beta=0.8, rngs=rngs), snn.Flatten(),
-                         nnx.Linear(H * W * 4, 7, rngs=rngs), snn.LIF((7,), beta=0.7, rngs=rngs))
-    for layer, gain in ((net.layers[0], 3.0), (net.layers[3], 4.0)):
+    net = snn.Sequential(nnx.Conv(C, 4, (3, 3), rngs=rngs), snn.LIF((H, W, 4), beta=0.8, rngs=rngs),
+                         snn.SumPool((2, 2), (2, 2), "VALID"), snn.Flatten(), nnx.Linear(4 * 3 * 2, 7, rngs=rngs),
+                         snn.LIF((7,), beta=0.7, rngs=rngs))
+    for layer, gain in ((net.layers[0], 3.0), (net.layers[4], 2.0)):
         layer.kernel[...] = layer.kernel[...] * gain
     x = _spikes(3, (T, B, H, W, C), p=0.3)
     theirs = _theirs(net, x)
     graph = spyx.nir.to_nir(net, {"input": np.array([C, H, W])}, {"output": np.array([7])})
-    assert isinstance(graph.nodes["layer_2"], nir.Flatten)
+    assert isinstance(graph.nodes["layer_2"], nir.SumPool2d) and isinstance(graph.nodes["layer_3"], nir.Flatten)
     model, caught = _import(graph)
-    assert len(caught) == 1 and all(f"node 'layer_{k}' (lif): " + SPYX_RULE in caught[0] for k in (1, 4))
-    assert "node 'layer_3' (synapse): inputs after Flatten of (4, 6, 5) read in Spyx's channels-last" in caught[0]
+    assert len(caught) == 1 and all(f"node 'layer_{k}' (lif): " + SPYX_RULE in caught[0] for k in (1, 5))
+    assert "node 'layer_4' (synapse): inputs after Flatten of (4, 3, 2) read in Spyx's channels-last" in caught[0]
     ours = _ours(model, np.ascontiguousarray(x.transpose(0, 1, 4, 2, 3)))   # NIR's (C, H, W)
     assert theirs.sum() > 50
     np.testing.assert_array_equal(ours, theirs)
-    linear = model[3]
+    linear = model[4]
     with torch.no_grad():       # the Linear in Spyx's column order: other spikes
-        linear.weight.copy_(torch.from_numpy(np.asarray(graph.nodes["layer_3"].weight)))
+        linear.weight.copy_(torch.from_numpy(np.asarray(graph.nodes["layer_4"].weight)))
     assert not np.array_equal(_ours(model, np.ascontiguousarray(x.transpose(0, 1, 4, 2, 3))), theirs)
+
+
+def test_spyx_default_per_neuron_beta_is_refused_by_name():
+    """Spyx's default ``LIF`` draws a ``beta`` per neuron; neurokit neurons take one value per layer."""
+    rngs = nnx.Rngs(0)
+    net = snn.Sequential(nnx.Linear(10, 12, rngs=rngs), snn.LIF((12,), rngs=rngs))
+    graph = spyx.nir.to_nir(net, {"input": np.array([10])}, {"output": np.array([12])})
+    with pytest.raises(ValueError, match=r"NIR node 'layer_1': field 'r' differs across neurons .*one value per layer"):
+        nk.from_nir(graph)
