@@ -53,14 +53,14 @@ Sinabs 3.1 ``to_nir`` all leave it empty), so :func:`neuron_spec` reads their co
 
 Rules 2-8 are decisions: :func:`from_nir` names each node and its choice in one warning.
 
-**Lava-dl**: no exporter to read. lava-dl 0.6.0 and lava-nc 0.10.0 have no NIR module (nothing in their ``lava``
-package imports ``nir``), nor has lava-dl's main branch (https://github.com/lava-nc/lava-dl); an unmerged pull request
-(https://github.com/lava-nc/lava-dl/pull/218) added ``lava/lib/dl/netx/nir_lava.py``, and NIR's documentation has a
-stand-alone netx -> NIR script (https://github.com/neuromorphs/NIR, ``docs/source/examples/lava/lava_to_nir.py``:
-CubaLIF with snnTorch's fields at ``dt = 1e-4``, decays / 4096, threshold and dense weights / 64, which rule 4
-would read, lava-dl's reset needing ``reset=("zero", "same_step")``; untested, as neither is installable). A lava-dl
-user's netx file is read by ``nk.from_netx`` (Lava's fixed-point run); the ``nir`` target refuses its neurons, since
-a float CubaLIF cannot carry Lava's integer decays, which truncate toward zero every step.
+**Lava-dl**: no exporter to read. lava-dl 0.6.0 and lava-nc 0.10.0 have no NIR module (nothing in their ``lava`` package
+imports ``nir``), nor has lava-dl's main branch (https://github.com/lava-nc/lava-dl at d825ac5); an unmerged pull
+request (https://github.com/lava-nc/lava-dl/pull/218) added ``lava/lib/dl/netx/nir_lava.py``, and NIR's documentation
+has a stand-alone netx -> NIR script (https://github.com/neuromorphs/NIR, ``docs/source/examples/lava/lava_to_nir.py``:
+CubaLIF with snnTorch's fields at ``dt = 1e-4``, decays / 4096, threshold and dense weights / 64, which rule 4 would
+read, lava-dl's reset needing ``reset=("zero", "same_step")``; untested, as neither is installable). A lava-dl user's
+netx file is read by ``nk.from_netx`` (Lava's fixed-point run); the ``nir`` target refuses its neurons, since a float
+CubaLIF cannot carry Lava's integer decays, which truncate toward zero every step.
 
 **Spikes per step**: one, except by rules 2 (Rockpool's ``StepPWL``: ``floor(v / v_threshold)``, at most ``2**16``),
 6 and 7 (Sinabs's ``IAF`` / ``LIF`` default ``spike_fn=MultiSpike``, ``sinabs/layers/iaf.py``, ``lif.py``; its
