@@ -301,6 +301,9 @@ def _check_model(model: nn.Module) -> None:
         for cls, use in UNSUPPORTED_MODULES.items():
             if isinstance(m, cls):
                 raise CompileError(f"unsupported module {path!r} ({type(m).__name__}): {use}")
+        why = getattr(type(m), "compile_refusal", None)  # modules of other packages that no target lowers
+        if isinstance(why, str):
+            raise CompileError(f"unsupported module {path!r} ({type(m).__name__}): {why}")
     for kind, items in (("parameter", model.named_parameters()), ("buffer", model.named_buffers())):
         for name, t in items:
             if t.is_floating_point() and not bool(torch.isfinite(t.detach()).all()):

@@ -44,19 +44,20 @@ def compile(model, target="gpu", example_input=None, **options):  # noqa: A001 (
     return compile_model(model, target, example_input, **options)
 
 
-def from_nir(graph, dt=None, reset=None):
+def from_nir(graph, dt=None, reset=None, multi_spike=None):
     """Import a NIR graph (``nir.NIRGraph`` or a ``.nir`` path) as a neurokit model that spikes as the exporting
-    framework (neurokit, snnTorch, Norse, Sinabs) runs it; see :func:`hw_targets.nir.from_nir` (imported lazily) and
-    :mod:`hw_targets.nir.conventions` for the rules applied where the graph records no ``dt`` or reset mode (each
-    choice is named in one warning).
+    framework (neurokit, snnTorch, SpikingJelly, Norse, Sinabs, Rockpool, Spyx) runs it; see
+    :func:`hw_targets.nir.from_nir` (imported lazily) and :mod:`hw_targets.nir.conventions` for the rules applied
+    where the graph records no ``dt`` or reset mode (each choice is named in one warning).
 
     Example::
 
         >>> model = nk.from_nir("net.nir")        # nn.Sequential or GraphModel; x [T, B, ...] -> outputs
         >>> model = nk.from_nir(graph, reset="subtract")   # snnTorch Leaky's default reset, one step late
+        >>> model = nk.from_nir(sinabs.to_nir(net, x0), multi_spike=False)   # Sinabs layers with SingleSpike
     """
     from hw_targets.nir import from_nir as _from_nir
-    return _from_nir(graph, dt=dt, reset=reset)
+    return _from_nir(graph, dt=dt, reset=reset, multi_spike=multi_spike)
 
 
 def from_snntorch(model):

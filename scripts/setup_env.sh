@@ -21,6 +21,10 @@ $PIP install -q -e ".[test,dev]"
 # torchvision, so --no-deps; Sinabs reads its version through pbr at import.
 .venv/bin/python -c "import norse, sinabs" 2>/dev/null || \
   $PIP install -q --no-deps "norse==1.1.0" "sinabs==3.1.3" "pbr==7.1.3"
+# Rockpool and Spyx (NIR exporters the NIR tests run): Rockpool requires only numpy / scipy (its torch modules use the
+# torch above); Spyx pulls jax / flax / optax / grain (CPU jaxlib, no torch, no CUDA), jax pinned to the tested release.
+.venv/bin/python -c "import rockpool" 2>/dev/null || $PIP install -q "rockpool==3.1.0"
+.venv/bin/python -c "import spyx.nir" 2>/dev/null || $PIP install -q "spyx==1.0.0" "jax==0.10.2" "jaxlib==0.10.2"
 # tonic (event datasets and transforms, nk.data.from_tonic): its requirements pull librosa, a CUDA torch and
 # torchaudio, so --no-deps, plus what `import tonic` needs (importRosbag for its rosbag datasets, requests).
 .venv/bin/python -c "import tonic" 2>/dev/null || { $PIP install -q --no-deps "tonic==1.7.0" "importRosbag==1.0.4" && \

@@ -2,9 +2,10 @@
 :class:`hw_targets.nir.graph.GraphModel` for a graph that branches and merges, e.g. residual connections).
 
 Neurons (dt, reset mode and timing, the exporter's own discretization, ``v_leak`` folded into the feeding synapse's
-bias): :mod:`hw_targets.nir.conventions`, whose rules read graphs from neurokit, snnTorch, Norse and Sinabs as those
-frameworks run them; every choice a rule makes (no dt, IF with ``r = 1``, no reset mode) is named, node by node, in
-one :class:`~hw_targets.nir.silent.NIRConventionWarning`, as is a neuron layer that cannot spike at all.
+bias): :mod:`hw_targets.nir.conventions`, whose rules read graphs from neurokit, snnTorch, SpikingJelly, Norse,
+Sinabs, Rockpool and Spyx as those frameworks run them (several spikes per step and Spyx's one-step-late spikes:
+:mod:`hw_targets.nir.spiking`); every choice a rule makes (no dt, IF with ``r = 1``, no reset mode) is named, node by
+node, in one :class:`~hw_targets.nir.silent.NIRConventionWarning`, as is a neuron layer that cannot spike at all.
 
 * Supported nodes: Input, Output, Affine, Linear, Conv2d, Flatten, AvgPool2d (``nk.layers.AvgPool2d``), SumPool2d
   (the same with ``divisor_override=1``), LIF, CubaLIF, IF, LI, in any acyclic graph: a node with several incoming
@@ -44,8 +45,9 @@ from .cycles import RecurrentCell, collapse_cycles
 from .delays import DelayedSynapse, collapse_delays
 from .graph import GraphModel, topo_order
 
-from .conventions import DEFAULT_DT, neuron_spec
+from .conventions import DEFAULT_DT, graph_context, neuron_spec
 from .silent import NIRConventionWarning, report_silent, user_stacklevel
+from .spiking import MultiSpike, OneStepLate
 #: Fields each node type must carry in a ``.nir`` file (``nir`` 1.0 serialization).
 REQUIRED = {"Input": ("shape",), "Output": ("shape",), "Affine": ("weight", "bias"), "Linear": ("weight",),
             "Conv2d": ("weight", "stride", "padding", "dilation", "groups", "bias"),
@@ -125,19 +127,25 @@ def _fold(sources: list[nn.Module | None], gain: float, bias: float, name: str) 
             first.bias.add_(bias)
 
 
-def _neuron(name: str, node, dt: float | None, sources: list[nn.Module | None], reset, specs: dict) -> nn.Module:
-    """The neurokit neuron for NIR neuron ``node`` (:func:`conventions.neuron_spec`), its gain and v_leak folded."""
-    spec = specs[name] = neuron_spec(name, node, dt, reset)
+def _neuron(name: str, node, ctx: "_Ctx", sources: list[nn.Module | None]) -> nn.Module:
+    """The neurokit neuron for NIR neuron ``node`` (:func:`conventions.neuron_spec`), its gain and v_leak folded;
+    wrapped in :class:`~hw_targets.nir.spiking.MultiSpike` / :class:`~hw_targets.nir.spiking.OneStepLate` where the
+    exporter's spikes are counts / one step late."""
+    spec = ctx.specs[name] = neuron_spec(name, node, ctx.dt, ctx.reset, ctx.multi_spike, ctx.arg_dt, ctx.context)
     _fold(sources, spec.gain, spec.leak_bias, name)
     if spec.kind == "li":
         return LeakyIntegrator(spec.tau)
     common = {"v_threshold": spec.v_threshold, "v_reset": spec.v_reset if spec.reset == "zero" else None,
               "reset_after_decay": spec.timing == "next_step"}
     if spec.kind == "if":
-        return IF(**common)
-    if spec.kind == "cuba":
-        return CubaLIF(tau_syn=spec.tau_syn, tau_mem=spec.tau, **common)
-    return LIF(tau=spec.tau, decay_input=spec.decay_input, **common)
+        neuron = IF(**common)
+    elif spec.kind == "cuba":
+        neuron = CubaLIF(tau_syn=spec.tau_syn, tau_mem=spec.tau, **common)
+    else:
+        neuron = LIF(tau=spec.tau, decay_input=spec.decay_input, **common)
+    if spec.max_spikes != 1:
+        neuron = MultiSpike(neuron, spec.max_spikes)
+    return OneStepLate(neuron) if spec.late else neuron
 
 
 def _synapse(name: str, node) -> nn.Module:
@@ -173,10 +181,12 @@ def _pool(name: str, node) -> AvgPool2d:
 
 class _Ctx:
     """What every node's conversion reads: ``dt`` (the graph's ``metadata["dt"]`` or ``from_nir(dt=)``; None:
-    unknown, the conventions' rules decide), the ``reset`` argument, and the neuron specs read so far."""
+    unknown, the conventions' rules decide; ``arg_dt``: it is the argument), the ``reset`` and ``multi_spike``
+    arguments, the exporters whose signature the graph carries (``context``) and the neuron specs read so far."""
 
-    def __init__(self, dt: float | None, reset):
-        self.dt, self.reset, self.specs = dt, reset, {}
+    def __init__(self, dt: float | None, reset, multi_spike=None, arg_dt: bool = False, context=frozenset()):
+        self.dt, self.reset, self.multi_spike, self.specs = dt, reset, multi_spike, {}
+        self.arg_dt, self.context = arg_dt, context
 
 
 def _recurrent(name: str, cell: RecurrentCell, ctx: _Ctx, sources: list[nn.Module | None]) -> Recurrent:
@@ -188,7 +198,10 @@ def _recurrent(name: str, cell: RecurrentCell, ctx: _Ctx, sources: list[nn.Modul
     if tuple(rec.weight.shape) != (n, n):
         raise ValueError(f"NIR node {cell.synapse_name!r}: recurrent weight of {name!r} must be square, got shape "
                          f"{tuple(rec.weight.shape)}")
-    neuron = _neuron(name, cell.neuron, ctx.dt, [*sources, rec], ctx.reset, ctx.specs)
+    neuron = _neuron(name, cell.neuron, ctx, [*sources, rec])
+    if not isinstance(neuron, (IF, LIF, CubaLIF)):
+        raise ValueError(f"NIR node {name!r}: a recurrent neuron with {type(neuron).__name__} spikes (several per step "
+                         "or one step late) is not supported by nk.layers.Recurrent")
     layer = Recurrent(n, n, neuron, recurrent_bias=rec.bias is not None)
     with torch.no_grad():
         layer.weight.copy_(torch.eye(n))
@@ -211,7 +224,7 @@ def _module(name: str, node, ctx: _Ctx, sources: list[nn.Module | None]) -> nn.M
     if isinstance(node, nir.Flatten):
         return Flatten()
     if isinstance(node, (nir.LIF, nir.CubaLIF, nir.IF, nir.LI)):
-        return _neuron(name, node, ctx.dt, sources, ctx.reset, ctx.specs)
+        return _neuron(name, node, ctx, sources)
     raise ValueError(f"NIR node {name!r}: type {type(node).__name__} is not supported by neurokit "
                      f"(supported: {sorted(REQUIRED)})")
 
@@ -235,15 +248,37 @@ def _module_named(source: str, name: str, node, ctx: _Ctx, sources: list[nn.Modu
     return module
 
 
-def _warn_choices(source: str, specs: dict) -> None:
-    """One warning naming every neuron node read by a rule rather than from the graph, and the choice made."""
+def _spyx_flatten_order(nodes: dict, modules: dict, pred: dict) -> dict[str, str]:
+    """Rule 3's flatten order: in a Spyx graph a Linear / Affine fed by the Flatten of a ``(C, H, W)`` tensor reads
+    its inputs in Spyx's channels-last ``(H, W, C)`` order (``spyx.nn.Flatten`` reshapes the channels-last tensor and
+    ``spyx.nir.to_nir`` writes the kernel unchanged, while NIR tensors are channels-first): its columns are permuted
+    into NIR's order in place. Returns node name -> the choice, for the warning."""
+    notes = {}
+    for name, module in modules.items():
+        src = pred[name][0] if len(pred[name]) == 1 else None
+        shape = tuple(np.asarray((nodes[src].input_type or {}).get("input", ())).reshape(-1)) \
+            if isinstance(nodes.get(src), nir.Flatten) else ()
+        if isinstance(module, nn.Linear) and len(shape) == 3:
+            c, h, w = (int(v) for v in shape)
+            with torch.no_grad():
+                module.weight.copy_(module.weight.reshape(-1, h, w, c).permute(0, 3, 1, 2).reshape(module.weight.shape))
+            notes[name] = (f"inputs after Flatten of {(c, h, w)} read in Spyx's channels-last (H, W, C) order, "
+                           "reordered to NIR's (C, H, W)")
+    return notes
+
+
+def _warn_choices(source: str, specs: dict, synapses: dict | None = None) -> None:
+    """One warning naming every neuron node read by a rule rather than from the graph, and the choice made (and
+    every synapse node whose input order a rule chose: ``synapses``, name -> choice)."""
     lines = [f"node {name!r} ({spec.kind}): " + "; ".join(spec.notes) for name, spec in specs.items() if spec.notes]
+    lines += [f"node {name!r} (synapse): {note}" for name, note in (synapses or {}).items()]
     if lines:
         warnings.warn(f"{source}: the graph leaves the discretization open; from_nir decided (pass dt= / reset= to "
                       "choose): " + " | ".join(lines), NIRConventionWarning, stacklevel=user_stacklevel())
 
 
-def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None, reset=None) -> nn.Sequential | GraphModel:
+def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None, reset=None,
+             multi_spike: bool | None = None) -> nn.Sequential | GraphModel:
     """Build a neurokit model from a NIR graph or ``.nir`` file (conventions in :mod:`hw_targets.nir.conventions`).
 
     Args:
@@ -252,6 +287,8 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None, reset=No
             step read from the node fields, else 1e-4; one :class:`NIRConventionWarning` names each choice).
         reset: for neurons whose metadata records no reset: ``"zero"`` | ``"subtract"`` (timing by the exporter,
             e.g. snnTorch's one step late) | ``(mode, "same_step" | "next_step")``; None: the exporter's default.
+        multi_spike: True: every neuron emits ``floor(v / v_threshold)`` spikes per step (Sinabs ``MultiSpike``);
+            False: one spike; None: the exporter's default (Rockpool's and Sinabs's graphs several, others one).
 
     Returns:
         ``nn.Sequential`` (a chain) or :class:`~hw_targets.nir.graph.GraphModel` (branches / summed edges), mapping
@@ -281,13 +318,16 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None, reset=No
         order, pred, succ = topo_order(nodes, edges)
     except CORRUPT_CONTENT as err:
         raise ValueError(f"{source}: {err}") from err
-    ctx = _Ctx(None if known is None else float(known), reset)
+    arg_dt = known is not None and "dt" not in (graph.metadata or {})
+    ctx = _Ctx(None if known is None else float(known), reset, multi_spike, arg_dt,
+               graph_context(nodes, float(known) if arg_dt else None))
     modules: dict[str, nn.Module] = {}
     for name in order:
         if not isinstance(nodes[name], (nir.Input, nir.Output)):
             sources = [modules.get(p) if len(succ[p]) == 1 else None for p in pred[name]]
             modules[name] = _module_named(source, name, nodes[name], ctx, sources)
-    _warn_choices(source, ctx.specs)
+    reordered = _spyx_flatten_order(nodes, modules, pred) if "spyx" in ctx.context else {}
+    _warn_choices(source, ctx.specs, reordered)
     report_silent(source, modules, order, pred, ctx.specs)
     try:
         return _assemble(modules, order, pred, succ)

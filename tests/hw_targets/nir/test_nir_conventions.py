@@ -119,7 +119,7 @@ def test_norse_graphs_match_norse(cell):
     # (v_reset): with v_leak != v_reset, Norse is started at v_reset here
     rest = [None, LIFBoxFeedForwardState(torch.zeros(B, 8)), None, LIFBoxFeedForwardState(torch.zeros(B, 4))]
     theirs = _norse_run(model, x, rest if cell == "lif_box_leak" else None)
-    ours, caught = _import(graph, reset="zero")
+    ours, caught = _import(graph, reset="zero", multi_spike=False)     # IAFCell: one spike per step
     assert len(caught) == 1 and "node '1'" in str(caught[0].message)
     with torch.no_grad():
         assert 0 < theirs.mean() < 0.8
@@ -140,7 +140,7 @@ def test_sinabs_cnn_if_r1_without_dt():
         net.apply(lambda m: m.reset_states() if isinstance(m, sl.StatefulLayer) else None)
         flat = x.transpose(0, 1).reshape(B * T, 2, 8, 8)                  # Sinabs's [B*T, ...] layout
         theirs = net(flat).reshape(B, T, 5).transpose(0, 1)
-    model, caught = _import(graph)
+    model, caught = _import(graph, multi_spike=False)                   # SingleSpike, not Sinabs's default
     assert len(caught) == 1
     assert "r = 1 with no dt" in str(caught[0].message) and "MembraneSubtract" in str(caught[0].message)
     with torch.no_grad():
@@ -165,7 +165,7 @@ def test_sinabs_lif_time_constant_in_steps():
     with torch.no_grad():
         net.apply(lambda m: m.reset_states() if isinstance(m, sl.StatefulLayer) else None)
         theirs = net(x.transpose(0, 1).reshape(B * T, 10)).reshape(B, T, 4).transpose(0, 1)
-    model, caught = _import(graph)
+    model, caught = _import(graph, multi_spike=False)
     assert len(caught) == 1 and "Sinabs's export signature" in str(caught[0].message)
     with torch.no_grad():
         assert 0 < theirs.mean() < 0.8
