@@ -6,26 +6,11 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
+from tests.helpers.netx_files import assert_netx_identical
 
 from hw_targets.loihi2 import load_netx, save_netx
 from hw_targets.loihi2.lava_bridge import lava_dl_netx_files
 from hw_targets.loihi2.netx import NetxFormatError, NetxUnsupportedError
-
-
-def _datasets(path, skip=()):
-    out = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda n, o: out.__setitem__(n, (o.dtype, o.shape, o[()])) if isinstance(o, h5py.Dataset)
-                     and not n.startswith(skip) else None)
-    return out
-
-
-def _assert_identical(a, b, skip=()):
-    da, db = _datasets(a, skip), _datasets(b, skip)
-    assert sorted(da) == sorted(db), set(da) ^ set(db)
-    for k in da:
-        assert da[k][:2] == db[k][:2], (k, da[k][:2], db[k][:2])
-        assert np.array_equal(np.asarray(da[k][2]), np.asarray(db[k][2])), k
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +28,13 @@ def test_every_loadable_lava_dl_file_saves_back_identical(shipped, tmp_path):
             net = load_netx(p)
         except NetxUnsupportedError:
             continue
-        _assert_identical(p, save_netx(net, tmp_path / "rt.net"))
+        assert_netx_identical(p, save_netx(net, tmp_path / "rt.net"))
         done += 1
     assert done == 5
     nti = shipped["ntidigits/ntidigits.net"]
     net = load_netx(nti, num_layers=5)
     assert net.layers[0].delay.shape == (256, 64) and (net.layers[0].delay == net.layers[0].delay[:, :1]).all()
-    _assert_identical(nti, save_netx(net, tmp_path / "nt.net"), skip="layer/5")  # all but the average block
+    assert_netx_identical(nti, save_netx(net, tmp_path / "nt.net"), skip="layer/5")  # all but the average block
     with h5py.File(tmp_path / "nt.net", "r") as f:
         assert f["layer/2/delay"].shape == (256,) and f["simulation/tSample"][()] == 3000
 

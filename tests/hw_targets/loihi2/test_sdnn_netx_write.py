@@ -7,6 +7,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
+from tests.helpers.netx_files import assert_netx_identical
 from tests.helpers.sdnn_files import sdnn_network
 
 from hw_targets.loihi2 import LoihiLayer, LoihiNetwork, load_netx, run_lava, save_netx, simulate
@@ -23,14 +24,6 @@ def _assert_same_network(a: LoihiNetwork, b: LoihiNetwork) -> None:
         np.testing.assert_array_equal(la.weight, lb.weight)
         for x, y in ((la.bias, lb.bias), (la.delay, lb.delay)):
             assert (x is None) == (y is None) and (x is None or np.array_equal(x, y))
-
-
-def _datasets(path):
-    out = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda n, o: out.__setitem__(n, (o.dtype, np.asarray(o[()]))) if isinstance(o, h5py.Dataset)
-                     else None)
-    return out
 
 
 def test_fresh_sdnn_network_round_trips_with_netx_neuron_groups(tmp_path):
@@ -50,10 +43,7 @@ def test_fresh_sdnn_network_round_trips_with_netx_neuron_groups(tmp_path):
             assert n["vThMant"].dtype == np.int64 and n["vThMant"][()] == vth
         assert f["layer/4/neuron/sigma_output"][()] and "vThMant" not in f["layer/4/neuron"]
         assert f["layer/1/bias"].shape == (4,) and "bias" not in f["layer/4"]
-    again = _datasets(save_netx(back, tmp_path / "again.net"))  # saved again from what was read: identical
-    first = _datasets(path)
-    assert sorted(again) == sorted(first)
-    assert all(first[k][0] == again[k][0] and np.array_equal(first[k][1], again[k][1]) for k in first)
+    assert_netx_identical(path, save_netx(back, tmp_path / "again.net"))  # saved again from what was read
 
 
 def test_sdnn_networks_netx_cannot_build_are_refused(tmp_path):
