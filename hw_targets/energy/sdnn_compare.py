@@ -30,6 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from neurokit.models import ann_to_sdnn
+
 from .counting import EnergyError, EventCounts, count_events
 from .estimate import estimate
 from .report import EnergyReport
@@ -100,8 +102,6 @@ def compare_sdnn_snn(ann: nn.Sequential, images: torch.Tensor, labels: torch.Ten
         >>> rows[0]["model"], rows[-1]["model"]
         ('ANN (dense)', 'SNN (rate)')
     """
-    from neurokit.models import ann_to_sdnn
-
     if snn_spikes.shape[1] != images.shape[0] or images.shape[0] != labels.shape[0]:
         raise ValueError(f"images {tuple(images.shape)}, labels {tuple(labels.shape)} and snn_spikes "
                          f"{tuple(snn_spikes.shape)} (dim 1) must hold the same number of samples")
