@@ -9,11 +9,11 @@ from .maxformer import MaxFormer, maxformer
 from .metaspikeformer import MetaSpikeFormer, metaspikeformer
 from .qkformer import QKFormer, qkformer
 from .rsnn import RSNN, rsnn
-from .sdnn import ann_to_sdnn, conversion_report, message_stats, sdnn_cnn
+from .sdnn import ann_to_sdnn, conversion_report, message_stats, rate_snn, sdnn_cnn
 from .spikformer import Spikformer, spikformer
 
 __all__ = ["DelaySNN", "delay_snn", "round_delays", "Spikformer", "spikformer", "MaxFormer", "maxformer",
            "MetaSpikeFormer", "metaspikeformer", "QKFormer", "qkformer",
            "binary_mlp", "binary_cnn", "BinaryResNet18", "binary_resnet18", "quant_cnn", "quant_mlp", "quant_snn",
            "HLOPMLP", "hlop_mlp", "HLOPCNN", "hlop_cnn", "RSNN", "rsnn", "sdnn_cnn", "ann_to_sdnn", "message_stats",
-           "conversion_report"]
+           "conversion_report", "rate_snn"]

@@ -25,9 +25,10 @@ import torch
 from torch import nn
 
 from ..layers.time_major import Conv2d, Flatten
+from ..neurons.modules import IF, LIF
 from ..neurons.sigma_delta import Sigma, SigmaDelta
 
-__all__ = ["sdnn_cnn", "ann_to_sdnn", "message_stats", "conversion_report"]
+__all__ = ["sdnn_cnn", "ann_to_sdnn", "rate_snn", "message_stats", "conversion_report"]
 
 
 def _check_threshold_arg(threshold) -> float:
@@ -94,6 +95,42 @@ def ann_to_sdnn(ann: nn.Sequential, threshold: float, input_threshold: Optional[
         i += 1
     if not isinstance(out[-1], Sigma):
         raise ValueError("ann: the last module must be a Conv2d / Linear read-out (no ReLU after it)")
+    return nn.Sequential(*out)
+
+
+def rate_snn(ann: nn.Sequential, tau: float = 2.0, seed: int = 0) -> nn.Sequential:
+    """A rate-coded SNN of the same architecture as the ReLU ``ann`` (for training from scratch, e.g. with
+    ``nk.train``): every ``nn.Conv2d`` / ``nn.Linear`` becomes a freshly initialised time-major layer of the same shape
+    (with bias), every ``nn.ReLU`` an ``nk.LIF(tau)``, ``nn.Flatten`` the time-major ``Flatten``; the read-out stays
+    linear (decode with the time-mean, ``ce_rate``). The binary input spikes enter through an ``nk.IF(v_threshold=0.5)``
+    relay, which repeats its ``{0, 1}`` input exactly (tested): the input layer of the network, as the SDNN's input
+    delta encoder is, so both count and cost their input messages as a neuron layer.
+
+    Shapes: spikes ``[T, B, *input shape]`` -> ``[T, B, n_out]``. ``seed`` seeds the initialisation.
+
+    Example:
+        >>> ann = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
+        >>> rate_snn(ann)((torch.rand(8, 2, 1, 8, 8) < 0.3).float()).shape
+        torch.Size([8, 2, 3])
+    """
+    if not isinstance(ann, nn.Sequential) or not len(ann):
+        raise TypeError(f"ann must be a non-empty nn.Sequential, got {type(ann).__name__}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        out: list[nn.Module] = [IF(v_threshold=0.5)]
+        for i, m in enumerate(ann):
+            if isinstance(m, nn.Conv2d):
+                out.append(Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation,
+                                  m.groups, bias=m.bias is not None, padding_mode=m.padding_mode))
+            elif isinstance(m, nn.Linear):
+                out.append(nn.Linear(m.in_features, m.out_features, bias=m.bias is not None))
+            elif isinstance(m, nn.ReLU):
+                out.append(LIF(tau=tau))
+            elif isinstance(m, nn.Flatten) and m.start_dim == 1 and m.end_dim == -1:
+                out.append(Flatten())
+            else:
+                raise ValueError(f"ann[{i}]: {type(m).__name__} has no rate-coded SNN counterpart (expected Conv2d, "
+                                 "Linear, ReLU, Flatten(1, -1))")
     return nn.Sequential(*out)
 
 

@@ -113,3 +113,27 @@ def test_nir_refuses_sigma_delta_naming_the_module():
     sdnn = sdnn_cnn(threshold=0.1)
     with pytest.raises(nk.CompileError, match=r"node '0' \(sigma_delta\).*NIR \(1.0\) has no sigma-delta node"):
         nk.compile(sdnn, target="nir", example_input=torch.rand(4, 1, 1, 8, 8))
+
+
+def test_loihi2_refuses_an_eager_sdnn_naming_the_nodes_and_the_way_out():
+    sdnn = sdnn_cnn(threshold=0.1)
+    spikes = (torch.rand(4, 1, 1, 8, 8) < 0.5).float()       # binary input: the refusal is the SDNN's, not the input's
+    with pytest.raises(nk.CompileError, match=r"node '0' \(sigma_delta\).*not implemented in this version; run the "
+                                              r"integer SDNN on target 'onnx_int'.*node '9' \(sigma\)"):
+        nk.compile(sdnn, target="loihi2", example_input=spikes)
+
+
+def test_rate_snn_has_the_ann_shapes_and_relays_the_input_spikes():
+    from neurokit.models import rate_snn
+    ann = _ann()
+    snn = rate_snn(ann, seed=3)
+    syn = lambda net: [m for m in net if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert [tuple(p.weight.shape) for p in syn(snn)] == [tuple(p.weight.shape) for p in syn(ann)]
+    assert all(isinstance(s, nk.layers.Conv2d) for s in syn(snn) if isinstance(s, nn.Conv2d))
+    assert sum(isinstance(m, nk.LIF) and not isinstance(m, nk.IF) for m in snn) == 3     # one after each hidden layer
+    torch.testing.assert_close(rate_snn(ann, seed=3)[1].weight, snn[1].weight)          # seeded initialisation
+    spikes = (torch.rand(6, 2, 1, 8, 8, generator=torch.Generator().manual_seed(0)) < 0.4).float()
+    assert torch.equal(snn[0](spikes), spikes)                                           # the input relay
+    assert snn(spikes).shape == (6, 2, 3)
+    with pytest.raises(ValueError, match=r"ann\[1\]: Sigmoid"):
+        rate_snn(nn.Sequential(nn.Linear(4, 4), nn.Sigmoid()))
