@@ -2,7 +2,6 @@
 ``to_nir`` graphs (made here by calling those packages) import with each exporter's conventions and spike exactly
 as that framework's own run of the exported model; the choices the graph leaves open are named in one warning; a
 network that cannot spike is reported; ``v_leak`` folds into the bias."""
-import warnings
 
 import norse.torch as norse
 from norse.torch.functional.lif_box import LIFBoxFeedForwardState
@@ -16,22 +15,9 @@ from snntorch import utils as snn_utils
 from snntorch.export_nir import export_to_nir
 from torch import nn
 
-import neurokit as nk
-from hw_targets.nir.silent import NIRConventionWarning
+from tests.helpers.nir_import import random_spikes as _spikes, import_recording as _import
 
 T, B = 40, 3
-
-
-def _spikes(seed, shape, p=0.4):
-    return (torch.rand(*shape, generator=torch.Generator().manual_seed(seed)) < p).float()
-
-
-def _import(graph, **kw):
-    """``nk.from_nir`` and the NIRConventionWarnings it raised."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = nk.from_nir(graph, **kw)
-    return model, [w for w in caught if issubclass(w.category, NIRConventionWarning)]
 
 
 def _snntorch_run(net, x):

@@ -2,7 +2,6 @@
 CubaLIF), ``LIFNeuronTorch`` (LIF) and ``ExpSynTorch`` (LI) MLPs read by Rockpool's signature (``r = tau exp(-dt/tau)
 / dt`` at its default ``dt = 1e-3``, or at a ``dt=`` given) run as Rockpool does: decay ``exp(-dt/tau)``, several spikes
 per step (``StepPWL``), reset by subtraction."""
-import warnings
 
 import pytest
 import torch
@@ -10,21 +9,9 @@ from rockpool.nn.combinators import Sequential
 from rockpool.nn.modules import ExpSynTorch, LIFNeuronTorch, LIFTorch, LinearTorch
 from rockpool.nn.modules.torch.nir import to_nir
 
-import neurokit as nk
-from hw_targets.nir.silent import NIRConventionWarning
+from tests.helpers.nir_import import random_spikes as _spikes, import_with_messages as _import
 
 T, B = 40, 3
-
-
-def _spikes(seed, shape, p=0.4):
-    return (torch.rand(*shape, generator=torch.Generator().manual_seed(seed)) < p).float()
-
-
-def _import(graph, **kw):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = nk.from_nir(graph, **kw)
-    return model, [str(w.message) for w in caught if issubclass(w.category, NIRConventionWarning)]
 
 
 def _net(cell, dt=1e-3):

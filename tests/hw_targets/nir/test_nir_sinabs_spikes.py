@@ -3,7 +3,6 @@ is the same with ``MultiSpike``, Sinabs's default for ``IAF`` / ``LIF``, and ``S
 ``MultiSpike`` and says so, ``multi_spike=False`` reads ``SingleSpike``) and ``ExpLeak`` (NIR LI with
 ``tau`` in steps, ``r = 1``: decay ``exp(-1/tau)``, input unscaled, ExpLeak's default ``norm_input=False``); all
 compared with Sinabs's own run of the exported model."""
-import warnings
 
 import pytest
 import sinabs
@@ -12,21 +11,11 @@ import sinabs.layers as sl
 import torch
 from torch import nn
 
+from tests.helpers.nir_import import random_spikes as _spikes, import_with_messages as _import
+
 import neurokit as nk
-from hw_targets.nir.silent import NIRConventionWarning
 
 T, B = 40, 3
-
-
-def _spikes(seed, shape, p=0.4):
-    return (torch.rand(*shape, generator=torch.Generator().manual_seed(seed)) < p).float()
-
-
-def _import(graph, **kw):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = nk.from_nir(graph, **kw)
-    return model, [str(w.message) for w in caught if issubclass(w.category, NIRConventionWarning)]
 
 
 def _sinabs_run(net, x, n_out):

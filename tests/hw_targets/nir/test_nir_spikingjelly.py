@@ -2,7 +2,6 @@
 spikes exactly as SpikingJelly's own multi-step run of the exported model; the rules that read them are named in one
 warning (SpikingJelly records no dt: its default 1e-4 is the default rule's; its ``LIFNode(decay_input=False)`` and
 ``CUBALIFNode`` carry snnTorch's fields, read with ``reset=("zero", "same_step")``, SpikingJelly's hard reset)."""
-import warnings
 
 import pytest
 import torch
@@ -10,21 +9,9 @@ from spikingjelly.activation_based import functional, layer, neuron
 from spikingjelly.activation_based.nir_exchange import export_to_nir
 from torch import nn
 
-import neurokit as nk
-from hw_targets.nir.silent import NIRConventionWarning
+from tests.helpers.nir_import import random_spikes as _spikes, import_with_messages as _import
 
 T, B = 40, 3
-
-
-def _spikes(seed, shape, p=0.4):
-    return (torch.rand(*shape, generator=torch.Generator().manual_seed(seed)) < p).float()
-
-
-def _import(graph, **kw):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = nk.from_nir(graph, **kw)
-    return model, [str(w.message) for w in caught if issubclass(w.category, NIRConventionWarning)]
 
 
 def _run(net, x):

@@ -8,7 +8,6 @@ Tolerance: the spikes are compared exactly. The membranes are not bit-equal (neu
 with ``tau = 1 / (1 - beta)``, Spyx ``beta * v + x``, both in float32), so a membrane within a few float32 ulps of the
 threshold could in principle spike in one and not the other; with these seeds no step comes that close.
 """
-import warnings
 
 import jax.numpy as jnp
 import nir
@@ -19,8 +18,9 @@ import spyx.nn as snn
 import torch
 from flax import nnx
 
+from tests.helpers.nir_import import import_with_messages as _import
+
 import neurokit as nk
-from hw_targets.nir.silent import NIRConventionWarning
 
 T, B = 30, 3
 SPYX_RULE = "Spyx's export signature (r = beta, tau = dt / (1 - beta))"
@@ -28,13 +28,6 @@ SPYX_RULE = "Spyx's export signature (r = beta, tau = dt / (1 - beta))"
 
 def _spikes(seed, shape, p=0.4):
     return (np.random.default_rng(seed).random(shape) < p).astype(np.float32)
-
-
-def _import(graph, **kw):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = nk.from_nir(graph, **kw)
-    return model, [str(w.message) for w in caught if issubclass(w.category, NIRConventionWarning)]
 
 
 def _theirs(net, x):
