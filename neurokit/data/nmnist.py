@@ -19,6 +19,8 @@ bounds ``k * dt_us`` are then exact integers, so tonic's ``k * dt_us <= t < (k +
 A fractional ``dt_us`` keeps :func:`bin_events_2d` (tonic's float bounds ``k * dt_us + dt_us`` round away from the
 floor division at some window edges), as do a recording of more than 32767 events (tonic's int16 frames) and an
 environment without tonic: the same counts.
+Edges: an event at ``t = k * dt_us`` is in step ``k``; events at or after ``T * dt_us`` are dropped
+(``end_time``); an empty recording is all zeros (``ToFrame`` is not called on it).
 
 Example::
 

@@ -23,6 +23,10 @@ neurokit's, where tonic does not give the same numbers:
 * ``u // pool`` for the pools where ``Downsample``'s truncated ``u * (1 / pool)`` misses it for some unit (49, 98,
   103, ...: :func:`~neurokit.data.event_bins.exact_downsample`, checked over all units when the dataset is built).
 
+Edges: a spike exactly on a bin border ``t = k * dt`` is in step ``k``; the last step is ``T - 1`` (spikes at or
+after ``T * dt`` are dropped, ``ToFrame``'s ``end_time=T``); an empty sample is all zeros (``ToFrame`` is not
+called on it). Tested against the real ``tonic.transforms.ToFrame`` in ``tests/neurokit/data/test_loader_tonic.py``.
+
 Without tonic, and for a recording of more than 32767 spikes (tonic's int16 frames), :func:`bin_events_1d` bins
 the same counts.
 
