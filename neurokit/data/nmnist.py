@@ -12,6 +12,16 @@ Samples are binned into ``T`` steps of ``dt_us`` microseconds (events at or afte
 two polarity channels: ``x [T, 2, height, width]`` spike counts (channel 0 = OFF, 1 = ON). N-MNIST's sensor is
 34x34 and a saccade sequence lasts about 300 ms.
 
+With tonic installed (:mod:`neurokit.data.event_bins`), :class:`NMNISTDataset` bins with
+``tonic.transforms.ToFrame(sensor_size=(width, height, 2), time_window=dt_us, start_time=0, end_time=T * dt_us)``
+when ``dt_us`` is a whole number of microseconds (``NMNISTDataset.tonic_transforms == ("ToFrame",)``): the window
+bounds ``k * dt_us`` are then exact integers, so tonic's ``k * dt_us <= t < (k + 1) * dt_us`` is ``t // dt_us == k``.
+A fractional ``dt_us`` keeps :func:`bin_events_2d` (tonic's float bounds ``k * dt_us + dt_us`` round away from the
+floor division at some window edges), as do a recording of more than 32767 events (tonic's int16 frames) and an
+environment without tonic: the same counts.
+Edges: an event at ``t = k * dt_us`` is in step ``k``; events at or after ``T * dt_us`` are dropped
+(``end_time``); an empty recording is all zeros (``ToFrame`` is not called on it).
+
 Example::
 
     >>> ds = NMNISTDataset("N-MNIST", split="Train", T=30, dt_us=10_000)
@@ -28,6 +38,8 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+
+from .event_bins import INT16_MAX, optional_tonic, structured_events, tonic_frames
 
 __all__ = ["read_events", "write_events", "bin_events_2d", "NMNISTDataset"]
 
@@ -91,6 +103,14 @@ def write_events(path, x, y, p, t) -> None:
     os.replace(tmp, path)
 
 
+def _check_sensor(events: Dict[str, np.ndarray], height: int, width: int, source: str) -> None:
+    for name, limit in (("x", width), ("y", height)):
+        arr = events[name]
+        if arr.size and arr.max() >= limit:
+            raise ValueError(f"{source}: field {name!r} has max {arr.max()}, expected < {limit} for a "
+                             f"{height}x{width} sensor")
+
+
 def bin_events_2d(events: Dict[str, np.ndarray], T: int, dt_us: float, height: int, width: int,
                   source: str = "events") -> torch.Tensor:
     """Bin events into counts ``[T, 2, height, width]`` (float32): event k adds 1 at
@@ -102,11 +122,7 @@ def bin_events_2d(events: Dict[str, np.ndarray], T: int, dt_us: float, height: i
         >>> bin_events_2d(ev, T=3, dt_us=10, height=2, width=2)[2, 1, 0, 1].item()
         1.0
     """
-    for name, limit in (("x", width), ("y", height)):
-        arr = events[name]
-        if arr.size and arr.max() >= limit:
-            raise ValueError(f"{source}: field {name!r} has max {arr.max()}, expected < {limit} for a "
-                             f"{height}x{width} sensor")
+    _check_sensor(events, height, width, source)
     steps = (events["t"] // dt_us).astype(np.int64)
     keep = steps < T
     flat = ((steps[keep] * 2 + events["p"][keep]) * height + events["y"][keep]) * width + events["x"][keep]
@@ -124,7 +140,8 @@ class NMNISTDataset(Dataset):
         sensor: ``(height, width)``; N-MNIST is ``(34, 34)``.
         files: explicit ``[(path, label), ...]`` list (then ``root``/``split`` are ignored).
 
-    Samples: ``x [T, 2, height, width]`` float32 counts, ``y`` int.
+    Samples: ``x [T, 2, height, width]`` float32 counts, ``y`` int. ``tonic_transforms``: ``("ToFrame",)`` when
+    tonic bins them (a whole ``dt_us`` and tonic installed, module docstring), else ``()``.
 
     Example::
 
@@ -152,6 +169,8 @@ class NMNISTDataset(Dataset):
             if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or label < 0:
                 raise ValueError(f"files[{i}]: expected (path, label) with an integer label >= 0, got {sample!r}")
         self.num_classes = max(int(label) for _, label in self.samples) + 1
+        whole = float(dt_us).is_integer()
+        self.tonic_transforms: Tuple[str, ...] = ("ToFrame",) if whole and optional_tonic() is not None else ()
 
     @staticmethod
     def _scan(root, split: str) -> List[Tuple[str, int]]:
@@ -172,5 +191,21 @@ class NMNISTDataset(Dataset):
 
     def __getitem__(self, index: int) -> Tuple[torch.Tensor, int]:
         path, label = self.samples[index]
-        x = bin_events_2d(read_events(path), self.T, self.dt_us, *self.sensor, source=path)
-        return x, int(label)
+        return self.bin(read_events(path), source=path), int(label)
+
+    def bin(self, events: Dict[str, np.ndarray], source: str = "events") -> torch.Tensor:
+        """Events of one recording (:func:`read_events`) -> counts ``[T, 2, height, width]`` float32, with tonic's
+        ``ToFrame`` where it is exact (module docstring), else :func:`bin_events_2d`.
+
+        Example::
+
+            >>> ds.bin(read_events("N-MNIST/Test/0/00004.bin")).shape
+            torch.Size([30, 2, 34, 34])
+        """
+        if not self.tonic_transforms or events["t"].size > INT16_MAX:
+            return bin_events_2d(events, self.T, self.dt_us, *self.sensor, source=source)
+        height, width = self.sensor
+        _check_sensor(events, height, width, source)
+        ev = structured_events(t=events["t"], x=events["x"], y=events["y"], p=events["p"])
+        frames = tonic_frames(optional_tonic(), ev, (width, height, 2), int(self.dt_us), self.T)
+        return torch.from_numpy(frames.astype(np.float32))

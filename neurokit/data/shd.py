@@ -11,6 +11,25 @@ at or after ``T * dt`` are dropped) and channels are pooled by ``pool`` (unit ``
 ``ceil(700 / pool)`` channels); values are spike counts per bin. ``dt=0.01, pool=5`` is the DCLS delay paper's
 setting (140 channels, 10 ms bins).
 
+With tonic installed (:mod:`neurokit.data.event_bins`) the counting is tonic's: ``tonic.transforms.Downsample(
+spatial_factor=1 / pool)`` pools the units and ``tonic.transforms.ToFrame(time_window=1, start_time=0, end_time=T)``
+counts the spikes of each step (``SpikeHDF5Dataset.tonic_transforms`` names the transforms used). Two parts stay
+neurokit's, where tonic does not give the same numbers:
+
+* the time step ``floor(t / dt)`` of a spike, computed here and handed to ``ToFrame`` as the event's time. tonic's
+  ``ToFrame(time_window=dt)`` on the times in seconds compares them with the float window bounds ``k * dt`` and
+  ``k * dt + dt`` instead: ``t = 0.06`` with ``dt = 0.01`` is step 6 by ``floor(t / dt)``, but tonic's window 5
+  ends at ``5 * 0.01 + 0.01 = 0.060000000000000005`` and counts it there;
+* ``u // pool`` for the pools where ``Downsample``'s truncated ``u * (1 / pool)`` misses it for some unit (49, 98,
+  103, ...: :func:`~neurokit.data.event_bins.exact_downsample`, checked over all units when the dataset is built).
+
+Edges: a spike exactly on a bin border ``t = k * dt`` is in step ``k``; the last step is ``T - 1`` (spikes at or
+after ``T * dt`` are dropped, ``ToFrame``'s ``end_time=T``); an empty sample is all zeros (``ToFrame`` is not
+called on it). Tested against the real ``tonic.transforms.ToFrame`` in ``tests/neurokit/data/test_loader_tonic.py``.
+
+Without tonic, and for a recording of more than 32767 spikes (tonic's int16 frames), :func:`bin_events_1d` bins
+the same counts.
+
 libhdf5 reads the file's metadata and ``labels``; the per-sample arrays are read from the file's bytes by
 :mod:`neurokit.data.hdf5_vlen`, which bounds every length and heap address before reading (libhdf5's own vlen read
 can loop forever on a damaged global heap). The file is opened lazily (once per process, so ``DataLoader`` workers
@@ -35,6 +54,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .event_bins import INT16_MAX, exact_downsample, optional_tonic, structured_events, tonic_frames
 from .hdf5_vlen import VlenField
 
 __all__ = ["SpikeHDF5Dataset", "shd", "ssc", "bin_events_1d"]
@@ -80,6 +100,9 @@ class SpikeHDF5Dataset(Dataset):
         pool: channel pooling factor (``>= 1``); n_units: input channels in the file (700 for SHD/SSC).
         num_classes: labels must lie in ``[0, num_classes)``.
 
+    ``tonic_transforms``: the tonic transforms that bin the samples (module docstring): ``("Downsample", "ToFrame")``,
+    ``("ToFrame",)`` (``pool == 1``, or a pool ``Downsample`` misses), or ``()`` without tonic.
+
     Example::
 
         >>> ds = SpikeHDF5Dataset("shd_test.h5", T=50, dt=0.02, pool=10, num_classes=20)
@@ -97,6 +120,11 @@ class SpikeHDF5Dataset(Dataset):
         self.path = os.fspath(path)
         self.T, self.dt, self.pool, self.n_units, self.num_classes = T, float(dt), pool, n_units, num_classes
         self.n_channels = -(-n_units // pool)
+        self._tonic = optional_tonic()
+        self.tonic_transforms: Tuple[str, ...] = ()
+        if self._tonic is not None:
+            pooled = pool > 1 and exact_downsample(self._tonic, n_units, pool)
+            self.tonic_transforms = ("Downsample", "ToFrame") if pooled else ("ToFrame",)
         self._handle = None
         self._pid = None
         self._fields: Tuple[VlenField, VlenField] = ()
@@ -161,8 +189,12 @@ class SpikeHDF5Dataset(Dataset):
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state["_handle"], state["_pid"] = None, None
+        state["_handle"], state["_pid"], state["_tonic"] = None, None, None
         return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._tonic = optional_tonic() if self.tonic_transforms else None
 
     def __len__(self) -> int:
         return self.labels.shape[0]
@@ -197,10 +229,29 @@ class SpikeHDF5Dataset(Dataset):
                              "like milliseconds (divide them by 1000)")
         return times, units.astype(np.int64)
 
+    def bin(self, times: np.ndarray, units: np.ndarray) -> torch.Tensor:
+        """Validated events of one sample (:meth:`events`) -> spike counts ``[T, n_channels]`` float32, with tonic's
+        transforms where they are exact (module docstring), else :func:`bin_events_1d`.
+
+        Example::
+
+            >>> ds.bin(np.array([0.0, 0.06]), np.array([3, 699])).sum().item()
+            2.0
+        """
+        if not self.tonic_transforms or units.size > INT16_MAX:
+            return bin_events_1d(times, units, self.T, self.dt, self.n_channels, self.pool)
+        steps = np.floor(np.asarray(times, dtype=np.float64) / self.dt)  # neurokit's step rule (module docstring)
+        ev = structured_events(t=steps.astype(np.int64), x=units, p=np.zeros_like(units))
+        if "Downsample" in self.tonic_transforms:
+            ev = self._tonic.transforms.Downsample(spatial_factor=1 / self.pool)(ev)
+        else:
+            ev["x"] //= self.pool
+        frames = tonic_frames(self._tonic, ev, (self.n_channels, 1, 1), 1, self.T)   # [T, 1, n_channels]
+        return torch.from_numpy(frames[:, 0].astype(np.float32))
+
     def __getitem__(self, index: int) -> Tuple[torch.Tensor, int]:
         times, units = self.events(index)
-        x = bin_events_1d(times, units, self.T, self.dt, self.n_channels, self.pool)
-        return x, int(self.labels[index])
+        return self.bin(times, units), int(self.labels[index])
 
 
 def shd(path, T: int = 100, dt: float = 0.01, pool: int = 5) -> SpikeHDF5Dataset:
