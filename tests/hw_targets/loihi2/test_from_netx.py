@@ -4,31 +4,16 @@ spike), gradients reach the float shadow weights, and ``nk.compile(model, target
 back identically, or with the fine-tuned values after training."""
 from __future__ import annotations
 
-import h5py
 import numpy as np
 import pytest
 import torch
 from tests.helpers.conv_cases import conv_geometry, frames
+from tests.helpers.netx_files import assert_netx_identical, netx_datasets
 
 import neurokit as nk
 from hw_targets.loihi2 import LoihiLayer, LoihiNetwork, load_netx, save_netx, simulate
 from hw_targets.loihi2.netx_model import model_from_network
 from hw_targets.loihi2.lava_bridge import lava_dl_netx_files
-
-
-def _datasets(path):
-    out = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda n, o: out.__setitem__(n, (o.dtype, o.shape, np.asarray(o[()])))
-                     if isinstance(o, h5py.Dataset) else None)
-    return out
-
-
-def _identical(a, b):
-    da, db = _datasets(a), _datasets(b)
-    assert sorted(da) == sorted(db), set(da) ^ set(db)
-    for k in da:
-        assert da[k][:2] == db[k][:2] and np.array_equal(da[k][2], db[k][2]), k
 
 
 def _shipped(name, parent):
@@ -60,9 +45,9 @@ def test_lava_dl_file_round_trips_through_the_trainable_model(name, parent, kw, 
     np.testing.assert_array_equal(_flat(cm.run(x)), ref)
     assert len(cm.report()["spike_traffic"]["per_boundary"]) == len(net.layers)  # input neurons feed layer 1
     cm.save(tmp_path / "back.net")
-    _identical(save_netx(net, tmp_path / "ref.net"), tmp_path / "back.net")
+    assert_netx_identical(save_netx(net, tmp_path / "ref.net"), tmp_path / "back.net")
     if not kw:
-        _identical(path, tmp_path / "back.net")
+        assert_netx_identical(path, tmp_path / "back.net")
 
 
 def test_our_compiled_network_round_trips(tmp_path):
@@ -73,7 +58,7 @@ def test_our_compiled_network_round_trips(tmp_path):
     ref = simulate(load_netx(tmp_path / "ours.net"), _flat(x))
     np.testing.assert_array_equal(_flat(model(x)), ref)
     nk.compile(model, target="loihi2", example_input=x).save(tmp_path / "back.net")
-    _identical(tmp_path / "ours.net", tmp_path / "back.net")
+    assert_netx_identical(tmp_path / "ours.net", tmp_path / "back.net")
 
 
 def test_fine_tuning_changes_only_what_training_changed(tmp_path):
@@ -90,7 +75,7 @@ def test_fine_tuning_changes_only_what_training_changed(tmp_path):
     back = load_netx(tmp_path / "tuned.net")
     np.testing.assert_array_equal(back.layers[0].weight, syn.int_weight().numpy())
     np.testing.assert_array_equal(simulate(back, _flat(x).astype(np.int64)), _flat(model(x)))
-    before, after = _datasets(path), _datasets(tmp_path / "tuned.net")
+    before, after = netx_datasets(path), netx_datasets(tmp_path / "tuned.net")
     changed = {k for k in before if k in after and not np.array_equal(before[k][2], after[k][2])}
     assert changed == {"layer/1/weight"}, changed  # theta, transform, the other kernel, tSample: as they were
 

@@ -12,10 +12,10 @@ import json
 import subprocess
 import warnings
 
-import h5py
 import numpy as np
 import pytest
 import torch
+from tests.helpers.netx_files import assert_netx_identical
 from tests.helpers.paths import REPO_ROOT
 
 import neurokit as nk
@@ -26,21 +26,6 @@ from hw_targets.loihi2.netx import NetxUnsupportedError
 pytestmark = pytest.mark.lava
 
 T = 40
-
-
-def _datasets(path):
-    out = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda n, o: out.__setitem__(n, (o.dtype, o.shape, np.asarray(o[()])))
-                     if isinstance(o, h5py.Dataset) else None)
-    return out
-
-
-def _assert_identical(a, b, label):
-    da, db = _datasets(a), _datasets(b)
-    assert sorted(da) == sorted(db), (label, set(da) ^ set(db))
-    for k in da:
-        assert da[k][:2] == db[k][:2] and np.array_equal(da[k][2], db[k][2]), (label, k)
 
 
 def _drive(net, seed):
@@ -99,7 +84,7 @@ def test_files_slayer_writes_match_lava_and_round_trip(slayer_files, tmp_path):
         xt = torch.from_numpy(x).double().reshape(T, 1, *net.in_shape)
         np.testing.assert_array_equal(model(xt).detach().reshape(T, 1, -1).numpy(), ours.spikes[-1], err_msg=label)
         nk.compile(model, target="loihi2", example_input=xt).save(tmp_path / "back.net")
-        _assert_identical(save_netx(net, tmp_path / "ref.net") if kw else path, tmp_path / "back.net", label)
+        assert_netx_identical(save_netx(net, tmp_path / "ref.net") if kw else path, tmp_path / "back.net", label=label)
     assert [la.vth_mant for la in nets[0].layers] == [48, 32, (1 << 18) - 1]
     assert kinds == {"dense": ["Dense"] * 3, "dense_delay": ["Dense"] * 3, "cnn": ["Input", "Conv", "Conv", "Dense"],
                      "recurrent": ["RecurrentDense", "Dense"], "pool, num_layers=2": ["Conv"]}, kinds
