@@ -110,9 +110,7 @@ def _sdnn_synapse(q: ir.QuantSynapse, where: str, limits: Limits) -> None:
     """A synapse into a sigma-delta unit reads graded messages (up to ``payload_bits``) and accumulates in int64."""
     if limits.payload_bits is None:
         raise CompileError(f"{where}: this target has no graded (sigma-delta) messages")
-    if q.bits > limits.weight_bits or np.abs(q.weight).max(initial=0) > 2 ** (limits.weight_bits - 1) - 1:
-        raise CompileError(f"{where}: {q.bits}-bit weights (max |w| {int(np.abs(q.weight).max())}) exceed "
-                           f"{limits.weight_bits} bits")
+    _weights(q, where, limits)
     if q.in_max > 2 ** (limits.payload_bits - 1) - 1:
         raise CompileError(f"{where}: graded input may reach {q.in_max}, beyond the {limits.payload_bits}-bit payload")
 
@@ -140,10 +138,14 @@ def _delay(n: ir.Dense, where: str, limits: Limits) -> None:
                            f"0..{limits.max_delay}")
 
 
-def _synapse(q: ir.QuantSynapse, where: str, limits: Limits, acc: bool = True) -> None:
+def _weights(q: ir.QuantSynapse, where: str, limits: Limits) -> None:
     if q.bits > limits.weight_bits or np.abs(q.weight).max(initial=0) > 2 ** (limits.weight_bits - 1) - 1:
         raise CompileError(f"{where}: {q.bits}-bit weights (max |w| {int(np.abs(q.weight).max())}) exceed "
                            f"{limits.weight_bits} bits")
+
+
+def _synapse(q: ir.QuantSynapse, where: str, limits: Limits, acc: bool = True) -> None:
+    _weights(q, where, limits)
     if acc and q.acc_max.max(initial=0) > 2 ** (limits.acc_bits - 1) - 1:
         raise CompileError(f"{where}: accumulator may reach {int(q.acc_max.max())}, beyond {limits.acc_bits} bits")
     if q.in_max > 2 ** (limits.act_bits - 1) - 1:
