@@ -46,6 +46,8 @@ def _families():
         ("Max-Former (tiny)", nk.models.maxformer("tiny").eval(), img),
         ("Meta-SpikeFormer (tiny)", nk.models.metaspikeformer("tiny").eval(), img),
         ("QKFormer (tiny)", nk.models.qkformer("tiny").eval(), img),
+        ("sigma-delta CNN (`sdnn_cnn`, scale 64)", nk.models.sdnn_cnn(n_out=4, threshold=4 / 64, scale=64),
+         torch.rand(4, 2, 1, 8, 8)),
     ]
 
 

@@ -104,7 +104,7 @@ def _channel(node: ir.Node, a: np.ndarray) -> np.ndarray:
 def quantize(graph: ir.Graph, *, weight_bits: int = 8, per_channel: bool = True, acc_bits: int = 16,
              input_absmax: float | None = None, vth_shift: int = VTH_SHIFT,
              integrator_format: tuple[int, int] | None = None, payload_bits: int = SD_PAYLOAD_BITS,
-             sdnn_weight_exp: bool = False) -> ir.Graph:
+             sdnn_weight_exp: bool = False, sdnn_netx: bool = False) -> ir.Graph:
     """Return an integer copy of ``graph`` (``node.quant`` / ``node.integer`` / ``graph.scales`` set).
 
     ``graph`` must have batch norms folded and delays rounded. ``input_absmax``: max ``|x|`` of the example
@@ -112,7 +112,9 @@ def quantize(graph: ir.Graph, *, weight_bits: int = 8, per_channel: bool = True,
     64x finer integer thresholds). ``integrator_format``: fixed ``(act_shift, bits)`` of integrator readouts (Lava's
     LIF voltage: ``(6, 24)``), or None to choose the shift (<= 6) that keeps the worst case inside int32.
     ``payload_bits``: signed width of sigma-delta graded messages (Lava: 24); ``sdnn_weight_exp``: power-of-two
-    weight scales into sigma-delta units (netx's weight exponent, no multiplier; :mod:`compile.passes.quantize_sdnn`).
+    weight scales into sigma-delta units (a weight exponent, no multiplier); ``sdnn_netx``: sigma-delta units in netx's
+    integer layout (integer weights in the unit the SDNN scales fix, thresholds and biases on netx's ``2**12`` grid;
+    the ``loihi2`` target's; :mod:`compile.passes.quantize_sdnn`).
     Example::
 
         gq = quantize(round_delays(fold_bn(capture(model, x))), input_absmax=float(x.abs().max()))
@@ -121,7 +123,7 @@ def quantize(graph: ir.Graph, *, weight_bits: int = 8, per_channel: bool = True,
     if isinstance(payload_bits, bool) or not isinstance(payload_bits, int) or not 2 <= payload_bits <= 32:
         raise ValueError(f"payload_bits must be an int in [2, 32] (signed graded-message width), got {payload_bits!r}")
     st = _State(graph.copy(), weight_bits, per_channel, acc_bits, input_absmax, vth_shift, integrator_format,
-                payload_bits, bool(sdnn_weight_exp))
+                payload_bits, bool(sdnn_weight_exp), bool(sdnn_netx))
     for n in st.g.nodes:
         RULES.rule(n)(n, st)
     check_graded_readers(st.g, set(st.graded))
@@ -143,6 +145,7 @@ class _State:
     integrator_format: tuple[int, int] | None
     payload_bits: int = SD_PAYLOAD_BITS
     sdnn_weight_exp: bool = False
+    sdnn_netx: bool = False
     scale: dict = field(default_factory=dict)
     maxint: dict = field(default_factory=dict)
     nonneg: dict = field(default_factory=dict)

@@ -16,7 +16,16 @@ Units (the real value of one integer unit), with ``E = spike_exp + state_exp = 1
   integer-only floor requantization ``a_in = floor(acc * M[o] / 2**k)``, ``M[o] = round(s_in s_w[o] / u * 2**k)``
   with the smallest ``k >= 0`` giving every ``M >= 2**12`` (relative error <= ``2**-13``). With
   ``sdnn_weight_exp=True`` the weight scale is instead the power of two ``u / s_in * 2**x`` (one per tensor), so
-  the requantization is netx's weight exponent ``x`` (``acc << x``, or ``acc >> -x`` rounding down) and ``M = 1``.
+  the requantization is a weight exponent ``x`` (``acc << x``, or ``acc >> -x`` rounding down) and ``M = 1``.
+  With ``sdnn_netx=True`` (target ``loihi2``) the weight scale is exactly ``u / s_in``: netx stores integer weights
+  and applies them as they are (its ``optimize_weight_bits`` exponent only undoes its own left shift:
+  ``lava/lib/dl/netx/utils.py`` in lava-dl), so there is no requantization and a weight beyond
+  ``2**(weight_bits - 1) - 1`` units is refused, naming the largest ``|w|`` the scales allow.
+
+netx (``sdnn_netx=True``) also stores thresholds and biases as mantissas that Lava shifts left by ``E``
+(``vThMant``, ``bias``; ``lava/lib/dl/netx/hdf5.py``): ``vth`` and ``bias`` are rounded to multiples of ``2**E`` state
+units (``vth = round(threshold / (u 2**E)) << E``). For a ``scale``-d unit whose threshold lava-dl's rule already
+put on the ``1 / scale`` grid this changes nothing.
 
 Payload (``payload_bits``, Lava 24): a unit whose threshold alone makes every message overflow is refused here
 (``CompileError``); a delta encoder whose worst case (from its integer input range) may overflow gets a warning;
@@ -71,7 +80,17 @@ def quantize_sdnn_synapse(st, n: ir.Dense | ir.Conv, sd: ir.Node, quantize_weigh
     s_in, in_max, u = scalar_scale(n, st.scale, src), int(st.maxint[src]), state_unit(sd)
     w = n.weight.astype(np.float64)
     qmax = 2 ** (st.weight_bits - 1) - 1
-    if st.sdnn_weight_exp:
+    if st.sdnn_netx:
+        s_w = np.full(w.shape[0], u / s_in)
+        w_int = np.round(w / s_w[0]).astype(np.int64)
+        if np.abs(w_int).max() > qmax:
+            raise _fail(n, f"weights up to |w| = {float(np.abs(w).max()):.4g} into sigma-delta unit {sd.name!r}: netx "
+                           f"stores integer weights in the unit the SDNN scales fix ({s_w[0]:.4g}: the input's "
+                           f"message unit {s_in:.4g} over the unit's state unit {u:.4g}), so |w| <= "
+                           f"{qmax * s_w[0]:.4g} fits {st.weight_bits}-bit weights; give {sd.name!r} a smaller scale "
+                           "(a coarser state) or train with smaller weights")
+        bits, mult, shift = st.weight_bits, np.ones(w.shape[0], np.int64), 0
+    elif st.sdnn_weight_exp:
         absmax = float(np.abs(w).max()) or 1.0
         x = math.ceil(math.log2(absmax / qmax * s_in / u))
         s_w = np.full(w.shape[0], u / s_in * 2.0 ** x)
@@ -98,10 +117,11 @@ def quantize_sdnn_synapse(st, n: ir.Dense | ir.Conv, sd: ir.Node, quantize_weigh
     st.scale[n.name], st.maxint[n.name], st.nonneg[n.name] = u, int(after.max()), False
 
 
-def _channel_bias(n: ir.Node, u: float) -> np.ndarray:
+def _channel_bias(n: ir.Node, u: float, grid: int = 0) -> np.ndarray:
+    """``round(bias / u)`` per channel, on multiples of ``2**grid`` state units (netx's bias mantissa: ``grid=12``)."""
     if n.bias is None:
         return np.zeros((), np.int64)
-    b = np.round(np.asarray(n.bias, np.float64) / u).astype(np.int64)
+    b = np.round(np.asarray(n.bias, np.float64) / (u * 2 ** grid)).astype(np.int64) << grid
     return b.reshape(-1, *[1] * (len(n.shape) - 1))
 
 
@@ -127,14 +147,15 @@ def quantize_sigma_delta(n: ir.SigmaDelta, st) -> None:
             raise _fail(n, "a delta encoder (sigma=False) is Lava's Delta: no bias and no activation (it encodes "
                            f"its input as is); got activation={n.activation!r}, bias={n.bias is not None}")
         u, kind = s_x / 2 ** _E, "delta"
-    vth = int(round(th / u))
+    grid = _E if st.sdnn_netx else 0  # netx: vThMant and bias mantissas, shifted left by E (module docstring)
+    vth = int(round(th / (u * 2 ** grid))) << grid
     if th > 0 and vth == 0:
         g.warnings.append(f"sigma_delta {n.name!r}: threshold {th} rounds to 0 state units (every change is sent)")
     if (vth >> SD_STATE_EXP) > limit:
         raise _fail(n, f"threshold {th} is {vth} state units: every message it sends is at least "
                        f"{vth >> SD_STATE_EXP}, beyond the {st.payload_bits}-bit graded payload (max {limit}); "
                        "lower the threshold or raise payload_bits")
-    n.integer = IntSigmaDeltaParams(kind, vth=np.int64(vth), bias=_channel_bias(n, u), activation=n.activation,
+    n.integer = IntSigmaDeltaParams(kind, vth=np.int64(vth), bias=_channel_bias(n, u, grid), activation=n.activation,
                                     cum_error=n.cum_error, payload_bits=st.payload_bits)
     bound = limit
     if kind == "delta":  # |d| <= |a_new - a_old| + |residue| < (2 or 1) * max|a| + vth

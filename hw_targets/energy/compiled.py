@@ -147,14 +147,17 @@ COUNT_RULES = Rules("energy (compiled)", {
                                ir.Mask, ir.Integrator)},
 }, refusals={ir.BatchNorm: "a quantized graph holds no batch norm (fold_bn folds it into the preceding synapse)",
              **{t: "the energy of graded sigma-delta messages (payload-dependent synaptic ops and message traffic) has "
-                   "no event count in this model yet; estimate the eager model (nk.energy) instead"
+                   "no event count in an integer graph yet; estimate the eager model (nk.energy) or the model "
+                   "compiled for 'loihi2' (counted on its Loihi network)"
                 for t in (ir.SigmaDelta, ir.Sigma)}})
 
 
 def compiled_counts(cm, x: torch.Tensor) -> tuple[EventCounts, dict]:
     """Run the compiled model's quantized graph on ``x [T, B, ...]`` in integers and count its events.
 
-    The Loihi target runs with Lava's one-step synaptic latency (``latency=1``), every other with none.
+    The Loihi target runs with Lava's one-step synaptic latency (``latency=1``), every other with none; a sigma-delta
+    network compiled for ``loihi2`` is counted on its Loihi network instead (graded messages and payload bits:
+    :func:`hw_targets.energy.graded.network_counts` on the quantized input).
     Returns ``(counts, info)``; ``info`` holds ``weight_bits`` per layer, ``act_bits``, ``state_bits`` and, when
     the compiled model's ``report()`` has them, ``cores``.
 
@@ -167,6 +170,9 @@ def compiled_counts(cm, x: torch.Tensor) -> tuple[EventCounts, dict]:
         {'fc1': 8, 'fc2': 8}
     """
     from compile import integer_sim
+    from hw_targets.loihi2.sdnn import is_sdnn
+
+    from .graded import network_counts
     g = graph_of(cm)
     if not g.quantized:
         raise EnergyError("compiled model's graph is not quantized; energy of a compiled model is measured on "
@@ -176,6 +182,10 @@ def compiled_counts(cm, x: torch.Tensor) -> tuple[EventCounts, dict]:
         check_run_input(x, tuple(g.input.shape), "energy")
     except ValueError as err:
         raise EnergyError(str(err)) from None
+    net = getattr(getattr(cm, "artefact", None), "net", None)
+    if getattr(cm, "target", None) == "loihi2" and is_sdnn(net):  # graded messages: counted on the Loihi network
+        xi = integer_sim.quantize_input(g.input, x)
+        return network_counts(net, xi.reshape(xi.shape[0], xi.shape[1], -1)), {"cores": cm.report()["cores"]}
     _, vals = integer_sim.run(g, x, latency=latency, record=True)
     T, B = int(x.shape[0]), int(x.shape[1])
     ctr = EventCounter(T, B, stepwise=False)

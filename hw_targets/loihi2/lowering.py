@@ -30,6 +30,11 @@ IR (after quantize)    Loihi / netx
 integrator ``decay``   readout ``vDecay`` (``iDecay = 4096``, ``vThMant = 131071``)
 =====================  ===========================================================================
 
+A sigma-delta network (``nk.SigmaDelta`` units, a ``nk.neurons.Sigma`` read-out) lowers to netx SDNN blocks instead:
+``input`` -> [delta encoder] -> (``conv``/``dense`` -> ``sigma_delta``) x K -> ``conv``/``dense`` -> [``sigma``]
+(:mod:`hw_targets.loihi2.lowering_sdnn`, which lists what netx cannot hold); its input is real-valued, quantized to
+the integers the input block's ``Delta`` receives.
+
 Loihi cannot host (:class:`CompileError` naming the node): real-valued inputs, pool/add/unfolded batch norm
 nodes (netx raises NotImplementedError for pool blocks), a conv readout, requantized accumulators (no
 multiplier between synapse and neuron), per-neuron thresholds, soft reset (Lava resets ``v`` to 0),
@@ -53,6 +58,7 @@ from compile.dispatch import Rules
 from neurokit.integer import ACT_SHIFT, DECAY_UNITY, UV_BITS
 from compile.ir import CompileError
 
+from .lowering_sdnn import input_delta, reads_graded_input, sdnn_layer
 from .network import (
     MAX_DELAY,
     MAX_VTH_MANT,
@@ -63,6 +69,7 @@ from .network import (
     LoihiLayer,
     LoihiNetwork,
 )
+from .sdnn import check_sdnn, is_sdnn
 
 #: ``(act_shift, bits)`` of Lava's LIF voltage, the format of an integrator readout (``a_in << 6``, 24-bit ``v``).
 LAVA_INTEGRATOR = (ACT_SHIFT, UV_BITS)
@@ -81,10 +88,6 @@ UNSUPPORTED = {
                "attention heads) have no Loihi block",
     "mean": "a mean over tokens divides activations by a count; Loihi has no averaging block",
     "alif": "the adaptive threshold (ALIF) is not part of Lava's CUBA-LIF neuron model that Loihi runs",
-    "sigma_delta": "lowering sigma-delta (SDNN) blocks to netx is not implemented in this version; run the integer "
-                   "SDNN on target 'onnx_int' (Lava's fixed-point arithmetic) or eagerly",
-    "sigma": "lowering sigma-delta (SDNN) read-outs to netx is not implemented in this version; run the integer "
-             "SDNN on target 'onnx_int' (Lava's fixed-point arithmetic) or eagerly",
 }
 
 
@@ -205,7 +208,7 @@ class _Chain:
 
 
 def _input(n: ir.Input, c: _Chain) -> None:
-    if not n.spikes and not reads_input_neuron(c.graph):
+    if not n.spikes and not reads_input_neuron(c.graph) and not reads_graded_input(c.graph):
         raise _fail(n, "Loihi inputs are binary spikes; encode real-valued inputs (nk.encode.*) before the model")
     del c
 
@@ -252,6 +255,21 @@ def _recurrent(n: ir.Recurrent, c: _Chain) -> None:
     c.alias[n.name] = n.name
 
 
+def _sigma_delta(n: ir.SigmaDelta | ir.Sigma, c: _Chain) -> None:
+    """A delta encoder on the input -> netx's SDNN input block; a synapse + sigma-delta unit or Sigma read-out -> one
+    netx SDNN block (:mod:`hw_targets.loihi2.lowering_sdnn`)."""
+    if n.op == "sigma_delta" and not n.sigma:
+        if c.layers or c.input_layer is not None:
+            raise _fail(n, "a delta encoder (sigma=False) is netx's input block: it must be the first layer")
+        c.input_layer = input_delta(n, c.graph)
+    else:
+        if c.pending is None or n.inputs[0] != c.pending.name:
+            raise _fail(n, "a sigma-delta unit must read exactly one dense or conv synapse")
+        c.layers.append(sdnn_layer(c.pending, n, tuple(c.graph.node(c.pending.inputs[0]).shape), c.graph.warnings))
+        c.pending = None
+    c.current = c.alias[n.name] = n.name
+
+
 def _integrator(n: ir.Integrator, c: _Chain) -> None:
     if c.pending is None or n.inputs[0] != c.pending.name:
         raise _fail(n, "an integrator readout must read the last dense synapse's accumulator")
@@ -260,7 +278,8 @@ def _integrator(n: ir.Integrator, c: _Chain) -> None:
 
 #: How each IR node type joins the Loihi network; the refused types carry ``UNSUPPORTED``'s reason.
 RULES = Rules("loihi2", {ir.Input: _input, ir.Flatten: _flatten, ir.Dense: _synapse_node, ir.Conv: _synapse_node,
-                         ir.Neuron: _neuron, ir.Integrator: _integrator, ir.Recurrent: _recurrent},
+                         ir.Neuron: _neuron, ir.Integrator: _integrator, ir.Recurrent: _recurrent,
+                         ir.SigmaDelta: _sigma_delta, ir.Sigma: _sigma_delta},
               refusals={ir.NODE_BY_OP[op]: why for op, why in UNSUPPORTED.items() if op in ir.NODE_BY_OP})
 
 
@@ -297,5 +316,11 @@ def lower(graph: ir.Graph) -> LoihiNetwork:
         raise CompileError(f"loihi2: the graph output {graph.output!r} must be the last neuron layer's spikes or "
                            "the last synapse's accumulator (a readout), optionally through an integrator")
     inp = graph.input
-    return LoihiNetwork(int(np.prod(inp.shape)) if inp.shape else 1, layers, readout=readout,
-                        input_layer=c.input_layer, netx=c.network)
+    net = LoihiNetwork(int(np.prod(inp.shape)) if inp.shape else 1, layers, readout=readout,
+                       input_layer=c.input_layer, netx=c.network)
+    if is_sdnn(net) or (c.input_layer is not None and c.input_layer.sdnn is not None):
+        try:
+            check_sdnn(net)
+        except ValueError as e:  # a spiking (CUBA) block in a sigma-delta network
+            raise CompileError(f"loihi2: {e}; netx networks are either sigma-delta (SDNN) or spiking throughout") from e
+    return net

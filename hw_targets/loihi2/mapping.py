@@ -117,8 +117,9 @@ class CoreMap:
 
 
 def _messages(src: np.ndarray, dest: np.ndarray) -> float:
-    """Messages per sample: each spike of source neuron ``i`` ``[T, B, n]`` to its ``dest[i]`` destination cores."""
-    return float((src.reshape(-1, src.shape[-1]).sum(0) * dest).sum() / max(src.shape[1], 1))
+    """Messages per sample: each spike (or nonzero graded message) of source neuron ``i`` ``[T, B, n]`` to its
+    ``dest[i]`` destination cores."""
+    return float(((src != 0).reshape(-1, src.shape[-1]).sum(0) * dest).sum() / max(src.shape[1], 1))
 
 
 def _conv_reach(layer: LoihiLayer, bounds: np.ndarray) -> np.ndarray:

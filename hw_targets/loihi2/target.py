@@ -5,6 +5,8 @@ reasons), quantize (per-tensor 8-bit weights so each layer has one threshold, 16
 integrator
 readouts in Lava's voltage format: input ``<< 6``, 24-bit saturation), check limits.
 ``lower`` builds the :class:`LoihiNetwork`, maps it onto neuro-cores and returns a :class:`Loihi2Program`.
+Sigma-delta models (``nk.SigmaDelta``) become netx SDNN blocks (quantized in netx's layout, ``sdnn_netx``;
+:mod:`hw_targets.loihi2.lowering_sdnn`): their input is real-valued, quantized as the integer reference does.
 
 Example::
 
@@ -27,6 +29,7 @@ import torch
 from compile import ir
 from compile.capture_lava import is_lava_neuron, reads_input_neuron
 from compile.compiled import check_run_input
+from compile.integer_sim import quantize_input
 from neurokit.integer import VTH_BITS
 from compile.target import PassContext, graph_pass, ops_of
 from compile.passes import (
@@ -39,15 +42,17 @@ from compile.passes import (
 )
 
 from .lowering import LAVA_INTEGRATOR, UNSUPPORTED, lower
+from .lowering_sdnn import check_not_mixed, reads_graded_input
 from .mapping import CoreLimits, map_cores
 from .network import MAX_DELAY, LoihiNetwork
 from .netx import save_netx
+from .sdnn import is_sdnn
 from .simulator import SimRecord, simulate
 
 #: IR node classes a Loihi network is built from (others are refused with ``UNSUPPORTED``'s reason); a batch norm
 #: is accepted where ``fold_bn`` folds it into the preceding synapse.
 NODE_TYPES = frozenset({ir.Input, ir.Dense, ir.Conv, ir.BatchNorm, ir.Neuron, ir.Flatten, ir.Integrator,
-                        ir.Recurrent})
+                        ir.Recurrent, ir.SigmaDelta, ir.Sigma})
 SUPPORTS = Limits(ops=ops_of(NODE_TYPES), neuron_kinds=frozenset({"lif", "if", "cuba"}),
                   integer=True, weight_bits=8, acc_bits=16, act_bits=8, vth_bits=VTH_BITS, max_delay=MAX_DELAY,
                   resets=frozenset({"hard"}))
@@ -67,9 +72,11 @@ def _check_limits(graph: ir.Graph) -> ir.Graph:
 
 def _precheck(graph: ir.Graph) -> ir.Graph:
     """Reject what Loihi cannot host with the reason, before quantization obscures it."""
-    if not graph.input.spikes and not reads_input_neuron(graph):
-        raise ir.CompileError("loihi2: node 'input' (input): Loihi inputs are binary spikes; encode real-valued "
-                              "inputs (nk.encode.*) and compile with a 0/1 example input")
+    if not graph.input.spikes and not reads_input_neuron(graph) and not reads_graded_input(graph):
+        raise ir.CompileError("loihi2: node 'input' (input): Loihi inputs are binary spikes (or integers into a "
+                              "sigma-delta network); encode real-valued inputs (nk.encode.*) and compile with a 0/1 "
+                              "example input")
+    check_not_mixed(graph)
     for n in graph.nodes:
         why = snntorch_reset_refusal(n)
         if why is not None:
@@ -123,6 +130,7 @@ class Loihi2Program:
         self.cores = map_cores(net, limits)
         self.last_run: SimRecord | None = None
         self._last_input: np.ndarray | None = None
+        self.readout_bias = _sigma_readout_bias(graph)
 
     @property
     def latency(self) -> int:
@@ -137,6 +145,8 @@ class Loihi2Program:
         says when an integrator trace passed Lava's largest threshold (the block spiked and reset, unlike the
         reference). Example: ``prog.run(torch.ones(50, 1, 8))``."""
         check_run_input(x, tuple(self.graph.input.shape), "run (loihi2)")
+        if is_sdnn(self.net):
+            return self._run_sdnn(x)
         if self.net.input_layer is None and not bool(((x == 0) | (x == 1)).all()):
             raise ValueError(f"run (loihi2): x of shape {tuple(x.shape)} must be 0/1 spikes (Loihi inputs are binary "
                              "spikes; encode real-valued inputs with nk.encode.*)")
@@ -154,6 +164,20 @@ class Loihi2Program:
         leaky = self.graph.node(self.graph.output).op == "integrator"
         return torch.from_numpy(rec.v_last if leaky else rec.v_last >> 6)
 
+    def _run_sdnn(self, x: torch.Tensor) -> torch.Tensor:
+        """A sigma-delta network: ``x`` quantized as the integer reference does (its input unit), run bit-accurately;
+        the last block's graded messages, or a Sigma read-out's ``sigma`` plus its bias (added here: Lava's Sigma has
+        none)."""
+        xi = quantize_input(self.graph.input, x)
+        flat = xi.reshape(xi.shape[0], xi.shape[1], -1)
+        rec = simulate(self.net, flat, record=True)
+        self.last_run, self._last_input = rec, flat
+        out = rec.spikes[-1]
+        shape = flat.shape[:2] + tuple(self.graph.node(self.graph.output).shape)
+        if self.readout_bias is not None:
+            out = out.reshape(shape) + self.readout_bias
+        return torch.from_numpy(out.astype(np.int64).reshape(shape))
+
     def save(self, path) -> None:
         """Write the lava-dl netx ``.net`` file (atomic). Example: ``prog.save("model.net")``."""
         save_netx(self.net, path)
@@ -166,9 +190,12 @@ class Loihi2Program:
         for layer in self.net.layers:
             enc = layer.synapse
             layers.append({"name": layer.name, "in": layer.n_in, "out": layer.n_out, "iDecay": layer.i_decay,
-                           "vDecay": layer.v_decay, "vThMant": layer.vth_mant, "weight_exp": enc.weight_exp,
+                           "vDecay": layer.v_decay,
+                           "vThMant": layer.vth_mant if layer.sdnn is None else layer.sdnn.vth_mant,
+                           "weight_exp": enc.weight_exp,
                            "num_weight_bits": enc.num_weight_bits, "sign_mode": enc.sign_mode,
                            "recurrent": layer.weight_rec is not None,
+                           "sdnn": None if layer.sdnn is None else layer.sdnn.kind,
                            "max_delay": 0 if layer.delay is None else int(layer.delay.max())})
             if not layer.exact_weights:
                 warn.append(f"loihi2: layer {layer.name!r}: netx/Lava sign-mode corner changes the effective "
@@ -181,6 +208,20 @@ class Loihi2Program:
             rep["spike_traffic"] = (self.cores.traffic(self._last_input, spikes) if self.net.input_layer is None
                                     else self.cores.traffic(spikes[0], spikes[1:]))
         return rep
+
+
+def _sigma_readout_bias(graph: ir.Graph) -> np.ndarray | None:
+    """The bias of a Sigma read-out (graph output), in its integer unit, or None. Lava's ``Sigma`` process has no
+    bias, so :meth:`Loihi2Program.run` adds it to the read-out and the saved netx file lacks it (warned once)."""
+    n = graph.node(graph.output)
+    if n.op != "sigma" or n.integer is None or not np.any(n.integer.bias):
+        return None
+    why = (f"loihi2: sigma read-out {n.name!r}: Lava's Sigma has no bias; cm.run adds the bias to the read-out "
+           "sigma on the host, and the saved netx file does not hold it (add cm.artefact.readout_bias to a netx run's "
+           "sigma)")
+    graph.warnings.append(why)
+    warnings.warn(why, UserWarning, stacklevel=4)
+    return np.asarray(n.integer.bias, np.int64)
 
 
 @dataclass(frozen=True)
@@ -201,9 +242,11 @@ class Loihi2Options:
 
 
 def _quantize(graph: ir.Graph, ctx: PassContext) -> ir.Graph:
-    """Per-tensor quantization (one threshold per layer), 16-bit accumulators, Lava's integrator format."""
+    """Per-tensor quantization (one threshold per layer), 16-bit accumulators, Lava's integrator format; sigma-delta
+    units in netx's layout (``sdnn_netx``) on the example input's range."""
+    absmax = float(ctx.example_input.detach().abs().max()) if reads_graded_input(graph) else None
     return quantize(graph, weight_bits=ctx.options.weight_bits, per_channel=False, acc_bits=SUPPORTS.acc_bits,
-                    integrator_format=LAVA_INTEGRATOR)
+                    integrator_format=LAVA_INTEGRATOR, input_absmax=absmax, sdnn_netx=True)
 
 
 class Loihi2Target:

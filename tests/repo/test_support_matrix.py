@@ -22,5 +22,7 @@ def test_every_compiled_cell_meets_its_contract_and_the_core_families_compile():
     for family in ("recurrent LIF (rsnn)", "recurrent CUBA-LIF (rsnn)"):       # dense_rec on Loihi, Loop state in ONNX
         assert rows[family] == ["yes"] * 4, (family, rows[family])
     assert "adaptive threshold" in rows["recurrent ALIF (rsnn)"][1]
+    sdnn = rows["sigma-delta CNN (`sdnn_cnn`, scale 64)"]                   # netx SDNN blocks on Loihi; NIR has none
+    assert sdnn[:3] == ["yes"] * 3 and "sigma_delta" in sdnn[3], sdnn
     refused = [c for cells in rows.values() for c in cells if c.startswith("no: ")]
     assert refused and all(len(c) > 20 for c in refused)                # every refusal carries its reason

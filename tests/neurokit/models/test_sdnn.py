@@ -115,14 +115,6 @@ def test_nir_refuses_sigma_delta_naming_the_module():
         nk.compile(sdnn, target="nir", example_input=torch.rand(4, 1, 1, 8, 8))
 
 
-def test_loihi2_refuses_an_eager_sdnn_naming_the_nodes_and_the_way_out():
-    sdnn = sdnn_cnn(threshold=0.1)
-    spikes = (torch.rand(4, 1, 1, 8, 8) < 0.5).float()       # binary input: the refusal is the SDNN's, not the input's
-    with pytest.raises(nk.CompileError, match=r"node '0' \(sigma_delta\).*not implemented in this version; run the "
-                                              r"integer SDNN on target 'onnx_int'.*node '9' \(sigma\)"):
-        nk.compile(sdnn, target="loihi2", example_input=spikes)
-
-
 def test_rate_snn_has_the_ann_shapes_and_relays_the_input_spikes():
     from neurokit.models import rate_snn
     ann = _ann()
