@@ -59,8 +59,9 @@ request (https://github.com/lava-nc/lava-dl/pull/218) added ``lava/lib/dl/netx/n
 has a stand-alone netx -> NIR script (https://github.com/neuromorphs/NIR, ``docs/source/examples/lava/lava_to_nir.py``:
 CubaLIF with snnTorch's fields at ``dt = 1e-4``, decays / 4096, threshold and dense weights / 64, which rule 4 would
 read, lava-dl's reset needing ``reset=("zero", "same_step")``; untested, as neither is installable). A lava-dl user's
-netx file is read by ``nk.from_netx`` (Lava's fixed-point run); the ``nir`` target refuses its neurons, since a float
-CubaLIF cannot carry Lava's integer decays, which truncate toward zero every step.
+netx file is read by ``nk.from_netx`` (Lava's fixed-point run); the ``nir`` target exports it with Lava's integers in
+the node metadata, which ``nk.from_nir`` reads back exactly (a float CubaLIF alone cannot carry Lava's integer decays,
+which truncate toward zero every step): :mod:`hw_targets.nir.lava`.
 
 **Spikes per step**: one, except by rules 2 (Rockpool's ``StepPWL``: ``floor(v / v_threshold)``, at most ``2**16``),
 6 and 7 (Sinabs's ``IAF`` / ``LIF`` default ``spike_fn=MultiSpike``, ``sinabs/layers/iaf.py``, ``lif.py``; its

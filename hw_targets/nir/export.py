@@ -51,13 +51,14 @@ import numpy as np
 import torch
 
 from compile import ir
-from compile.capture_lava import LAVA_ONLY, is_lava_neuron
+from compile.capture_lava import is_lava_neuron
 from compile.dispatch import Rules
 from compile.passes import Limits, check_limits, fold_bn, round_delays
 from compile.target import graph_pass, ops_of
 from neurokit.atomic import atomic_path
 
 from .conventions import DEFAULT_DT as DT
+from .lava import lava_neuron, lava_synapse
 DELAY_DECOMPOSITION = "per-synapse delays decomposed by delay value"
 #: IR node classes with a NIR export (max-pool and ALIF are refused within them, see :func:`refusal`); a batch norm
 #: is accepted where ``fold_bn`` folds it into the preceding synapse.
@@ -168,8 +169,8 @@ def refusal(n: ir.Node) -> str | None:
                 "strided Conv2d")
     if n.op == "recurrent":
         return refusal(n.cell)
-    if is_lava_neuron(n):
-        return LAVA_ONLY
+    if n.op == "recurrent" and is_lava_neuron(n.cell):
+        return "a Lava dense_rec block (nk.from_netx) has no NIR export in this version"
     if n.op == "neuron" and n.kind in NO_NIR:
         return f"neuron kind {n.kind!r} is not supported by NIR: {NO_NIR[n.kind]}"
     return f"op {n.op!r} is not supported by NIR: {NO_NIR[n.op]}" if n.op in NO_NIR else None
@@ -232,7 +233,32 @@ def _export_input(n: ir.Input, ex: _Export) -> None:
     ex.names[n.name] = ["input"]
 
 
+def _feeds_lava(n: ir.Node, ex: _Export) -> bool:
+    return any(is_lava_neuron(c) for c in ex.graph.consumers(n.name))
+
+
+def _export_lava_synapse(n: ir.Dense | ir.Conv, ex: _Export) -> None:
+    """A Lava block's synapse: its latency as Delay nodes (:mod:`hw_targets.nir.lava`)."""
+    key = ex.key(n)
+    branch_nodes, inner, heads, ex.names[n.name] = lava_synapse(n, key, ex.shapes[n.inputs[0]], ex.dt)
+    clash = sorted(set(branch_nodes) & (set(ex.nodes) | {"input", "output"}))
+    if clash:
+        raise ir.CompileError(f"nir: node {n.name!r}: Lava synapse node names {clash} are already taken")
+    ex.nodes.update(branch_nodes)
+    ex.edges += inner + [(src, head) for s in n.inputs for src in ex.names[s] for head in heads]
+
+
+def _export_conv(n: ir.Conv, ex: _Export) -> None:
+    if _feeds_lava(n, ex):
+        _export_lava_synapse(n, ex)
+    else:
+        ex.place(n, _synapse(n, ex.shapes))
+
+
 def _export_dense(n: ir.Dense, ex: _Export) -> None:
+    if _feeds_lava(n, ex):
+        _export_lava_synapse(n, ex)
+        return
     if n.delay is None or not np.any(n.delay):
         ex.place(n, _synapse(n, ex.shapes))
         return
@@ -263,7 +289,7 @@ def _export_neuron(n: ir.Neuron, ex: _Export) -> None:
     why = refusal(n)
     if why is not None:
         raise ir.CompileError(f"nir: node {n.name!r} ({n.op}): {why}")
-    ex.place(n, _neuron(n, ex.dt))
+    ex.place(n, lava_neuron(n, ex.dt) if is_lava_neuron(n) else _neuron(n, ex.dt))
 
 
 def _export_recurrent(n: ir.Recurrent, ex: _Export) -> None:
@@ -289,7 +315,7 @@ def _export_recurrent(n: ir.Recurrent, ex: _Export) -> None:
 RULES = Rules("nir", {
     ir.Input: _export_input,
     ir.Dense: _export_dense,
-    ir.Conv: lambda n, ex: ex.place(n, _synapse(n, ex.shapes)),
+    ir.Conv: _export_conv,
     ir.Pool: _export_pool,
     ir.Flatten: lambda n, ex: ex.place(n, nir.Flatten(input_type={"input": np.array(ex.shapes[n.inputs[0]])},
                                                       start_dim=0, end_dim=-1)),

@@ -44,6 +44,7 @@ from neurokit.layers.recurrent import Recurrent
 from .cycles import RecurrentCell, collapse_cycles
 from .delays import DelayedSynapse, collapse_delays
 from .graph import GraphModel, topo_order
+from .lava import is_lava_graph, lava_network_from_nir
 
 from .conventions import DEFAULT_DT, graph_context, neuron_spec
 from .silent import NIRConventionWarning, report_silent, user_stacklevel
@@ -308,6 +309,8 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None, reset=No
         raise TypeError(f"from_nir: expected a nir.NIRGraph or a path, got {type(graph).__name__}")
     if dt is not None and (isinstance(dt, bool) or not isinstance(dt, (int, float)) or not dt > 0):
         raise ValueError(f"dt: expected seconds per step > 0, got {dt!r}")
+    if is_lava_graph(graph):  # a Lava fixed-point model's export: its integers, exactly (hw_targets.nir.lava)
+        return _lava_model(source, graph, dt)
     try:
         known = (graph.metadata or {}).get("dt", dt)
         if known is not None and not (isinstance(known, (int, float, np.floating)) and np.isfinite(known)
@@ -331,6 +334,17 @@ def from_nir(graph: nir.NIRGraph | str | Path, dt: float | None = None, reset=No
     report_silent(source, modules, order, pred, ctx.specs)
     try:
         return _assemble(modules, order, pred, succ)
+    except CORRUPT_CONTENT as err:
+        raise ValueError(f"{source}: {err}") from err
+
+
+def _lava_model(source: str, graph: nir.NIRGraph, dt: float | None) -> nn.Sequential:
+    """The ``nk.from_netx`` model of a graph exported from one (:func:`hw_targets.nir.lava.lava_network_from_nir`)."""
+    from hw_targets.loihi2.netx_model import model_from_network
+
+    step = (graph.metadata or {}).get("dt", dt if dt is not None else DEFAULT_DT)
+    try:
+        return model_from_network(lava_network_from_nir(graph, float(step)))
     except CORRUPT_CONTENT as err:
         raise ValueError(f"{source}: {err}") from err
 

@@ -87,7 +87,7 @@ def test_sign_mode_corner_is_refused():
         model_from_network(LoihiNetwork(4, [LoihiLayer(w, 4096, 0, 5)]))
 
 
-@pytest.mark.parametrize("target", ["gpu", "onnx_int", "nir"])
+@pytest.mark.parametrize("target", ["gpu", "onnx_int"])
 def test_other_targets_refuse_lava_neurons(target):
     """Their neuron arithmetic (and timing) is not Lava's: a refusal naming the node, never a different result."""
     model = nk.from_netx(_shipped("ntidigits.net", "ntidigits"), num_layers=5)
