@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from neurokit.neurons import IF, LIF, CubaLIF
+from neurokit.neurons import functional as F
 from neurokit.neurons.checks import check_input
 
 
@@ -52,25 +53,18 @@ class MultiSpike(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x, who="MultiSpike")
-        n, th, vr = self.neuron, self.neuron.v_threshold, self.neuron.v_reset
-        rest = 0.0 if vr is None else vr
-        v, i, out = torch.full_like(x[0], rest), torch.zeros_like(x[0]), []
-        for x_t in x:
-            if isinstance(n, CubaLIF):
-                i = i * (1.0 - 1.0 / n.tau_syn) + x_t
-                h = rest + (v - rest) * (1.0 - 1.0 / n.tau_mem) + i
-            elif isinstance(n, IF):
-                h = v + x_t
-            elif n.decay_input:
-                h = v + (x_t - (v - rest)) / n.tau
-            else:
-                h = v - (v - rest) / n.tau + x_t
+        n = self.neuron
+        p, th, vr = n.params(), n.v_threshold, n.v_reset
+        state = F.initial_state(n.family, x[0], p)
+        out = []
+        for x_t in x:  # the neuron's own charge (its step function, no pending reset); the count replaces its spike
+            _, h, state = F.STEPS[n.family](x_t, state, p, n.surrogate)
             count = torch.floor(h.detach() / th) * (h.detach() >= th)
             if self.max_spikes is not None:
                 count = count.clamp(max=float(self.max_spikes))
             grad = n.surrogate.spike(h - th)
             s = count + grad - grad.detach()
-            v = h - th * s if vr is None else torch.where(count > 0, torch.full_like(h, vr), h)
+            state = state._replace(v=h - th * s if vr is None else torch.where(count > 0, torch.full_like(h, vr), h))
             out.append(s)
         return torch.stack(out)
 
