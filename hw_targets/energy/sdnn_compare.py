@@ -80,6 +80,17 @@ def _accuracy(out: torch.Tensor, labels: torch.Tensor) -> float:
     return float((out.argmax(-1) == labels).float().mean())
 
 
+def _counted(model: nn.Module, x: torch.Tensor) -> tuple[EventCounts, torch.Tensor]:
+    """:func:`count_events` of ``model`` on ``x`` and the output of that same run (one forward pass)."""
+    out = []
+    handle = model.register_forward_hook(lambda _m, _i, y: out.append(y))
+    try:
+        counts = count_events(model, x)
+    finally:
+        handle.remove()
+    return counts, out[0]
+
+
 def compare_sdnn_snn(ann: nn.Sequential, images: torch.Tensor, labels: torch.Tensor, snn: nn.Module,
                      snn_spikes: torch.Tensor, thresholds, T: int = 4, scale=None) -> list[dict]:
     """Accuracy, messages, synaptic ops and Loihi energy per inference of the dense ANN, its SDNN at each threshold
@@ -112,11 +123,10 @@ def compare_sdnn_snn(ann: nn.Sequential, images: torch.Tensor, labels: torch.Ten
         rows = [{"model": "ANN (dense)", "threshold": None, "T": T, "accuracy": ann_acc,
                  **loihi_summary(estimate(dense, "loihi2"))}]
         for th in thresholds:
-            sdnn = ann_to_sdnn(ann, th, scale=scale)
-            acc = _accuracy(sdnn(frames)[-1], labels)
-            rows.append({"model": "SDNN", "threshold": float(th), "T": T, "accuracy": acc,
-                         **loihi_summary(estimate(count_events(sdnn, frames), "loihi2"))})
-        acc = _accuracy(snn(snn_spikes).mean(0), labels)
-        rows.append({"model": "SNN (rate)", "threshold": None, "T": int(snn_spikes.shape[0]), "accuracy": acc,
-                     **loihi_summary(estimate(count_events(snn, snn_spikes), "loihi2"))})
+            counts, out = _counted(ann_to_sdnn(ann, th, scale=scale), frames)
+            rows.append({"model": "SDNN", "threshold": float(th), "T": T, "accuracy": _accuracy(out[-1], labels),
+                         **loihi_summary(estimate(counts, "loihi2"))})
+        counts, out = _counted(snn, snn_spikes)
+        rows.append({"model": "SNN (rate)", "threshold": None, "T": int(snn_spikes.shape[0]),
+                     "accuracy": _accuracy(out.mean(0), labels), **loihi_summary(estimate(counts, "loihi2"))})
     return rows
