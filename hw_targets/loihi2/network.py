@@ -217,6 +217,17 @@ class LoihiLayer:
         return self._enc_rec
 
 
+def require_exact_weights(layer: LoihiLayer, k: int) -> None:
+    """``ValueError`` for layer ``k`` of a file when Lava applies other weights than the stored ones (netx's sign-mode
+    corner, :attr:`LoihiLayer.exact_weights`): ``nk.from_netx`` cannot train such a layer as stored.
+
+    Example: ``require_exact_weights(LoihiLayer(np.array([[-64, 0]]), 4096, 0, 5), 0)`` raises.
+    """
+    if not layer.exact_weights:
+        raise ValueError(f"from_netx: layer {k}: netx's sign-mode corner (all weights <= 0 with max 0) makes Lava "
+                         "apply other weights than the stored ones; such a layer cannot be trained as stored")
+
+
 def is_readout(layer: LoihiLayer) -> bool:
     """Whether ``layer`` has the readout form: no current memory (``iDecay = 4096``) and a threshold of at least
     ``MAX_VTH_MANT`` (the largest 17-bit one; a file's larger value never fires).

@@ -26,7 +26,7 @@ from neurokit.layers.lava import (
     LavaInput,
 )
 
-from .network import LoihiLayer, LoihiNetwork
+from .network import LoihiLayer, LoihiNetwork, require_exact_weights
 from .netx import NetxUnsupportedError, load_netx
 from .netx_sdnn_model import sdnn_model
 from .sdnn import is_sdnn
@@ -39,9 +39,7 @@ def _neuron(layer) -> LavaCubaLIF:
 
 
 def _block(layer: LoihiLayer, k: int, network: dict) -> LavaBlock:
-    if not layer.exact_weights:
-        raise ValueError(f"from_netx: layer {k}: netx's sign-mode corner (all weights <= 0 with max 0) makes Lava "
-                         "apply other weights than the stored ones; such a layer cannot be trained as stored")
+    require_exact_weights(layer, k)
     if layer.weight_rec is not None:
         raise NetxUnsupportedError(f"from_netx: layer {k}: a dense_rec (recurrent) block has no trainable neurokit "
                                    "model yet; run the file with hw_targets.loihi2.simulate(load_netx(path), x)")

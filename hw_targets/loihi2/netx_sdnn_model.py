@@ -47,7 +47,7 @@ from neurokit.layers import Conv2d, Flatten
 from neurokit.layers.lava import LavaLatency
 from neurokit.neurons.sigma_delta import Sigma, SigmaDelta
 
-from .network import LoihiLayer, LoihiNetwork
+from .network import LoihiLayer, LoihiNetwork, require_exact_weights
 from .sdnn import check_sdnn
 
 #: netx's ``spike_exp`` and slayer's weight scale: integers are the float values times this.
@@ -68,9 +68,7 @@ def _sigma_delta(vth_mant: int, activation: str, bias: np.ndarray | None = None,
 
 
 def _synapse(layer: LoihiLayer, k: int) -> nn.Module:
-    if not layer.exact_weights:
-        raise ValueError(f"from_netx: layer {k}: netx's sign-mode corner (all weights <= 0 with max 0) makes Lava "
-                         "apply other weights than the stored ones; such a layer cannot be trained as stored")
+    require_exact_weights(layer, k)
     if layer.delay is not None and np.any(layer.delay):
         raise ValueError(f"from_netx: layer {k}: synaptic delays in a sigma-delta block have no float model here")
     w = torch.from_numpy(layer.weight.astype(np.float64) / WEIGHT_SCALE)
