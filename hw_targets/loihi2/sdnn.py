@@ -30,14 +30,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from neurokit.integer import SD_PAYLOAD_BITS, SD_SPIKE_EXP, SD_STATE_EXP, IntSigmaDeltaParams, sigma_delta_run
+from neurokit.integer import SD_SPIKE_EXP, SD_STATE_EXP, IntSigmaDeltaParams, sigma_delta_run
 
 if TYPE_CHECKING:
     from .network import InputLayer, LoihiLayer, LoihiNetwork
 
-SPIKE_EXP = SD_SPIKE_EXP
-STATE_EXP = SD_STATE_EXP
-_E = SPIKE_EXP + STATE_EXP
+_E = SD_SPIKE_EXP + SD_STATE_EXP
 #: Largest SDNN ``vThMant``: Lava's process holds ``vThMant << 12`` in an int32.
 SDNN_VTH_MANT_LIMIT = (1 << 19) - 1
 
@@ -82,8 +80,7 @@ def _delta_encode(a: np.ndarray, vth_mant: int, name: str, bias: np.ndarray | No
     fixed-point arithmetic, written once there). Returns ``(messages, state)`` ``[T, B, n]``; the state is ``sigma``
     (a sigma or sigma-delta neuron) or ``act`` (an input ``Delta``)."""
     kind = "sigma" if sigma else "delta" if bias is None else "sigma_delta"
-    params = IntSigmaDeltaParams(kind, vth=np.int64(vth_mant) << _E, bias=0 if bias is None else bias,
-                                 spike_exp=SPIKE_EXP, state_exp=STATE_EXP, payload_bits=SD_PAYLOAD_BITS)
+    params = IntSigmaDeltaParams(kind, vth=np.int64(vth_mant) << _E, bias=0 if bias is None else bias)  # netx's exps
     return sigma_delta_run(a, params, name, record_state=True)
 
 
@@ -133,5 +130,4 @@ def check_sdnn(net: LoihiNetwork) -> None:
         raise ValueError("input block: a sigma-delta network's input neuron must be an SDNN Delta")
 
 
-__all__ = ["SigmaDeltaNeuron", "is_sdnn", "run_sdnn_layer", "run_sdnn_input", "check_sdnn", "SPIKE_EXP",
-           "STATE_EXP"]
+__all__ = ["SigmaDeltaNeuron", "is_sdnn", "run_sdnn_layer", "run_sdnn_input", "check_sdnn"]
