@@ -150,7 +150,7 @@ def quantize_sigma_delta(n: ir.SigmaDelta, st) -> None:
     grid = _E if st.sdnn_netx else 0  # netx: vThMant and bias mantissas, shifted left by E (module docstring)
     vth = int(round(th / (u * 2 ** grid))) << grid
     if th > 0 and vth == 0:
-        g.warnings.append(f"sigma_delta {n.name!r}: threshold {th} rounds to 0 state units (every change is sent)")
+        g.warnings.append(f"sigma_delta {n.name!r}: threshold {th} rounds to 0 (every change is sent)")
     if (vth >> SD_STATE_EXP) > limit:
         raise _fail(n, f"threshold {th} is {vth} state units: every message it sends is at least "
                        f"{vth >> SD_STATE_EXP}, beyond the {st.payload_bits}-bit graded payload (max {limit}); "

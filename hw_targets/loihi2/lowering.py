@@ -265,7 +265,7 @@ def _sigma_delta(n: ir.SigmaDelta | ir.Sigma, c: _Chain) -> None:
     else:
         if c.pending is None or n.inputs[0] != c.pending.name:
             raise _fail(n, "a sigma-delta unit must read exactly one dense or conv synapse")
-        c.layers.append(sdnn_layer(c.pending, n, tuple(c.graph.node(c.pending.inputs[0]).shape), c.graph.warnings))
+        c.layers.append(sdnn_layer(c.pending, n, tuple(c.graph.node(c.pending.inputs[0]).shape)))
         c.pending = None
     c.current = c.alias[n.name] = n.name
 

@@ -21,9 +21,11 @@ IR (after quantize)                     netx SDNN block
 netx cannot hold (:class:`CompileError` naming the node): a synapse bias (it would be integrated every step;
 netx SDNN blocks add the bias after the sigma: put it in ``nk.SigmaDelta(bias=...)``), ``cum_error=True`` (netx
 builds every neuron without it), a hidden unit with ``activation="identity"`` (netx's SigmaDelta is ReLU), a delta
-encoder anywhere but on the graph input. Lava's ``Sigma`` has no bias either: a ``Sigma`` read-out's bias is added
-to the read-out ``sigma`` on the host by :meth:`hw_targets.loihi2.target.Loihi2Program.run` (the saved file lacks it;
-a ``UserWarning`` says so once, naming the node).
+encoder anywhere but on the graph input. Lava's ``Conv`` wraps its accumulation at 24 bits where the integer
+reference does not: :meth:`~hw_targets.loihi2.target.Loihi2Program.run` warns (``RuntimeWarning``, naming the block
+and the step) when a run's graded messages made it wrap. Lava's ``Sigma`` has no bias either: a ``Sigma``
+read-out's bias is added to the read-out ``sigma`` on the host by ``Loihi2Program.run`` (the saved file lacks it; a
+``UserWarning`` says so once, naming the node).
 
 Example::
 
@@ -42,7 +44,6 @@ from .network import MAX_DECAY, ConvGeometry, InputLayer, LoihiLayer
 from .sdnn import SigmaDeltaNeuron
 
 _E = SD_SPIKE_EXP + SD_STATE_EXP
-_CONV_BITS = 24  # Lava's Conv wraps its accumulation at 24 bits (hw_targets.loihi2.simulator)
 
 
 def _fail(n: ir.Node, why: str) -> CompileError:
@@ -121,10 +122,8 @@ def input_delta(n: ir.SigmaDelta, graph: ir.Graph) -> InputLayer:
     return InputLayer(shape, MAX_DECAY, 0, 0, sdnn=sd)
 
 
-def sdnn_layer(d: ir.Dense | ir.Conv, n: ir.SigmaDelta | ir.Sigma, in_shape: tuple[int, ...],
-               warnings: list) -> LoihiLayer:
-    """The netx SDNN block of synapse ``d`` feeding sigma-delta unit ``n`` (module docstring); a conv whose
-    worst-case accumulation may wrap at Lava's 24 bits adds a line to ``warnings``."""
+def sdnn_layer(d: ir.Dense | ir.Conv, n: ir.SigmaDelta | ir.Sigma, in_shape: tuple[int, ...]) -> LoihiLayer:
+    """The netx SDNN block of synapse ``d`` feeding sigma-delta unit ``n`` (module docstring)."""
     q = d.quant
     if q is None:
         raise _fail(d, "graph is not quantized; run the quantize pass first")
@@ -141,11 +140,6 @@ def sdnn_layer(d: ir.Dense | ir.Conv, n: ir.SigmaDelta | ir.Sigma, in_shape: tup
     conv = None
     if d.op == "conv":
         conv = ConvGeometry(in_shape, d.stride, d.padding, d.dilation, d.groups)
-        w = np.asarray(q.weight, np.int64)
-        worst = int(np.abs(w.reshape(w.shape[0], -1)).sum(1).max()) * int(q.in_max)
-        if worst >= 1 << (_CONV_BITS - 1):
-            warnings.append(f"loihi2: conv {d.name!r}: its accumulation may reach {worst} and Lava's Conv wraps it at "
-                            f"{_CONV_BITS} bits; Loihi then differs from the integer reference")
     try:
         return LoihiLayer(q.weight, MAX_DECAY, 0, 0, bias=bias, name=d.name, conv=conv, sdnn=sd)
     except ValueError as e:

@@ -40,7 +40,7 @@ from neurokit.integer import MAX_UV, IntNeuronParams, integer_cuba_step
 from .network import InputLayer, LoihiLayer, LoihiNetwork
 
 _A_MAX = MAX_UV >> 6  # |a_in| below this keeps a_in << 6 inside the 24-bit current (no wrap)
-_CONV_BITS = 24  # PyConvModelFixed: a_out = signed_clamp(conv, bits=24)
+CONV_BITS = 24  # PyConvModelFixed: a_out = signed_clamp(conv, bits=24)
 _A_IN_MAX = (1 << 15) - 1  # Lava LIF a_in: int16
 
 
@@ -94,17 +94,25 @@ def synaptic_input(layer: LoihiLayer, s: np.ndarray) -> np.ndarray:
     return a
 
 
-def _conv_acc(layer: LoihiLayer, s: np.ndarray) -> np.ndarray:
-    """Lava ``Conv`` accumulation of spikes ``s [T, B, C*H*W]`` -> int64 ``[T, B, n_out]`` (24-bit wrap)."""
+def conv_sum(layer: LoihiLayer, s: np.ndarray) -> np.ndarray:
+    """The exact conv accumulation of ``s [T, B, C*H*W]`` (spikes or graded messages) by ``layer``'s kernel -> int64
+    ``[T, B, n_out]``, before Lava's 24-bit wrap (what the integer reference computes).
+
+    Example: ``np.abs(conv_sum(layer, msgs)).max() < 2**23`` holds when Lava's ``Conv`` does not wrap.
+    """
     g = layer.conv
     if not s.size:
         return np.zeros(s.shape[:2] + (layer.n_out,), np.int64)
     x = torch.from_numpy(np.ascontiguousarray(s, np.float64).reshape(-1, *g.in_shape))
     w = torch.from_numpy(layer.weight.astype(np.float64))
     y = F.conv2d(x, w, stride=g.stride, padding=g.padding, dilation=g.dilation, groups=g.groups)
-    acc = np.rint(y.numpy()).astype(np.int64).reshape(s.shape[0], s.shape[1], -1)  # exact: |acc| << 2**53
-    half = 1 << (_CONV_BITS - 1)
-    return (acc + half) % (2 * half) - half
+    return np.rint(y.numpy()).astype(np.int64).reshape(s.shape[0], s.shape[1], -1)  # exact: |acc| << 2**53
+
+
+def _conv_acc(layer: LoihiLayer, s: np.ndarray) -> np.ndarray:
+    """Lava ``Conv`` accumulation of spikes ``s [T, B, C*H*W]`` -> int64 ``[T, B, n_out]`` (24-bit wrap)."""
+    half = 1 << (CONV_BITS - 1)
+    return (conv_sum(layer, s) + half) % (2 * half) - half
 
 
 def _neuron(layer: LoihiLayer | InputLayer) -> IntNeuronParams:

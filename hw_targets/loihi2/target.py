@@ -47,7 +47,7 @@ from .mapping import CoreLimits, map_cores
 from .network import MAX_DELAY, LoihiNetwork
 from .netx import save_netx
 from .sdnn import is_sdnn
-from .simulator import SimRecord, simulate
+from .simulator import CONV_BITS, SimRecord, conv_sum, simulate
 
 #: IR node classes a Loihi network is built from (others are refused with ``UNSUPPORTED``'s reason); a batch norm
 #: is accepted where ``fold_bn`` folds it into the preceding synapse.
@@ -172,11 +172,27 @@ class Loihi2Program:
         flat = xi.reshape(xi.shape[0], xi.shape[1], -1)
         rec = simulate(self.net, flat, record=True)
         self.last_run, self._last_input = rec, flat
+        self._warn_conv_wrap(flat, rec)
         out = rec.spikes[-1]
         shape = flat.shape[:2] + tuple(self.graph.node(self.graph.output).shape)
         if self.readout_bias is not None:
             out = out.reshape(shape) + self.readout_bias
         return torch.from_numpy(out.astype(np.int64).reshape(shape))
+
+    def _warn_conv_wrap(self, x: np.ndarray, rec: SimRecord) -> None:
+        """A ``RuntimeWarning`` naming the first conv block whose accumulation of this run's messages left 24 bits
+        (Lava's ``Conv`` wrapped it; the integer reference did not)."""
+        srcs = rec.spikes[:-1] if self.net.input_layer is not None else [x] + list(rec.spikes[:-1])
+        for layer, src in zip(self.net.layers, srcs):
+            if layer.conv is None:
+                continue
+            acc = np.abs(conv_sum(layer, src))
+            if acc.max() >= 1 << (CONV_BITS - 1):
+                t = int(np.argwhere(acc >= 1 << (CONV_BITS - 1))[0][0])
+                warnings.warn(f"loihi2: conv block {layer.name!r}: its accumulation at step {t} reached "
+                              f"{int(acc.max())} and Lava's Conv wrapped it at {CONV_BITS} bits; this run differs from "
+                              "the integer reference", RuntimeWarning, stacklevel=3)
+                return
 
     def save(self, path) -> None:
         """Write the lava-dl netx ``.net`` file (atomic). Example: ``prog.save("model.net")``."""

@@ -159,3 +159,21 @@ def test_weights_beyond_the_netx_unit_are_refused_with_the_allowed_range():
     with pytest.raises(nk.CompileError, match=r"node '3' \(dense\): weights up to \|w\| = 3 into sigma-delta unit "
                                               r"'4'.*\|w\| <= 1\.984 fits 8-bit weights"):
         _compile(model, torch.rand(4, 1, 4))
+
+
+def test_a_conv_accumulation_lava_wraps_is_reported_at_run_time():
+    model = nn.Sequential(SigmaDelta(0.0, activation="identity", sigma=False, scale=64),
+                          nk.layers.Conv2d(1, 1, 3, bias=False), SigmaDelta(1 / 64, scale=64), nk.layers.Flatten(),
+                          nn.Linear(16, 2, bias=False), Sigma())
+    with torch.no_grad():
+        model[1].weight.fill_(4.3)                       # 125 units; 9 inputs of message 127 << 6 exceed 2**23
+        model[4].weight.fill_(0.5)
+    x = torch.full((3, 1, 1, 6, 6), 0.9)                 # real-valued: input unit 0.9 / 127, integers 127
+    cm = _compile(model, x)
+    assert int(cm.artefact.net.layers[0].weight.max()) == 125
+    with pytest.warns(RuntimeWarning, match=rf"conv block '1': its accumulation at step 0 reached {9 * 125 * 8128} and "
+                                            r"Lava's Conv wrapped it at 24 bits"):
+        cm.run(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        cm.run(x * 0.5)                                   # half the messages: no wrap, no warning
