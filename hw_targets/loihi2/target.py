@@ -73,9 +73,8 @@ def _check_limits(graph: ir.Graph) -> ir.Graph:
 def _precheck(graph: ir.Graph) -> ir.Graph:
     """Reject what Loihi cannot host with the reason, before quantization obscures it."""
     if not graph.input.spikes and not reads_input_neuron(graph) and not reads_graded_input(graph):
-        raise ir.CompileError("loihi2: node 'input' (input): Loihi inputs are binary spikes (or integers into a "
-                              "sigma-delta network); encode real-valued inputs (nk.encode.*) and compile with a 0/1 "
-                              "example input")
+        raise ir.CompileError("loihi2: node 'input' (input): Loihi inputs are binary spikes; encode real-valued "
+                              "inputs (nk.encode.*) and compile with a 0/1 example input")
     check_not_mixed(graph)
     for n in graph.nodes:
         why = snntorch_reset_refusal(n)
