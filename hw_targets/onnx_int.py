@@ -7,6 +7,11 @@ Declared limits: weights <= 8 bits (int8 containers; 1-bit binary weights are st
 accumulators requantized to 16 bits (the same integer model as the Loihi target, so both match one simulator),
 int8 synapse inputs, delays 0..255 (shift-register delay lines), hard and soft reset, LIF/IF/CUBA, integer
 thresholds without Lava's 6-bit shift (``vth_shift=0``: 64x finer thresholds, closer to the float model).
+A graph of Lava layers (``nk.from_netx``: :mod:`compile.capture_lava`) keeps Lava's integers instead
+(``LAVA_LIMITS``): netx's 9-bit weights (two int8 terms), Lava's accumulator as it is (no rescaling), Lava's CUBA
+LIF in its ``(6, 6, 24)`` format, Lava's one-step synaptic latency (``neurokit.latency = 1`` in the metadata; the
+reference is ``integer_sim.run(cm.graph, x, latency=1)``), the 24-bit conv wrap, and the integer ``a_in`` of input
+neurons as the graph input; such a graph holds Lava blocks and flatten only.
 Spiking transformers (Spikformer SSA / SDSA token ops ``reshape``/``permute``/``mean``/``matmul``/``mask``) lower as
 integer data movement, integer sums and spike x spike integer products (:mod:`hw_targets.onnx_tokens`). Refused
 first, with the reason (``UNSUPPORTED``): ALIF neurons. Recurrent layers (``nk.layers.Recurrent``) carry their
