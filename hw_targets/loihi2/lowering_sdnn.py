@@ -34,7 +34,6 @@ from __future__ import annotations
 import numpy as np
 
 from compile import ir
-from compile.capture_lava import LAVA_CONV_BITS
 from compile.ir import CompileError
 from compile.passes.quantize_sdnn import sdnn_consumer
 from neurokit.integer import SD_SPIKE_EXP, SD_STATE_EXP
@@ -43,7 +42,7 @@ from .network import MAX_DECAY, ConvGeometry, InputLayer, LoihiLayer
 from .sdnn import SigmaDeltaNeuron
 
 _E = SD_SPIKE_EXP + SD_STATE_EXP
-_CONV_BITS = LAVA_CONV_BITS  # Lava's Conv wraps its accumulation at 24 bits (hw_targets.loihi2.simulator)
+_CONV_BITS = 24  # Lava's Conv wraps its accumulation at 24 bits (hw_targets.loihi2.simulator)
 
 
 def _fail(n: ir.Node, why: str) -> CompileError:

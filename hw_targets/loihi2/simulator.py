@@ -35,13 +35,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from compile.capture_lava import LAVA_A_IN_MAX, LAVA_CONV_BITS
-from neurokit.integer import MAX_UV, IntNeuronParams, integer_cuba_step, wrap
+from neurokit.integer import MAX_UV, IntNeuronParams, integer_cuba_step
 
 from .network import InputLayer, LoihiLayer, LoihiNetwork
 
 _A_MAX = MAX_UV >> 6  # |a_in| below this keeps a_in << 6 inside the 24-bit current (no wrap)
-_A_IN_MAX = LAVA_A_IN_MAX  # Lava LIF a_in: int16
+_CONV_BITS = 24  # PyConvModelFixed: a_out = signed_clamp(conv, bits=24)
+_A_IN_MAX = (1 << 15) - 1  # Lava LIF a_in: int16
 
 
 def _as_spikes(spikes, n_in: int, graded: bool = False) -> np.ndarray:
@@ -103,7 +103,8 @@ def _conv_acc(layer: LoihiLayer, s: np.ndarray) -> np.ndarray:
     w = torch.from_numpy(layer.weight.astype(np.float64))
     y = F.conv2d(x, w, stride=g.stride, padding=g.padding, dilation=g.dilation, groups=g.groups)
     acc = np.rint(y.numpy()).astype(np.int64).reshape(s.shape[0], s.shape[1], -1)  # exact: |acc| << 2**53
-    return wrap(acc, LAVA_CONV_BITS)
+    half = 1 << (_CONV_BITS - 1)
+    return (acc + half) % (2 * half) - half
 
 
 def _neuron(layer: LoihiLayer | InputLayer) -> IntNeuronParams:
