@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from compile import ir
-from neurokit.integer import ACT_SHIFT, DECAY_UNITY, UV_BITS
+from neurokit.integer import A_IN_BITS, ACT_SHIFT, DECAY_UNITY, UV_BITS
 
 
 def is_lava_neuron(n: ir.Node | None) -> bool:
@@ -25,10 +25,49 @@ def is_lava_neuron(n: ir.Node | None) -> bool:
             and n.uv_bits == UV_BITS)
 
 
-#: Why a target other than ``loihi2`` refuses a Lava neuron (its float or ONNX semantics are not Lava's integers).
-LAVA_ONLY = ("a Lava fixed-point neuron (nk.from_netx) runs bit-exactly on target 'loihi2' only; this target's "
-             "neuron arithmetic differs from Lava's")
+#: Why a target other than ``loihi2`` / ``onnx_int`` / ``nir`` refuses a Lava neuron (its float semantics are not
+#: Lava's integers).
+LAVA_ONLY = ("a Lava fixed-point neuron (nk.from_netx) runs bit-exactly on targets 'loihi2' and 'onnx_int' (and "
+             "exports to 'nir' with Lava's integers); this target's float neuron arithmetic differs from Lava's")
 
+#: Lava's ``Conv`` wraps its accumulation to this many bits (``PyConvModelFixed``: ``signed_clamp(conv, bits=24)``).
+LAVA_CONV_BITS = 24
+#: Lava's LIF ``a_in`` is int16: the largest integer that drives an input neuron
+#: (:class:`~neurokit.layers.lava.LavaInput`).
+LAVA_A_IN_MAX = (1 << (A_IN_BITS - 1)) - 1
+
+
+def is_lava_synapse(n: ir.Node | None) -> bool:
+    """Whether ``n`` is the synapse of a captured :class:`~neurokit.layers.lava.LavaBlock` (it carries the netx
+    block's datasets, ``n.netx``). Example: ``is_lava_synapse(graph.node("0.synapse"))``."""
+    return n is not None and n.op in ("dense", "conv") and n.netx is not None
+
+
+def conv_wrap_bits(n: ir.Node) -> int | None:
+    """The width a synapse's accumulation wraps at (:func:`neurokit.integer.wrap`): 24 for a Lava conv, else None
+    (no wrap). Example: ``conv_wrap_bits(graph.node("0.synapse"))`` is 24 for ``tiny.net``'s first block."""
+    return LAVA_CONV_BITS if is_lava_synapse(n) and n.op == "conv" else None
+
+
+def lava_latency(graph: ir.Graph) -> int:
+    """The synaptic latency a graph runs with on the integer targets: 1 (Lava's: a Dense / Conv delivers the previous
+    step's accumulation, the bias acts from step 0; :mod:`compile.integer_sim`) for a graph of Lava layers
+    (``nk.from_netx``), else 0. Example: ``lava_latency(capture(nk.from_netx(path), x))`` is 1."""
+    return int(any(is_lava_neuron(n) for n in graph.nodes))
+
+
+def check_all_lava(graph: ir.Graph, target: str) -> None:
+    """A graph with Lava neurons must be Lava layers only (every neuron a Lava neuron, every synapse a Lava block's,
+    plus flatten): Lava's one-step latency is a property of the whole run. ``CompileError`` naming the first other node.
+    Example: ``check_all_lava(graph, "onnx_int")``."""
+    if not lava_latency(graph):
+        return
+    for n in graph.nodes:
+        lava = is_lava_neuron(n) if n.op == "neuron" else is_lava_synapse(n) if n.op in ("dense", "conv") else None
+        if lava is False or n.op not in ("input", "neuron", "dense", "conv", "flatten"):
+            raise ir.CompileError(f"{target}: node {n.name!r} ({n.op}): a graph of Lava layers (nk.from_netx) runs "
+                                  "with Lava's one-step synaptic latency, so it may hold only Lava blocks "
+                                  "(LavaBlock, LavaInput) and flatten; this node is not one")
 
 def _tau(decay: int) -> float:
     return math.inf if decay == 0 else DECAY_UNITY / decay

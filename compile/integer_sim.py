@@ -3,9 +3,11 @@
 Everything is NumPy int64 (values stay within int32 where the hardware accumulates in int32; the decay product
 needs int64 exactly as in Lava). Per node, over the whole sequence ``[T, B, ...]``:
 
-* input: ``q = clip(round_half_even(float32(x) / float32(scale)), -127, 127)`` (0/1 spikes are used as is);
+* input: ``q = clip(round_half_even(float32(x) / float32(scale)), -127, 127)`` (0/1 spikes are used as is; the
+  integer ``a_in`` of Lava input neurons, ``nk.from_netx``'s ``LavaInput``, as is: integers in Lava's int16 range);
 * dense: ``acc[t] = W_int x[t] + b`` (delayed: ``acc[t, o] = sum_j W[o, j] x[t - d[o, j], j] + b[o]``);
-  conv: integer cross-correlation (im2col); then optional requantization ``trunc(acc * M / 2**shift)``
+  conv: integer cross-correlation (im2col; a Lava conv, ``nk.from_netx``, wraps it to 24 bits as Lava's ``Conv``
+  does: :func:`compile.capture_lava.conv_wrap_bits`); then optional requantization ``trunc(acc * M / 2**shift)``
   (``floor`` instead of ``trunc`` for a QAT accumulator shift);
 * pool: max, or **sum** (avg pool; its ``1/(kh*kw)`` lives in the scale); flatten; add: integer sum (after each input's
 ``rescale``, if any);
@@ -21,7 +23,8 @@ needs int64 exactly as in Lava). Per node, over the whole sequence ``[T, B, ...]
   then :func:`neurokit.integer.integer_cuba_step`: the recurrent input is the previous step's integer spikes.
 
 ``latency=1`` is Lava's timing, which the ``loihi2`` target reproduces bit for bit (``cm.run(x) ==
-run(cm.graph, x, latency=1)``, biases included); every other target uses ``latency=0``. Per synapse::
+run(cm.graph, x, latency=1)``, biases included), and ``onnx_int`` for a graph of Lava layers (``nk.from_netx``:
+:func:`compile.capture_lava.lava_latency`); every other target uses ``latency=0``. Per synapse::
 
     acc[t] = W_int x[t - 1] + b      (x[-1] = 0; delayed: x[t - 1 - d[o, j]])
 
@@ -41,6 +44,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from compile import ir
+from compile.capture_lava import LAVA_A_IN_MAX, conv_wrap_bits, reads_input_neuron
 from compile.dispatch import Rules
 from neurokit.integer import (
     INPUT_QMAX,
@@ -49,21 +53,36 @@ from neurokit.integer import (
     integer_leaky_run,
     requantize,
     sigma_delta_run,
+    wrap,
 )
 
 
-def quantize_input(node: ir.Input, x) -> np.ndarray:
-    """Integer input ``[T, B, ...]`` int64 for a float ``x`` (see module docstring). Example:
-    ``quantize_input(g.input, torch.rand(4, 2, 8))``."""
+def quantize_input(node: ir.Input, x, a_in: bool = False) -> np.ndarray:
+    """Integer input ``[T, B, ...]`` int64 for a float ``x`` (see module docstring); ``a_in=True``: ``x`` is the
+    integer ``a_in`` of Lava input neurons (:func:`compile.capture_lava.reads_input_neuron`), taken as is
+    (``ValueError`` for non-integers or beyond Lava's int16).
+    Example: ``quantize_input(g.input, torch.rand(4, 2, 8))``."""
     x = np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x, dtype=np.float32)
     if tuple(x.shape[2:]) != tuple(node.shape) or x.ndim != len(node.shape) + 2:
         raise ValueError(f"input x must have shape [T, B, {', '.join(map(str, node.shape))}], got {x.shape}")
+    if a_in:
+        check_a_in(x)
+        return x.astype(np.int64)
     if node.spikes:
         if not np.isin(x, (0.0, 1.0)).all():
             raise ValueError("input x: this model was compiled for 0/1 spike input; got other values")
         return x.astype(np.int64)
     q = np.rint(x / np.float32(node.scale))
     return np.clip(q, -INPUT_QMAX, INPUT_QMAX).astype(np.int64)
+
+
+def check_a_in(x: np.ndarray) -> None:
+    """``ValueError`` unless ``x`` holds integers in Lava's int16 ``a_in`` range (what drives a Lava input neuron).
+    Example: ``check_a_in(np.array([3.0, -200.0]))`` passes."""
+    if x.size and (not np.all(x == np.round(x)) or np.abs(x).max() > LAVA_A_IN_MAX):
+        raise ValueError(f"input x: this model's input drives Lava input neurons: their a_in must be integers in "
+                         f"-{LAVA_A_IN_MAX}..{LAVA_A_IN_MAX} (Lava's int16), got values in "
+                         f"{float(x.min())}..{float(x.max())}")
 
 
 def _dense(n: ir.Dense, x: np.ndarray) -> np.ndarray:
@@ -109,6 +128,9 @@ def _pool(n: ir.Pool, x: np.ndarray) -> np.ndarray:
 def _synapse(n, x: np.ndarray, latency: int) -> np.ndarray:
     q = n.quant
     acc = _dense(n, x) if n.op == "dense" else _conv(n, x)
+    bits = conv_wrap_bits(n)
+    if bits is not None:  # Lava's Conv wraps its accumulation (before the latency and the neuron's bias)
+        acc = wrap(acc, bits)
     if latency:  # the weighted spikes arrive one step later; the bias is a constant input from t = 0 (Lava)
         acc = np.concatenate([np.zeros_like(acc[:1]), acc[:-1]])
     if q.bias is not None:
@@ -156,8 +178,8 @@ def _recurrent(n: ir.Recurrent, a_ff: np.ndarray) -> np.ndarray:
 class _Env:
     """What a rule reads: the values computed so far, the float input ``x`` and the synaptic ``latency``."""
 
-    def __init__(self, x, latency: int):
-        self.x, self.latency, self.vals = x, latency, {}
+    def __init__(self, x, latency: int, a_in: bool = False):
+        self.x, self.latency, self.a_in, self.vals = x, latency, a_in, {}
 
     def ins(self, n: ir.Node) -> list[np.ndarray]:
         return [self.vals[s] for s in n.inputs]
@@ -168,7 +190,7 @@ class _Env:
 
 #: The integer semantics of each IR node type (module docstring).
 RULES = Rules("integer_sim", {
-    ir.Input: lambda n, env: quantize_input(n, env.x),
+    ir.Input: lambda n, env: quantize_input(n, env.x, env.a_in),
     ir.Dense: lambda n, env: _synapse(n, env.a(n), env.latency),
     ir.Conv: lambda n, env: _synapse(n, env.a(n), env.latency),
     ir.Pool: lambda n, env: _pool(n, env.a(n)),
@@ -191,7 +213,8 @@ RULES = Rules("integer_sim", {
 
 
 def run(graph: ir.Graph, x, latency: int = 0, record: bool = False):
-    """Run the quantized ``graph`` on ``x [T, B, *input_shape]`` (float, torch or NumPy) in integers.
+    """Run the quantized ``graph`` on ``x [T, B, *input_shape]`` (float, torch or NumPy) in integers (``latency``:
+    module docstring).
 
     Returns the output node's int64 tensor ``[T, B, ...]`` (spikes, a readout synapse's accumulator or an
     integrator's trace; real value ``graph.scales[graph.output] * out``),
@@ -201,7 +224,7 @@ def run(graph: ir.Graph, x, latency: int = 0, record: bool = False):
         raise ValueError("integer_sim.run needs a quantized graph (run compile.passes.quantize first)")
     if latency not in (0, 1):
         raise ValueError(f"latency must be 0 or 1, got {latency}")
-    env = _Env(x, latency)
+    env = _Env(x, latency, reads_input_neuron(graph))
     for n in graph.nodes:
         env.vals[n.name] = RULES.rule(n)(n, env)
     vals = env.vals

@@ -7,6 +7,11 @@ Declared limits: weights <= 8 bits (int8 containers; 1-bit binary weights are st
 accumulators requantized to 16 bits (the same integer model as the Loihi target, so both match one simulator),
 int8 synapse inputs, delays 0..255 (shift-register delay lines), hard and soft reset, LIF/IF/CUBA, integer
 thresholds without Lava's 6-bit shift (``vth_shift=0``: 64x finer thresholds, closer to the float model).
+A graph of Lava layers (``nk.from_netx``: :mod:`compile.capture_lava`) keeps Lava's integers instead
+(``LAVA_LIMITS``): netx's 9-bit weights (two int8 terms), Lava's accumulator as it is (no rescaling), Lava's CUBA
+LIF in its ``(6, 6, 24)`` format, Lava's one-step synaptic latency (``neurokit.latency = 1`` in the metadata; the
+reference is ``integer_sim.run(cm.graph, x, latency=1)``), the 24-bit conv wrap, and the integer ``a_in`` of input
+neurons as the graph input; such a graph holds Lava blocks and flatten only.
 Spiking transformers (Spikformer SSA / SDSA token ops ``reshape``/``permute``/``mean``/``matmul``/``mask``) lower as
 integer data movement, integer sums and spike x spike integer products (:mod:`hw_targets.onnx_tokens`). Refused
 first, with the reason (``UNSUPPORTED``): ALIF neurons. Recurrent layers (``nk.layers.Recurrent``) carry their
@@ -47,8 +52,9 @@ import onnxruntime as ort
 import torch
 
 from compile import ir
-from compile.capture_lava import LAVA_ONLY, is_lava_neuron
+from compile.capture_lava import check_all_lava, is_lava_neuron, lava_latency, reads_input_neuron
 from compile.compiled import check_run_input
+from compile.integer_sim import check_a_in
 from compile.passes import (
     Limits,
     check_limits,
@@ -60,7 +66,7 @@ from compile.passes import (
 )
 from compile.target import PassContext, graph_pass, ops_of
 from hw_targets.onnx_lower import lower
-from neurokit.integer import SD_PAYLOAD_BITS
+from neurokit.integer import ACT_SHIFT, MAX_UV, SD_PAYLOAD_BITS, UV_BITS
 
 #: Node types the integer lowering has a rule for.
 NODE_TYPES = frozenset(ir.NODE_TYPES)
@@ -102,7 +108,9 @@ class OnnxProgram:
             raise ValueError(f"run (onnx_int): x has T={x.shape[0]} steps but this model was unrolled for T={steps}; "
                              f"pass T={steps} steps, or compile with time_loop='loop' (any T) or steps={x.shape[0]}")
         arr = x.detach().cpu().numpy().astype(np.float32)
-        if self.meta.get("neurokit.input_spikes") == "true" and not np.isin(arr, (0.0, 1.0)).all():
+        if self.meta.get("neurokit.input_a_in") == "true":
+            check_a_in(arr)
+        elif self.meta.get("neurokit.input_spikes") == "true" and not np.isin(arr, (0.0, 1.0)).all():
             raise ValueError("x: this model was compiled for 0/1 spike input; got other values")
         (y,) = self.session.run(["y"], {"x": arr})
         return torch.from_numpy(y.astype(np.int64))
@@ -197,13 +205,47 @@ def _quantize(graph: ir.Graph, ctx: PassContext) -> ir.Graph:
 
 
 
-def _no_lava(graph: ir.Graph) -> ir.Graph:
-    """Refuse Lava fixed-point neurons (``nk.from_netx``): Lava's one-step synaptic latency and current register
-    are not this target's integer neuron."""
-    for n in graph.nodes:
-        if is_lava_neuron(n):
-            raise ir.CompileError(f"onnx_int: node {n.name!r} (neuron): {LAVA_ONLY}")
+#: The ranges of Lava layers (``nk.from_netx``): netx's 9-bit weights ``[-256, 254]`` (two int8 terms), Lava's
+#: accumulator as it is (no rescaling, int32), netx thresholds up to ``vThMant = 2**18 - 1`` (``vth_shift = 6``).
+LAVA_LIMITS = dataclasses.replace(SUPPORTS, weight_bits=10, acc_bits=32, vth_bits=25)
+#: A Lava neuron's bias is folded into ``a_in`` (Lava adds ``bias << 6`` to ``v``); both agree while ``u = a_in << 6``
+#: cannot wrap, i.e. ``|a_in + bias| < 2**17`` (:mod:`neurokit.layers.lava`).
+_BIAS_FOLD_MAX = MAX_UV >> ACT_SHIFT
+
+
+def _lava_structure(graph: ir.Graph) -> ir.Graph:
+    """A graph of Lava layers (``nk.from_netx``) holds nothing else (:func:`compile.capture_lava.check_all_lava`)."""
+    check_all_lava(graph, "onnx_int")
     return graph
+
+
+def _lava_exact(graph: ir.Graph) -> ir.Graph:
+    """After quantization: every Lava layer kept Lava's integers (weights, bias, no rescaling, the neuron as
+    captured), and a biased neuron's ``a_in + bias`` cannot wrap ``u``; ``CompileError`` naming the node otherwise."""
+    for n in graph.nodes:
+        if not is_lava_neuron(n) or n.inputs[0] == graph.input.name:
+            continue
+        syn = graph.node(n.inputs[0])
+        q, p = syn.quant, n.integer
+        kept = (q.requant is None and np.array_equal(q.weight, syn.int_weight)
+                and (p.decay_u, p.decay_v, p.reset, p.act_shift, p.vth_shift, p.uv_bits, p.u_register)
+                == (n.layer_integer.decay_u, n.layer_integer.decay_v, "hard", ACT_SHIFT, ACT_SHIFT, UV_BITS, True)
+                and np.all(p.vth == n.layer_integer.vth))
+        if not kept:
+            raise ir.CompileError(f"onnx_int: node {syn.name!r} ({syn.op}): a Lava layer (nk.from_netx) keeps netx's "
+                                  "integers, but the quantize pass changed them; compile with the default "
+                                  "weight_bits=8")
+        if q.bias is not None and q.acc_max.max() >= _BIAS_FOLD_MAX:
+            raise ir.CompileError(f"onnx_int: node {n.name!r} (neuron): |a_in + bias| may reach "
+                                  f"{int(q.acc_max.max())} >= {_BIAS_FOLD_MAX}, where Lava's bias (added to v) and "
+                                  "the bias folded into a_in differ (the 24-bit current u would wrap)")
+    return graph
+
+
+def _check_limits(graph: ir.Graph) -> ir.Graph:
+    """``check_limits`` with ``SUPPORTS``, or ``LAVA_LIMITS`` for a graph of Lava layers."""
+    return check_limits(graph, LAVA_LIMITS if lava_latency(graph) else SUPPORTS)
+
 
 class OnnxIntTarget:
     """The ``onnx_int`` target (module docstring); options: :class:`OnnxIntOptions`."""
@@ -213,14 +255,17 @@ class OnnxIntTarget:
     node_types = NODE_TYPES
     refusals = UNSUPPORTED
     supports = SUPPORTS
-    passes = (graph_pass(lambda g: check_supported(g, SUPPORTS, "onnx_int", UNSUPPORTED)), graph_pass(_no_lava),
+    passes = (graph_pass(lambda g: check_supported(g, SUPPORTS, "onnx_int", UNSUPPORTED)), graph_pass(_lava_structure),
               graph_pass(fold_bn), graph_pass(compose_convs), graph_pass(round_delays), _quantize,
-              graph_pass(lambda g: check_limits(g, SUPPORTS)))
+              graph_pass(_lava_exact), graph_pass(_check_limits))
 
     def lower(self, graph: ir.Graph, options: OnnxIntOptions) -> OnnxProgram:
-        model = lower(graph, options.time_loop, options.steps)
+        latency = lava_latency(graph)
+        model = lower(graph, options.time_loop, options.steps, latency)
         meta = {"neurokit.input_shape": json.dumps(list(graph.input.shape)),
                 "neurokit.input_spikes": "true" if graph.input.spikes else "false",
+                "neurokit.input_a_in": "true" if reads_input_neuron(graph) else "false",
+                "neurokit.latency": str(latency),
                 "neurokit.output_scale": json.dumps(np.asarray(graph.scales[graph.output], float).ravel().tolist()),
                 "neurokit.time_loop": options.time_loop, "neurokit.steps": str(options.steps)}
         onnx.helper.set_model_props(model, meta)

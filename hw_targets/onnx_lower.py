@@ -3,7 +3,14 @@
 Per time step (the body of the time loop), with B the batch:
 
 * synapses: ``MatMulInteger`` (dense, int8 x int8 -> int32) / ``ConvInteger`` (conv); int32 ``Add`` bias;
-  requantization ``Cast(int64) -> Mul(M) -> Div(2**shift)`` (integer Div truncates toward zero);
+  requantization ``Cast(int64) -> Mul(M) -> Div(2**shift)`` (integer Div truncates toward zero); weights beyond
+  int8 (netx's 9-bit ``[-256, 254]``) as two int8 terms ``w = 2 * (w >> 1) + (w & 1)``, each its own
+  ``MatMulInteger`` / ``ConvInteger``, summed in int32;
+* Lava layers (``nk.from_netx``, ``latency=1``: :func:`compile.capture_lava.lava_latency`): every synapse's
+  accumulation goes through a one-step register (loop state ``acc`` int64, the previous step's; zero at step 0),
+  and the bias is added after it, so it acts from step 0 (:mod:`compile.integer_sim`); a Lava conv whose worst case
+  reaches 24 bits wraps there (int64 ``Mod``, :func:`neurokit.integer.wrap`); the graph input of Lava input neurons
+  is their integer ``a_in`` (``Cast`` to int64);
 * delayed dense: a shift-register delay line ``buf [B, D+1, I]`` (int8) in the loop state, updated as
   ``Concat(x_t, buf[:, :D])``, read by ONE ``MatMulInteger`` against the stacked weights
   ``Ws[k*I + j, o] = W[o, j] * (d[o, j] == k)``;
@@ -37,7 +44,8 @@ from onnx import helper
 
 from compile import ir
 from compile.dispatch import Rules
-from neurokit.integer import INPUT_QMAX, integer_cuba_step, integer_leaky_step, sigma_delta_step
+from neurokit.integer import INPUT_QMAX, integer_cuba_step, integer_leaky_step, sigma_delta_step, wrap
+from compile.capture_lava import LAVA_A_IN_MAX, conv_wrap_bits, reads_input_neuron
 from compile.ir import CompileError
 from hw_targets.onnx_sym import Builder, Sym, emit_requant
 from hw_targets.onnx_tokens import TOKEN_RULES
@@ -52,11 +60,13 @@ def _int8(x: Sym, where: str) -> Sym:
     return x.cast(TP.INT8)
 
 
-def state_specs(graph: ir.Graph) -> list[tuple[str, int, tuple[int, ...]]]:
-    """Loop-carried state: ``(name, onnx dtype, per-sample shape)`` for neuron u/v, integrator v, delay lines, and a
-    recurrent layer's u/v and previous spikes s."""
+def state_specs(graph: ir.Graph, latency: int = 0) -> list[tuple[str, int, tuple[int, ...]]]:
+    """Loop-carried state: ``(name, onnx dtype, per-sample shape)`` for neuron u/v, integrator v, delay lines, a
+    recurrent layer's u/v and previous spikes s, and with ``latency=1`` every synapse's accumulator register."""
     specs = []
     for n in graph:
+        if latency and n.op in ("dense", "conv"):
+            specs.append((f"{n.name}/acc", TP.INT64, n.shape))
         if n.op == "neuron":
             specs += [(f"{n.name}/u", TP.INT64, n.shape), (f"{n.name}/v", TP.INT64, n.shape)]
         elif n.op == "integrator":
@@ -78,10 +88,21 @@ def _sdnn_states(p) -> tuple[str, ...]:
     return (("sigma",) if p.kind == "sigma_delta" else ()) + ("act", "residue") + (("error",) if p.cum_error else ())
 
 
+def _int8_terms(b: Builder, w: np.ndarray, op) -> str:
+    """``sum_k c_k * op(w_k)`` over int8 parts ``w = sum_k c_k w_k`` (one part for int8 weights; netx's 9-bit
+    weights as ``2 * (w >> 1) + (w & 1)``): ``op`` maps an int8 weight array to the name of its int32 product."""
+    if np.abs(w).max(initial=0) <= 127:
+        return op(w.astype(np.int8))
+    if w.min() < -256 or w.max() > 255:
+        raise CompileError(f"onnx_int: integer weights {int(w.min())}..{int(w.max())} exceed 9 bits (two int8 terms)")
+    hi = op((w >> 1).astype(np.int8))
+    return b.op("Add", [b.op("Mul", [hi, b.const(np.int32(2))]), op((w & 1).astype(np.int8))])
+
+
 def _dense(b: Builder, n: ir.Dense, x: Sym, st: dict, new: dict) -> str:
     w = n.quant.weight
     if n.delay is None:
-        return b.op("MatMulInteger", [x.name, b.const(w.T.astype(np.int8))])
+        return _int8_terms(b, w.T, lambda w8: b.op("MatMulInteger", [x.name, b.const(w8)]))
     depth = int(n.delay.max()) + 1
     buf = st[f"{n.name}/buf"]
     head = b.op("Unsqueeze", [x.name, b.const(np.array([1], np.int64))])
@@ -89,9 +110,9 @@ def _dense(b: Builder, n: ir.Dense, x: Sym, st: dict, new: dict) -> str:
                           b.const(np.array([1], np.int64))])
     line = b.op("Concat", [head, tail], axis=1)
     new[f"{n.name}/buf"] = Sym(b, line, TP.INT8)
-    stacked = np.concatenate([(w * (n.delay == k)).T for k in range(depth)], axis=0).astype(np.int8)
+    stacked = np.concatenate([(w * (n.delay == k)).T for k in range(depth)], axis=0)
     flat = b.op("Reshape", [line, b.const(np.array([0, -1], np.int64))])
-    return b.op("MatMulInteger", [flat, b.const(stacked)])
+    return _int8_terms(b, stacked, lambda w8: b.op("MatMulInteger", [flat, b.const(w8)]))
 
 
 def _wide_synapse(b: Builder, n, x: Sym) -> str:
@@ -117,24 +138,29 @@ def _wide_synapse(b: Builder, n, x: Sym) -> str:
     return b.op("Reshape", [acc, i64(0, w.shape[0], ho, wo)])
 
 
-def _synapse(b: Builder, n, x: Sym, st: dict, new: dict) -> Sym:
+def _synapse(b: Builder, n, x: Sym, st: dict, new: dict, latency: int) -> Sym:
     q = n.quant
     if q.in_max > 127:  # graded messages (sigma-delta units): int64 arithmetic
-        acc = _wide_synapse(b, n, x)
-        if q.bias is not None:
-            acc = b.op("Add", [acc, b.const((q.bias.reshape(-1, 1, 1) if n.op == "conv" else q.bias).astype(np.int64))])
-        return emit_requant(Sym(b, acc, TP.INT64), q.requant, n.op == "conv")
-    x = _int8(x, f"synapse {n.name!r}")
-    chan = (lambda a: a.reshape(-1, 1, 1)) if n.op == "conv" else (lambda a: a)
-    if n.op == "dense":
-        acc = _dense(b, n, x, st, new)
+        acc = Sym(b, _wide_synapse(b, n, x), TP.INT64)
     else:
-        (ph, pw) = n.padding
-        acc = b.op("ConvInteger", [x.name, b.const(q.weight.astype(np.int8))], pads=[ph, pw, ph, pw],
-                   strides=list(n.stride), dilations=list(n.dilation), group=n.groups)
+        x = _int8(x, f"synapse {n.name!r}")
+        if n.op == "dense":
+            acc = _dense(b, n, x, st, new)
+        else:
+            (ph, pw) = n.padding
+            acc = _int8_terms(b, q.weight, lambda w8: b.op(
+                "ConvInteger", [x.name, b.const(w8)], pads=[ph, pw, ph, pw], strides=list(n.stride),
+                dilations=list(n.dilation), group=n.groups))
+        acc = Sym(b, acc, TP.INT32)
+    bits = conv_wrap_bits(n)
+    if bits is not None and q.acc_max.max(initial=0) >= 1 << (bits - 1):  # Lava's Conv wrap (identity below)
+        acc = wrap(acc.cast(TP.INT64), bits)
+    if latency:  # Lava's one-step synaptic latency: deliver the previous step's accumulation
+        new[f"{n.name}/acc"], acc = acc.cast(TP.INT64), st[f"{n.name}/acc"]
     if q.bias is not None:
-        acc = b.op("Add", [acc, b.const(chan(q.bias).astype(np.int32))])
-    return emit_requant(Sym(b, acc, TP.INT32), q.requant, n.op == "conv")
+        bias = (q.bias.reshape(-1, 1, 1) if n.op == "conv" else q.bias).astype(_NP[acc.dtype])
+        acc = Sym(b, b.op("Add", [acc.name, b.const(bias)]), acc.dtype)
+    return emit_requant(acc, q.requant, n.op == "conv")
 
 
 def _pool_wide(b: Builder, n: ir.Pool, x: Sym) -> Sym:
@@ -175,15 +201,15 @@ class _Step:
     """One time step being emitted: the builder, the graph, loop-carried state ``st`` (in) and ``new`` (out),
     and the :class:`Sym` of every node emitted so far (``vals``)."""
 
-    def __init__(self, b: Builder, graph: ir.Graph, st: dict):
-        self.b, self.graph, self.st, self.new, self.vals = b, graph, st, {}, {}
+    def __init__(self, b: Builder, graph: ir.Graph, st: dict, latency: int = 0):
+        self.b, self.graph, self.st, self.new, self.vals, self.latency = b, graph, st, {}, {}, latency
 
     def a(self, n: ir.Node) -> Sym:
         return self.vals[n.inputs[0]]
 
 
 def _emit_synapse(n: ir.Dense | ir.Conv, e: _Step) -> Sym:
-    return _synapse(e.b, n, e.a(n), e.st, e.new)
+    return _synapse(e.b, n, e.a(n), e.st, e.new, e.latency)
 
 
 def _emit_neuron(n: ir.Neuron, e: _Step) -> Sym:
@@ -260,9 +286,10 @@ RULES = Rules("onnx_int lowering", {
 })
 
 
-def emit_step(b: Builder, graph: ir.Graph, x_t: Sym, st: dict) -> tuple[Sym, dict]:
-    """Emit one time step into ``b.nodes``: ``x_t`` int8 ``[B, ...]`` -> (output, new loop-carried state)."""
-    e = _Step(b, graph, st)
+def emit_step(b: Builder, graph: ir.Graph, x_t: Sym, st: dict, latency: int = 0) -> tuple[Sym, dict]:
+    """Emit one time step into ``b.nodes``: ``x_t`` int8 ``[B, ...]`` (int64 ``a_in`` of Lava input neurons) ->
+    (output, new loop-carried state)."""
+    e = _Step(b, graph, st, latency)
     e.vals[graph.input.name] = x_t
     for n in graph.nodes:
         e.vals[n.name] = RULES.rule(n)(n, e)
@@ -272,25 +299,28 @@ def emit_step(b: Builder, graph: ir.Graph, x_t: Sym, st: dict) -> tuple[Sym, dic
 
 def _quantized_input(b: Builder, graph: ir.Graph) -> Sym:
     node = graph.input
+    if reads_input_neuron(graph):  # Lava input neurons' integer a_in (checked by the caller: int16 integers)
+        return Sym(b, b.op("Cast", ["x"], to=TP.INT64), TP.INT64, LAVA_A_IN_MAX)
     if node.spikes:
         return Sym(b, b.op("Cast", ["x"], to=TP.INT8), TP.INT8, 1)
     q = b.op("QuantizeLinear", ["x", b.const(np.float32(node.scale)), b.const(np.int8(0))])
     return Sym(b, b.op("Clip", [q, b.const(np.int8(-INPUT_QMAX)), b.const(np.int8(INPUT_QMAX))]), TP.INT8, INPUT_QMAX)
 
 
-def _initial_states(b: Builder, graph: ir.Graph) -> list[str]:
+def _initial_states(b: Builder, specs: list) -> list[str]:
     batch = b.op("Shape", ["x"], start=1, end=2)
     names = []
-    for _, dtype, shape in state_specs(graph):
+    for _, dtype, shape in specs:
         full = b.op("Concat", [batch, b.const(np.array(shape, np.int64))], axis=0)
         zero = onnx.numpy_helper.from_array(np.zeros(1, _NP[dtype]))
         names.append(b.op("ConstantOfShape", [full], value=zero))
     return names
 
 
-def lower(graph: ir.Graph, time_loop: str = "loop", steps: int | None = None) -> onnx.ModelProto:
+def lower(graph: ir.Graph, time_loop: str = "loop", steps: int | None = None, latency: int = 0) -> onnx.ModelProto:
     """Quantized ``graph`` -> ONNX model with input ``x`` float ``[T, B, ...]`` and output ``y`` ``[T, B, ...]``
-    (int8 spikes, or int32 readout accumulator). ``time_loop="unrolled"`` needs ``steps`` (T).
+    (int8 spikes, or int32 readout accumulator). ``time_loop="unrolled"`` needs ``steps`` (T); ``latency=1``: Lava's
+    synaptic latency (module docstring), equal to ``compile.integer_sim.run(graph, x, latency=1)``.
 
     Example: ``onnx.checker.check_model(lower(gq), full_check=True)``.
     """
@@ -298,14 +328,16 @@ def lower(graph: ir.Graph, time_loop: str = "loop", steps: int | None = None) ->
         raise ValueError(f"time_loop must be 'loop' or 'unrolled', got {time_loop!r}")
     b = Builder()
     xq = _quantized_input(b, graph)
-    init = _initial_states(b, graph)
-    specs = state_specs(graph)
+    if latency not in (0, 1):
+        raise ValueError(f"latency must be 0 or 1, got {latency!r}")
+    specs = state_specs(graph, latency)
+    init = _initial_states(b, specs)
     if time_loop == "loop":
-        y_type = _emit_loop(b, graph, xq, init, specs)
+        y_type = _emit_loop(b, graph, xq, init, specs, latency)
     else:
         if not steps or steps < 1:
             raise ValueError(f"time_loop='unrolled' needs steps >= 1 (T), got {steps!r}")
-        y_type = _emit_unrolled(b, graph, xq, init, specs, steps)
+        y_type = _emit_unrolled(b, graph, xq, init, specs, steps, latency)
     in_dims = ["T", "B", *graph.input.shape]
     out_dims = ["T", "B", *graph.node(graph.output).shape]
     g = helper.make_graph(b.nodes, "neurokit_int", [helper.make_tensor_value_info("x", TP.FLOAT, in_dims)],
@@ -315,14 +347,14 @@ def lower(graph: ir.Graph, time_loop: str = "loop", steps: int | None = None) ->
     return model
 
 
-def _emit_loop(b, graph, xq, init, specs) -> int:
+def _emit_loop(b, graph, xq, init, specs, latency) -> int:
     trip = b.op("Squeeze", [b.op("Shape", ["x"], start=0, end=1), b.const(np.array([0], np.int64))])
     outer = b.nodes
     b.nodes = []
     it, cond = b.fresh("iter"), b.fresh("cond")
     st = {name: Sym(b, b.fresh("state"), dtype) for name, dtype, _ in specs}
-    x_t = Sym(b, b.op("Gather", [xq.name, it], axis=0), TP.INT8, xq.bound)
-    y, new = emit_step(b, graph, x_t, st)
+    x_t = Sym(b, b.op("Gather", [xq.name, it], axis=0), xq.dtype, xq.bound)
+    y, new = emit_step(b, graph, x_t, st, latency)
     cond_out = b.op("Identity", [cond])
     outs = [new[name].cast(dtype).name for name, dtype, _ in specs]
     vi = helper.make_tensor_value_info
@@ -339,12 +371,12 @@ def _emit_loop(b, graph, xq, init, specs) -> int:
     return y.dtype
 
 
-def _emit_unrolled(b, graph, xq, init, specs, steps) -> int:
+def _emit_unrolled(b, graph, xq, init, specs, steps, latency) -> int:
     st = {name: Sym(b, i, dtype) for (name, dtype, _), i in zip(specs, init)}
     ys = []
     for t in range(steps):
-        x_t = Sym(b, b.op("Gather", [xq.name, b.const(np.int64(t))], axis=0), TP.INT8, xq.bound)
-        y, new = emit_step(b, graph, x_t, st)
+        x_t = Sym(b, b.op("Gather", [xq.name, b.const(np.int64(t))], axis=0), xq.dtype, xq.bound)
+        y, new = emit_step(b, graph, x_t, st, latency)
         st = {name: new[name].cast(dtype) for name, dtype, _ in specs}
         ys.append(b.op("Unsqueeze", [y.name, b.const(np.array([0], np.int64))]))
     b.nodes.append(helper.make_node("Concat", ys, ["y"], axis=0))

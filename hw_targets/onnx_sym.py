@@ -83,6 +83,9 @@ class Sym:
     def __mul__(self, o):
         return self._bin("Mul", self, self._other(o))
 
+    def __mod__(self, o):  # floor modulo (ONNX Mod, fmod=0: the result has the divisor's sign, as Python's %)
+        return self._bin("Mod", self, self._other(o))
+
     __radd__, __rmul__ = __add__, __mul__
 
     def __gt__(self, o):

@@ -45,7 +45,8 @@ Constants and their public sources:
   ... and right-shifting the result"); neurokit uses 16 fractional bits.
 
 The functions take int64 NumPy arrays, torch int64 tensors (anything with the Python operators, ``.clip`` and
-``>>``) or symbolic ONNX tensors (objects with ``trunc_div`` and ``const``): only Python operators, ``.clip``,
+``>>``) or symbolic ONNX tensors (objects with ``trunc_div`` and ``const``): only Python operators (``%`` in
+:func:`wrap`), ``.clip``,
 :func:`trunc_shift` and :func:`floor_shift` are used.
 
 Example::
@@ -117,6 +118,15 @@ def requantize(acc, multiplier, shift: int, floor: bool = False):
     m = np.asarray(multiplier, dtype=np.int64)
     prod = acc * (acc.const(m) if hasattr(acc, "const") else _like(m, acc))
     return floor_shift(prod, shift) if floor else trunc_shift(prod, shift)
+
+
+def wrap(x, bits: int):
+    """Two's-complement wrap-around into the signed ``bits`` range ``[-2**(bits-1), 2**(bits-1) - 1]``:
+    ``(x + 2**(bits-1)) mod 2**bits - 2**(bits-1)`` (floor modulo; symbolic ONNX tensors emit ``Mod``). Lava's
+    ``Conv`` wraps its accumulation this way at 24 bits (lava-nc ``lava/proc/conv/utils.py`` ``signed_clamp``).
+    Example: ``wrap(np.array([2**23, -2**23 - 1]), 24)`` is ``[-2**23, 2**23 - 1]``."""
+    half = 1 << (bits - 1)
+    return (x + half) % (2 * half) - half
 
 
 def saturate(x, bits: int):

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from compile import ir
+from compile.capture_lava import lava_latency
 from compile.compiled import check_run_input
 from compile.dispatch import Rules
 from neurokit.integer import UV_BITS
@@ -155,7 +156,8 @@ COUNT_RULES = Rules("energy (compiled)", {
 def compiled_counts(cm, x: torch.Tensor) -> tuple[EventCounts, dict]:
     """Run the compiled model's quantized graph on ``x [T, B, ...]`` in integers and count its events.
 
-    The Loihi target runs with Lava's one-step synaptic latency (``latency=1``), every other with none; a sigma-delta
+    The Loihi target, and a graph of Lava layers (``nk.from_netx``) on any integer target, run with Lava's one-step
+    synaptic latency (``latency=1``), every other with none; a sigma-delta
     network compiled for ``loihi2`` is counted on its Loihi network instead (graded messages and payload bits:
     :func:`hw_targets.energy.graded.network_counts` on the quantized input).
     Returns ``(counts, info)``; ``info`` holds ``weight_bits`` per layer, ``act_bits``, ``state_bits`` and, when
@@ -177,7 +179,8 @@ def compiled_counts(cm, x: torch.Tensor) -> tuple[EventCounts, dict]:
     if not g.quantized:
         raise EnergyError("compiled model's graph is not quantized; energy of a compiled model is measured on "
                           "its integer run (use an integer target, or pass the eager model)")
-    latency = 1 if getattr(cm, "target", None) == "loihi2" else 0        # Lava's one-step synaptic latency
+    # Lava's one-step synaptic latency: the loihi2 target, and a graph of Lava layers (nk.from_netx) on any target
+    latency = 1 if getattr(cm, "target", None) == "loihi2" or lava_latency(g) else 0
     try:
         check_run_input(x, tuple(g.input.shape), "energy")
     except ValueError as err:
