@@ -201,8 +201,9 @@ def _no_lava(graph: ir.Graph) -> ir.Graph:
     """Refuse Lava fixed-point neurons (``nk.from_netx``): Lava's one-step synaptic latency and current register
     are not this target's integer neuron."""
     for n in graph.nodes:
-        if is_lava_neuron(n):
-            raise ir.CompileError(f"onnx_int: node {n.name!r} (neuron): {LAVA_ONLY}")
+        if is_lava_neuron(n):  # a recurrent node (a netx dense_rec block): named by its cell, the Lava neuron
+            name = n.cell.name if n.op == "recurrent" else n.name
+            raise ir.CompileError(f"onnx_int: node {name!r} (neuron): {LAVA_ONLY}")
     return graph
 
 class OnnxIntTarget:
