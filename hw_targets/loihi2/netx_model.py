@@ -2,9 +2,9 @@
 
 Each netx block becomes a :class:`neurokit.layers.lava.LavaBlock` (float shadow weights of the stored integers,
 :class:`~neurokit.layers.lava.LavaCubaLIF` neuron with its bias), a ``dense_rec`` block a
-:class:`~neurokit.layers.lava.LavaRecurrentBlock` (its ``weight_rec`` a second shadow matrix), a ``flatten`` block an ``nk.layers.Flatten``, an
-input block with a neuron a :class:`~neurokit.layers.lava.LavaInput`. The model's output equals
-``simulate(load_netx(path), x)`` spike for spike (and so Lava's run), and
+:class:`~neurokit.layers.lava.LavaRecurrentBlock` (its ``weight_rec`` a second shadow matrix), a ``flatten`` block
+an ``nk.layers.Flatten``, an input block with a neuron a :class:`~neurokit.layers.lava.LavaInput`. The model's output
+equals ``simulate(load_netx(path), x)`` spike for spike (and so Lava's run), and
 ``nk.compile(model, target="loihi2", example_input=x).save(p)`` writes ``path`` back identically (the datasets of
 the file ride on the blocks), with the fine-tuned values where training changed them. A sigma-delta (SDNN) file
 becomes a float model of :class:`neurokit.SigmaDelta` units and plain synapses instead
