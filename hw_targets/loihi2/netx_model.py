@@ -42,8 +42,11 @@ def _neuron(layer) -> LavaCubaLIF:
 
 def _block(layer: LoihiLayer, k: int, network: dict) -> LavaBlock:
     if not layer.exact_weights:
-        raise ValueError(f"from_netx: layer {k}: netx's sign-mode corner (all weights <= 0 with max 0) makes Lava "
-                         "apply other weights than the stored ones; such a layer cannot be trained as stored")
+        why = ("a synapse whose weights are all <= 0, under the one exponent netx gives hstack(weight, weight_rec): "
+               "Lava's inhibitory Dense clips and truncates its mantissa" if layer.weight_rec is not None
+               else "all weights <= 0 with max 0")
+        raise ValueError(f"from_netx: layer {k}: netx's sign-mode corner ({why}) makes Lava apply other weights than "
+                         "the stored ones; such a layer cannot be trained as stored")
     w = torch.from_numpy(layer.weight.astype(np.float64))
     if layer.weight_rec is not None:
         rec = LavaDense(torch.from_numpy(layer.weight_rec.astype(np.float64)))

@@ -110,7 +110,8 @@ def test_sign_mode_corner_is_refused(files):
                                 LavaCubaLIF(layer.i_decay, layer.v_decay, layer.vth_mant))
     with torch.no_grad():
         assert not np.array_equal(stored(torch.from_numpy(x).double()).numpy(), lava["corner"].spikes[-1])
-    with pytest.raises(ValueError, match="from_netx: layer 0: netx's sign-mode corner"):
+    with pytest.raises(ValueError, match=r"from_netx: layer 0: netx's sign-mode corner \(a synapse whose weights are "
+                                         r"all <= 0, under the one exponent netx gives hstack\(weight, weight_rec\)"):
         nk.from_netx(paths["corner"])
     exact = LoihiNetwork(4, [LoihiLayer(layer.weight, 1024, 0, 90, weight_rec=layer.weight_rec // 2 - 1)])
     assert exact.layers[0].exact_weights and exact.layers[0].synapse_rec.sign_mode == 3  # all < 0, yet as stored
