@@ -3,6 +3,10 @@
 ``int_weight`` with unit scale, the neuron's integer bias, the delays and the netx datasets it was read from) and a
 ``cuba`` neuron carrying Lava's integer neuron as ``layer_integer`` (format ``(6, 6, 24)`` with the current
 register), which the quantize pass keeps exactly (:func:`is_lava_neuron`). A
+:class:`~neurokit.layers.lava.LavaRecurrentBlock` (netx ``dense_rec``) becomes its feed-forward ``dense``
+(``<path>.synapse``) and a ``recurrent`` node (``<path>``, the recurrent weights ``V``: the stored integers, in the
+feed-forward accumulator's unit 1, as :class:`compile.ir.Recurrent` defines them) whose cell is such a neuron
+(``<path>.neuron``); :mod:`compile.passes.quantize_recurrent` keeps its integers as they are. A
 :class:`~neurokit.layers.lava.LavaInput` becomes such a neuron reading the graph input, whose integers are the
 neuron's ``a_in`` (scale 1, :func:`reads_input_neuron`).
 """
@@ -17,10 +21,13 @@ from neurokit.integer import A_IN_BITS, ACT_SHIFT, DECAY_UNITY, UV_BITS
 
 
 def is_lava_neuron(n: ir.Node | None) -> bool:
-    """Whether ``n`` is a neuron captured from a ``LavaCubaLIF`` (Lava's integer neuron, kept as it is).
+    """Whether ``n`` is a neuron captured from a ``LavaCubaLIF`` (Lava's integer neuron, kept as it is), or a
+    ``recurrent`` node whose cell is one (a ``LavaRecurrentBlock``).
 
     Example: ``is_lava_neuron(graph.node("0.neuron"))`` for ``nk.from_netx(path)``'s first block.
     """
+    if n is not None and n.op == "recurrent":
+        n = n.cell
     return (n is not None and n.op == "neuron" and n.layer_integer is not None and n.layer_integer.u_register
             and n.uv_bits == UV_BITS)
 
@@ -63,11 +70,16 @@ def check_all_lava(graph: ir.Graph, target: str) -> None:
     if not lava_latency(graph):
         return
     for n in graph.nodes:
+        if n.op == "recurrent" and is_lava_neuron(n):
+            raise ir.CompileError(f"{target}: node {n.name!r} (recurrent): a Lava dense_rec block "
+                                  "(LavaRecurrentBlock) has no lowering on this target in this version; run it on "
+                                  "target 'loihi2'")
         lava = is_lava_neuron(n) if n.op == "neuron" else is_lava_synapse(n) if n.op in ("dense", "conv") else None
         if lava is False or n.op not in ("input", "neuron", "dense", "conv", "flatten"):
             raise ir.CompileError(f"{target}: node {n.name!r} ({n.op}): a graph of Lava layers (nk.from_netx) runs "
                                   "with Lava's one-step synaptic latency, so it may hold only Lava blocks "
                                   "(LavaBlock, LavaInput) and flatten; this node is not one")
+
 
 def _tau(decay: int) -> float:
     return math.inf if decay == 0 else DECAY_UNITY / decay
@@ -84,14 +96,18 @@ def register(register_converter) -> None:
     imported). Example: ``register(compile.capture.register_converter)``."""
     from neurokit.layers import lava
 
+    def _common(m) -> dict:
+        """The synapse node's fields: the block's integers (unit scale), the neuron's integer bias, the netx data."""
+        w, nrn = m.synapse.int_weight().cpu().numpy(), m.neuron
+        bias = None if nrn.bias is None else nrn.int_bias().cpu().numpy().astype(np.float64)
+        return {"weight": w.astype(np.float64), "bias": bias, "weight_bits": 8, "int_weight": w,
+                "weight_scale": np.ones(w.shape[0]), "netx": {"block": m.netx, "network": m.network}}
+
     @register_converter(lava.LavaBlock)
     def _block(m, path, inputs, in_shape, out_shape):
         del in_shape
         syn, nrn = m.synapse, m.neuron
-        w = syn.int_weight().cpu().numpy()
-        bias = None if nrn.bias is None else nrn.int_bias().cpu().numpy().astype(np.float64)
-        common = {"weight": w.astype(np.float64), "bias": bias, "weight_bits": 8, "int_weight": w,
-                  "weight_scale": np.ones(w.shape[0]), "netx": {"block": m.netx, "network": m.network}}
+        common = _common(m)
         name = f"{path}.synapse"
         if isinstance(syn, lava.LavaConv2d):
             node = ir.Conv(name, inputs, out_shape, stride=syn.stride, padding=syn.padding, dilation=syn.dilation,
@@ -100,6 +116,15 @@ def register(register_converter) -> None:
             delay = None if syn.delay is None else syn.delay.cpu().numpy().astype(np.int64)
             node = ir.Dense(name, inputs, out_shape, delay=delay, **common)
         return [node, _neuron(nrn, f"{path}.neuron", (name,), out_shape)]
+
+    @register_converter(lava.LavaRecurrentBlock)
+    def _recurrent(m, path, inputs, in_shape, out_shape):
+        """feed-forward ``dense`` + ``recurrent`` node (its cell the Lava neuron), as ``nk.layers.Recurrent``."""
+        del in_shape
+        ff = ir.Dense(f"{path}.synapse", inputs, out_shape, **_common(m))
+        v = m.synapse_rec.int_weight().cpu().numpy().astype(np.float64)
+        cell = _neuron(m.neuron, f"{path}.neuron", (), out_shape)
+        return [ff, ir.Recurrent(path, (ff.name,), out_shape, weight=v, cell=cell)]
 
     @register_converter(lava.LavaInput)
     def _input(m, path, inputs, in_shape, out_shape):

@@ -19,6 +19,9 @@ into ONE accumulator that feeds the neuron, so both weights are quantized in tha
   exactly for non-negative inputs); if it exceeds ``2**(acc_bits-1) - 1`` the SUM is requantized integer-only
   (:func:`compile.passes.requant.requant_to_fit`) by the ``recurrent`` node (``node.quant.requant``).
 * the neuron (``node.cell``) gets integer parameters for the accumulator's final unit, as any neuron does.
+* a Lava ``dense_rec`` block (``nk.from_netx``: the cell is a Lava neuron, ``capture_lava.is_lava_neuron``, and the
+  feed-forward node holds the file's integers) keeps its integers as they are: ``W_int``, ``V_int`` and the bias in
+  ``a_in``'s unit 1, no requantization (Lava does not rescale ``a_in``), the cell its Lava neuron.
 
 Example::
 
@@ -27,11 +30,13 @@ Example::
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
 
 from compile import ir
+from compile.capture_lava import is_lava_neuron
 from compile.ir import CompileError
 from compile.passes.quantize_tokens import scalar_scale
 from compile.passes.requant import fit_accumulator
@@ -103,6 +108,9 @@ def quantize_recurrent(st, n: ir.Recurrent, neuron: Callable) -> None:
 
     g = st.g
     ff = _check(g, n)
+    if is_lava_neuron(n) and ff.int_weight is not None:
+        _lava(st, n, ff)
+        return
     src = ff.inputs[0]
     s_in, in_max = scalar_scale(ff, st.scale, src), int(st.maxint[src])
     w, v = ff.weight.astype(np.float64), np.asarray(n.weight, np.float64)
@@ -148,4 +156,23 @@ def quantize_recurrent(st, n: ir.Recurrent, neuron: Callable) -> None:
     n.quant = ir.QuantSynapse(bits, v_int, unit, 1.0, br_int, requant, acc_scale, 1, bound.astype(np.int64))
     st.scale[ff.name], st.maxint[ff.name], st.nonneg[ff.name] = unit, ff_bound, False
     neuron(g, cell, acc_scale, st.vth_shift)
+    st.scale[n.name], st.maxint[n.name], st.nonneg[n.name] = 1.0, 1, True
+
+
+def _lava(st, n: ir.Recurrent, ff: ir.Dense) -> None:
+    """A Lava ``dense_rec`` block (module docstring): its integers in ``a_in``'s unit 1, unrescaled."""
+    src, o = ff.inputs[0], int(np.prod(n.shape))
+    if np.ndim(st.scale[src]) or st.scale[src] != 1.0 or not st.nonneg[src] or np.any(st.maxint[src] != 1):
+        raise CompileError(f"recurrent {n.name!r}: a Lava dense_rec block reads 0/1 spikes (the input or a block's "
+                           f"spikes); its input {src!r} has unit {st.scale[src]!r}")
+    w_int, v_int = np.asarray(ff.int_weight, np.int64), np.rint(np.asarray(n.weight)).astype(np.int64)
+    b_int = None if ff.bias is None else np.rint(ff.bias).astype(np.int64)
+    ff_bound = np.maximum(_pos(w_int), _neg(w_int)) + (0 if b_int is None else np.abs(b_int))
+    bound = ff_bound + np.maximum(_pos(v_int), _neg(v_int))
+    ones = np.ones(o)
+    ff.quant = ir.QuantSynapse(ff.weight_bits, w_int, ones, 1.0, b_int, None, ones, 1, ff_bound.astype(np.int64))
+    n.quant = ir.QuantSynapse(ff.weight_bits, v_int, ones, 1.0, None, None, ones, 1, bound.astype(np.int64))
+    p = n.cell.layer_integer
+    n.cell.integer = dataclasses.replace(p, vth=np.broadcast_to(p.vth, (o,)).copy())
+    st.scale[ff.name], st.maxint[ff.name], st.nonneg[ff.name] = ones, ff_bound, False
     st.scale[n.name], st.maxint[n.name], st.nonneg[n.name] = 1.0, 1, True

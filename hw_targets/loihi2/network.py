@@ -224,8 +224,11 @@ def require_exact_weights(layer: LoihiLayer, k: int) -> None:
     Example: ``require_exact_weights(LoihiLayer(np.array([[-64, 0]]), 4096, 0, 5), 0)`` raises.
     """
     if not layer.exact_weights:
-        raise ValueError(f"from_netx: layer {k}: netx's sign-mode corner (all weights <= 0 with max 0) makes Lava "
-                         "apply other weights than the stored ones; such a layer cannot be trained as stored")
+        why = ("a synapse whose weights are all <= 0, under the one exponent netx gives hstack(weight, weight_rec): "
+               "Lava's inhibitory Dense clips and truncates its mantissa" if layer.weight_rec is not None
+               else "all weights <= 0 with max 0")
+        raise ValueError(f"from_netx: layer {k}: netx's sign-mode corner ({why}) makes Lava apply other weights than "
+                         "the stored ones; such a layer cannot be trained as stored")
 
 
 def is_readout(layer: LoihiLayer) -> bool:

@@ -1,9 +1,10 @@
 """``nk.from_netx``: a lava-dl netx file as a trainable neurokit model whose forward is Lava's fixed-point run.
 
 Each netx block becomes a :class:`neurokit.layers.lava.LavaBlock` (float shadow weights of the stored integers,
-:class:`~neurokit.layers.lava.LavaCubaLIF` neuron with its bias), a ``flatten`` block an ``nk.layers.Flatten``, an
-input block with a neuron a :class:`~neurokit.layers.lava.LavaInput`. The model's output equals
-``simulate(load_netx(path), x)`` spike for spike (and so Lava's run), and
+:class:`~neurokit.layers.lava.LavaCubaLIF` neuron with its bias), a ``dense_rec`` block a
+:class:`~neurokit.layers.lava.LavaRecurrentBlock` (its ``weight_rec`` a second shadow matrix), a ``flatten`` block
+an ``nk.layers.Flatten``, an input block with a neuron a :class:`~neurokit.layers.lava.LavaInput`. The model's output
+equals ``simulate(load_netx(path), x)`` spike for spike (and so Lava's run), and
 ``nk.compile(model, target="loihi2", example_input=x).save(p)`` writes ``path`` back identically (the datasets of
 the file ride on the blocks), with the fine-tuned values where training changed them. A sigma-delta (SDNN) file
 becomes a float model of :class:`neurokit.SigmaDelta` units and plain synapses instead
@@ -24,10 +25,11 @@ from neurokit.layers.lava import (
     LavaCubaLIF,
     LavaDense,
     LavaInput,
+    LavaRecurrentBlock,
 )
 
 from .network import LoihiLayer, LoihiNetwork, require_exact_weights
-from .netx import NetxUnsupportedError, load_netx
+from .netx import load_netx
 from .netx_sdnn_model import sdnn_model
 from .sdnn import is_sdnn
 
@@ -40,10 +42,10 @@ def _neuron(layer) -> LavaCubaLIF:
 
 def _block(layer: LoihiLayer, k: int, network: dict) -> LavaBlock:
     require_exact_weights(layer, k)
-    if layer.weight_rec is not None:
-        raise NetxUnsupportedError(f"from_netx: layer {k}: a dense_rec (recurrent) block has no trainable neurokit "
-                                   "model yet; run the file with hw_targets.loihi2.simulate(load_netx(path), x)")
     w = torch.from_numpy(layer.weight.astype(np.float64))
+    if layer.weight_rec is not None:
+        rec = LavaDense(torch.from_numpy(layer.weight_rec.astype(np.float64)))
+        return LavaRecurrentBlock(LavaDense(w), rec, _neuron(layer), netx=layer.netx, network=network)
     if layer.conv is not None:
         c = layer.conv
         syn = LavaConv2d(w, c.stride, c.padding, c.dilation, c.groups)

@@ -167,10 +167,10 @@ def refusal(n: ir.Node) -> str | None:
     if n.op == "pool" and n.kind not in ("avg", "sum"):
         return (f"{n.kind}-pool has no NIR node; use AvgPool2d (nk.layers.AvgPool2d, exported as NIR AvgPool2d) or a "
                 "strided Conv2d")
+    if n.op == "recurrent" and is_lava_neuron(n):
+        return "a Lava dense_rec block (nk.from_netx) has no NIR export in this version"
     if n.op == "recurrent":
         return refusal(n.cell)
-    if n.op == "recurrent" and is_lava_neuron(n.cell):
-        return "a Lava dense_rec block (nk.from_netx) has no NIR export in this version"
     if n.op == "neuron" and n.kind in NO_NIR:
         return f"neuron kind {n.kind!r} is not supported by NIR: {NO_NIR[n.kind]}"
     return f"op {n.op!r} is not supported by NIR: {NO_NIR[n.op]}" if n.op in NO_NIR else None

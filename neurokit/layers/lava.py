@@ -8,6 +8,11 @@ Integer semantics (lava-nc ``lava/proc/lif/models.py`` ``PyLifModelBitAcc``, ``l
   float ``weight`` parameter is the trainable shadow; its integers are what netx stores). A step's accumulation
   reaches the neuron one step later (Lava's Dense / Conv send the previous step's buffer), plus the synaptic delay
   ``k`` of :class:`LavaDense`'s ``delay`` (``(out, in)``, 0..62). A conv accumulation wraps at 24 bits.
+* **Recurrent block** (:class:`LavaRecurrentBlock`, netx ``dense_rec``, Lava's ``RecurrentDense``): a second Dense
+  ``synapse_rec`` ``V [out, out]`` from the population's own spikes, with the same one-step latency:
+  ``a_in[t] = W s_in[t - 1] + V s_out[t - 1]`` (``s_out[-1] = 0``). netx encodes ``hstack(W, V)`` with one exponent;
+  the applied weights are the stored integers wherever ``LoihiLayer.exact_weights`` holds, which ``nk.from_netx``
+  checks.
 * **Neuron** (:class:`LavaCubaLIF`): ``u = u * (4096 - i_decay) / 4096 + (a_in << 6)`` (toward zero, 24-bit
   wrap), ``v = v * (4096 - v_decay) / 4096 + u`` (saturating), spike where ``v > vth_mant << 6``, ``v = 0`` after
   a spike (:func:`neurokit.integer.integer_cuba_step`). ``bias`` (``bias_mant``, only with ``i_decay = 4096``)
@@ -33,7 +38,7 @@ from torch import nn
 from .. import integer
 from .. import surrogate as _surrogate
 
-__all__ = ["LavaBlock", "LavaConv2d", "LavaCubaLIF", "LavaDense", "LavaInput", "LavaLatency"]
+__all__ = ["LavaBlock", "LavaConv2d", "LavaCubaLIF", "LavaDense", "LavaInput", "LavaLatency", "LavaRecurrentBlock"]
 
 #: netx's weight range (``optimize_weight_bits`` clips to it).
 WEIGHT_MIN, WEIGHT_MAX = -256, 254
@@ -43,6 +48,11 @@ _SHIFT = integer.ACT_SHIFT  # Lava: act_shift = vth_shift = 6
 def _int_ste(w: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
     """``clamp(round(w), lo, hi)`` forward, identity gradient."""
     return w + (torch.clamp(torch.round(w), lo, hi) - w).detach()
+
+
+def _one_step(x: torch.Tensor) -> torch.Tensor:
+    """Lava's one step of synaptic latency over ``[T, B, ...]``: ``y[t] = x[t - 1]``, ``y[0] = 0``."""
+    return F.pad(x[:-1], (0, 0) * (x.dim() - 1) + (1, 0))
 
 
 class LavaDense(nn.Module):
@@ -114,8 +124,7 @@ class LavaConv2d(nn.Module):
                      dilation=self.dilation, groups=self.groups)
         half = float(1 << 23)
         y = y + (torch.remainder(y.detach() + half, 2 * half) - half - y.detach())  # 24-bit wrap, identity gradient
-        y = y.reshape(steps, batch, *y.shape[1:])
-        return F.pad(y[:-1], (0, 0) * (y.dim() - 1) + (1, 0))
+        return _one_step(y.reshape(steps, batch, *y.shape[1:]))
 
 
 class LavaCubaLIF(nn.Module):
@@ -123,6 +132,8 @@ class LavaCubaLIF(nn.Module):
     (0..4096), ``vth_mant`` (the spike condition is ``v > vth_mant << 6``; values above 131071 never fire),
     optional trainable ``bias`` (per neuron, or per channel ``[C]`` for a conv map; needs ``i_decay = 4096``).
     ``forward(a) -> spikes`` (0/1, like ``a``); ``self.v`` keeps the last run's voltage after each step.
+    ``forward(a, weight_rec)``: each step also receives ``weight_rec [out, out]`` (integer-valued) times the
+    population's spikes of the step before (:class:`LavaRecurrentBlock`; gradients flow through those spikes).
 
     Example:
         >>> LavaCubaLIF(4096, 0, 1)(torch.tensor([[[0.0]], [[2.0]], [[2.0]]]))[:, 0, 0].tolist()
@@ -148,7 +159,7 @@ class LavaCubaLIF(nn.Module):
         """The integer ``bias_mant`` (int64) or None."""
         return None if self.bias is None else torch.round(self.bias.detach()).long()
 
-    def forward(self, a: torch.Tensor) -> torch.Tensor:
+    def forward(self, a: torch.Tensor, weight_rec: torch.Tensor | None = None) -> torch.Tensor:
         a = a.to(torch.float64)
         if self.bias is not None:
             b = _int_ste(self.bias, -4096, 4095)
@@ -159,9 +170,10 @@ class LavaCubaLIF(nn.Module):
         u_f = v_f = torch.zeros(a.shape[1:], dtype=torch.float64, device=a.device)
         spikes, vs = [], []
         for t in range(a.shape[0]):
-            u_i, v_i_pre = integer.integer_cuba_charge(u_i, v_i, a[t].detach().round().long(), p)
+            a_t = a[t] if weight_rec is None or not t else a[t] + spikes[-1] @ weight_rec.T  # exact integers
+            u_i, v_i_pre = integer.integer_cuba_charge(u_i, v_i, a_t.detach().round().long(), p)
             v_i, s_i = integer.integer_cuba_fire(v_i_pre, p)
-            u_f = u_f * ku + a[t] * 2.0 ** _SHIFT
+            u_f = u_f * ku + a_t * 2.0 ** _SHIFT
             u_f = u_f + (u_i.to(u_f.dtype) - u_f).detach()
             v_f = v_f * kv + u_f
             v_f = v_f + (v_i_pre.to(v_f.dtype) - v_f).detach()
@@ -191,6 +203,34 @@ class LavaBlock(nn.Module):
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
         return self.neuron(self.synapse(s))
+
+
+class LavaRecurrentBlock(LavaBlock):
+    """One netx ``dense_rec`` block (Lava's ``RecurrentDense``): ``synapse`` (:class:`LavaDense` ``W [out, in]``, no
+    delays) and ``synapse_rec`` (:class:`LavaDense` ``V [out, out]``, the float shadow of the stored ``weight_rec``)
+    feeding ``neuron``: ``a_in[t] = W s_in[t - 1] + V s_out[t - 1]`` (module docstring). ``netx`` / ``network`` as
+    :class:`LavaBlock`. ``forward(s [T, B, in]) -> spikes [T, B, out]``.
+
+    Example:
+        >>> block = LavaRecurrentBlock(LavaDense(torch.tensor([[8.0], [0.0]])), LavaDense(torch.tensor([[0.0, 0.0],
+        ...                            [8.0, 0.0]])), LavaCubaLIF(4096, 4096, 4))
+        >>> block(torch.tensor([[[1.0]], [[0.0]], [[0.0]]]))[:, 0].tolist()    # neuron 1 fires from neuron 0's spike
+        [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
+    """
+
+    def __init__(self, synapse: LavaDense, synapse_rec: LavaDense, neuron: LavaCubaLIF, netx: dict | None = None,
+                 network: dict | None = None):
+        super().__init__(synapse, neuron, netx, network)
+        out = synapse.weight.shape[0]
+        if synapse.delay is not None or synapse_rec.delay is not None:
+            raise ValueError("LavaRecurrentBlock: a dense_rec block has no synaptic delays")
+        if tuple(synapse_rec.weight.shape) != (out, out):
+            raise ValueError(f"LavaRecurrentBlock: synapse_rec weight must be square ({out}, {out}) (out, out), got "
+                             f"shape {tuple(synapse_rec.weight.shape)}")
+        self.synapse_rec = synapse_rec
+
+    def forward(self, s: torch.Tensor) -> torch.Tensor:
+        return self.neuron(self.synapse(s), _int_ste(self.synapse_rec.weight, WEIGHT_MIN, WEIGHT_MAX))
 
 
 class LavaInput(nn.Module):
@@ -224,4 +264,4 @@ class LavaLatency(nn.Module):
         if not isinstance(x, torch.Tensor) or x.dim() < 2:
             raise ValueError(f"LavaLatency: expected [T, B, ...], got "
                              f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
-        return F.pad(x[:-1], (0, 0) * (x.dim() - 1) + (1, 0))
+        return _one_step(x)

@@ -1,9 +1,10 @@
 """Train small lava-dl slayer CUBA networks a few steps and export them with slayer's own ``export_hdf5``
 (executed by the lava venv's Python, not imported).
 
-Usage: ``python slayer_netx_export.py out_dir``. For every case below it writes ``out_dir/<case>.net`` the way
-lava-dl's tutorials and its own netx test (``tests/lava/lib/dl/netx/test_hdf5.py``) do: ``layer/<i>`` groups filled
-by each block's ``export_hdf5``. ``out_dir/cases.json`` maps each case to ``{"error": null, "trained_values": n}``
+Usage: ``python slayer_netx_export.py out_dir [case ...]``. For every case below (or the cases named) it writes
+``out_dir/<case>.net`` the way lava-dl's tutorials and its own netx test (``tests/lava/lib/dl/netx/test_hdf5.py``) do:
+``layer/<i>`` groups filled by each block's ``export_hdf5``. ``out_dir/cases.json`` maps each case to
+``{"error": null, "trained_values": n}``
 (``n``: parameter values training changed) or, where slayer's training or export raised under this torch,
 ``{"error": "<Type>: <message>"}``.
 
@@ -92,11 +93,13 @@ def _train(make, seed, steps=4, t=24, batch=4):
     return net, sum(int((a != p).sum()) for a, p in zip(before, net.parameters()))
 
 
-def main(out_dir: str) -> None:
+def main(out_dir: str, names: list[str]) -> None:
     torch.set_num_threads(1)  # the same float sums, so the same trained files, on every machine
     out = Path(out_dir)
     report = {}
-    for seed, (name, make) in enumerate(CASES.items()):
+    for seed, (name, make) in enumerate(CASES.items()):  # a case's seed does not depend on the cases asked for
+        if names and name not in names:
+            continue
         try:
             net, changed = _train(make, seed)
             with h5py.File(out / f"{name}.net", "w") as h:
@@ -110,4 +113,7 @@ def main(out_dir: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    unknown = set(sys.argv[2:]) - set(CASES)
+    if unknown:
+        sys.exit(f"slayer_netx_export.py: unknown case(s) {sorted(unknown)}; cases: {list(CASES)}")
+    main(sys.argv[1], sys.argv[2:])

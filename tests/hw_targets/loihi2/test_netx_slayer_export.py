@@ -3,7 +3,8 @@ with learnable axonal delays, an input-neuron CNN with conv delays, conv + pool,
 steps on random data and exported with each block's own ``export_hdf5`` (tests/helpers/slayer_netx_export.py, in the
 lava venv). Each file: ``load_netx`` reads it, ``simulate`` equals Lava's ``Loihi2SimCfg("fixed_pt")`` run of the same
 file spike for spike in every block (and the last block's voltage), and ``nk.from_netx`` gives a model with the same
-spikes that compiles back to an identical file where it supports the content. The pool file is refused by both
+spikes (the recurrent block a ``LavaRecurrentBlock``, tests/hw_targets/loihi2/test_from_netx_recurrent.py) that
+compiles back to an identical file. The pool file is refused by both
 (netx cannot build ``pool`` blocks); its blocks before the pool are compared instead.
 """
 from __future__ import annotations
@@ -74,10 +75,6 @@ def test_files_slayer_writes_match_lava_and_round_trip(slayer_files, tmp_path):
         np.testing.assert_array_equal(ours.v_last, lava.v_last, err_msg=f"{label}: last block's voltage")
         assert ours.v_last.any(), label
         kinds[label] = lava.blocks
-        if label == "recurrent":  # from_netx has no recurrent block: refused by name, never run without V
-            with pytest.raises(NetxUnsupportedError, match=r"from_netx: layer 0: a dense_rec \(recurrent\) block"):
-                nk.from_netx(path, **kw)
-            continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the conv-delay warning, checked above
             model = nk.from_netx(path, **kw)
