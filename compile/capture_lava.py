@@ -70,15 +70,12 @@ def check_all_lava(graph: ir.Graph, target: str) -> None:
     if not lava_latency(graph):
         return
     for n in graph.nodes:
-        if n.op == "recurrent" and is_lava_neuron(n):
-            raise ir.CompileError(f"{target}: node {n.name!r} (recurrent): a Lava dense_rec block "
-                                  "(LavaRecurrentBlock) has no lowering on this target in this version; run it on "
-                                  "target 'loihi2'")
-        lava = is_lava_neuron(n) if n.op == "neuron" else is_lava_synapse(n) if n.op in ("dense", "conv") else None
-        if lava is False or n.op not in ("input", "neuron", "dense", "conv", "flatten"):
+        lava = (is_lava_neuron(n) if n.op in ("neuron", "recurrent")
+                else is_lava_synapse(n) if n.op in ("dense", "conv") else None)
+        if lava is False or n.op not in ("input", "neuron", "recurrent", "dense", "conv", "flatten"):
             raise ir.CompileError(f"{target}: node {n.name!r} ({n.op}): a graph of Lava layers (nk.from_netx) runs "
                                   "with Lava's one-step synaptic latency, so it may hold only Lava blocks "
-                                  "(LavaBlock, LavaInput) and flatten; this node is not one")
+                                  "(LavaBlock, LavaRecurrentBlock, LavaInput) and flatten; this node is not one")
 
 
 def _tau(decay: int) -> float:

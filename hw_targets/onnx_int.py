@@ -226,18 +226,21 @@ def _lava_exact(graph: ir.Graph) -> ir.Graph:
         if not is_lava_neuron(n) or n.inputs[0] == graph.input.name:
             continue
         syn = graph.node(n.inputs[0])
-        q, p = syn.quant, n.integer
+        cell = n.cell if n.op == "recurrent" else n  # a dense_rec block: its Lava neuron is the recurrent cell
+        q, p, lp = syn.quant, cell.integer, cell.layer_integer
         kept = (q.requant is None and np.array_equal(q.weight, syn.int_weight)
+                and (n.op != "recurrent" or n.quant.requant is None)
                 and (p.decay_u, p.decay_v, p.reset, p.act_shift, p.vth_shift, p.uv_bits, p.u_register)
-                == (n.layer_integer.decay_u, n.layer_integer.decay_v, "hard", ACT_SHIFT, ACT_SHIFT, UV_BITS, True)
-                and np.all(p.vth == n.layer_integer.vth))
+                == (lp.decay_u, lp.decay_v, "hard", ACT_SHIFT, ACT_SHIFT, UV_BITS, True)
+                and np.all(p.vth == lp.vth))
         if not kept:
             raise ir.CompileError(f"onnx_int: node {syn.name!r} ({syn.op}): a Lava layer (nk.from_netx) keeps netx's "
                                   "integers, but the quantize pass changed them; compile with the default "
                                   "weight_bits=8")
-        if q.bias is not None and q.acc_max.max() >= _BIAS_FOLD_MAX:
-            raise ir.CompileError(f"onnx_int: node {n.name!r} (neuron): |a_in + bias| may reach "
-                                  f"{int(q.acc_max.max())} >= {_BIAS_FOLD_MAX}, where Lava's bias (added to v) and "
+        acc_max = (n.quant if n.op == "recurrent" else q).acc_max.max()  # recurrent: W s + V s[t-1] + bias
+        if q.bias is not None and acc_max >= _BIAS_FOLD_MAX:
+            raise ir.CompileError(f"onnx_int: node {cell.name!r} (neuron): |a_in + bias| may reach "
+                                  f"{int(acc_max)} >= {_BIAS_FOLD_MAX}, where Lava's bias (added to v) and "
                                   "the bias folded into a_in differ (the 24-bit current u would wrap)")
     return graph
 

@@ -223,7 +223,8 @@ def _emit_recurrent(n: ir.Recurrent, e: _Step) -> Sym:
     """``requant(acc_ff + V s[t-1] + b_rec)`` (``MatMulInteger`` on the loop-carried int8 spikes ``s[t-1]``), then
     :func:`neurokit.integer.integer_cuba_step` itself; the new spikes are the next step's ``s[t-1]``."""
     b, q = e.b, n.quant
-    rec = b.op("MatMulInteger", [e.st[f"{n.name}/s"].name, b.const(q.weight.T.astype(np.int8))])
+    rec = _int8_terms(b, np.asarray(q.weight, np.int64).T,  # a Lava dense_rec block's V may be 9-bit (netx)
+                      lambda w8: b.op("MatMulInteger", [e.st[f"{n.name}/s"].name, b.const(w8)]))
     acc = b.op("Add", [e.a(n).cast(TP.INT32).name, rec])
     if q.bias is not None:
         acc = b.op("Add", [acc, b.const(q.bias.astype(np.int32))])

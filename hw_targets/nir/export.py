@@ -167,8 +167,6 @@ def refusal(n: ir.Node) -> str | None:
     if n.op == "pool" and n.kind not in ("avg", "sum"):
         return (f"{n.kind}-pool has no NIR node; use AvgPool2d (nk.layers.AvgPool2d, exported as NIR AvgPool2d) or a "
                 "strided Conv2d")
-    if n.op == "recurrent" and is_lava_neuron(n):
-        return "a Lava dense_rec block (nk.from_netx) has no NIR export in this version"
     if n.op == "recurrent":
         return refusal(n.cell)
     if n.op == "neuron" and n.kind in NO_NIR:
@@ -300,7 +298,7 @@ def _export_recurrent(n: ir.Recurrent, ex: _Export) -> None:
     why = refusal(n)
     if why is not None:
         raise ir.CompileError(f"nir: node {n.name!r} ({n.op}): {why}")
-    ex.place(n, _neuron(n.cell, ex.dt))
+    ex.place(n, lava_neuron(n.cell, ex.dt) if is_lava_neuron(n) else _neuron(n.cell, ex.dt))
     key = ex.names[n.name][0]
     rec = f"{key}_w_rec"
     if rec in ex.nodes:

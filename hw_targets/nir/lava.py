@@ -18,6 +18,8 @@ CUBA LIF: ``u = u (4096 - iDecay) /    ``CubaLIF(tau_syn = dt 4096 / iDecay, tau
 vDecay) / 4096 + u``, spike            v_leak = v_reset = 0)``: forward Euler of it is Lava's update without the
 ``v > vThMant << 6``, ``v = 0``        rounding toward zero (``iDecay`` or ``vDecay`` 0: ``tau = inf``)
 input block with a neuron              ``Input -> CubaLIF`` (no synapse, no latency: the input is its ``a_in``)
+``dense_rec`` block (``weight_rec``)   the cycle ``CubaLIF -> Linear(weight_rec) -> CubaLIF`` (NIR's recurrent edge
+                                       carries the previous step's spikes: Lava's recurrent Dense latency)
 =====================================  ===============================================================================
 
 Every neuron's ``metadata["lava"]`` holds ``{"i_decay", "v_decay", "vth_mant"}`` and its ``discretization`` is
@@ -132,9 +134,12 @@ def _layer(name: str, node: nir.CubaLIF, graph: nir.NIRGraph, pred: dict, src: s
     from hw_targets.loihi2.network import ConvGeometry, LoihiLayer
 
     i_decay, v_decay, vth = _params(name, node)
-    weights, delays, bias, conv = [], [], None, None
+    weights, delays, bias, conv, weight_rec = [], [], None, None, None
     for syn in pred[name]:
         sn = graph.nodes[syn]
+        if pred[syn] == [name] and isinstance(sn, nir.Linear):  # the dense_rec cycle: its recurrent weights
+            weight_rec = np.asarray(sn.weight, np.float64)
+            continue
         (dl,) = pred[syn] if len(pred[syn]) == 1 else (None,)
         if dl is None or not isinstance(graph.nodes[dl], nir.Delay) or pred[dl] != [src]:
             raise ValueError(f"NIR node {name!r}: a Lava neuron reads Delay -> Linear / Affine / Conv2d branches from "
@@ -165,7 +170,8 @@ def _layer(name: str, node: nir.CubaLIF, graph: nir.NIRGraph, pred: dict, src: s
         delay = stored.astype(np.int64) if np.any(stored) else None
     bias = None if bias is None or not np.any(bias) else np.round(bias).astype(np.int64)
     try:
-        return LoihiLayer(w, i_decay, v_decay, vth, delay=delay, bias=bias, name=name, conv=conv)
+        return LoihiLayer(w, i_decay, v_decay, vth, delay=delay, bias=bias, name=name, conv=conv,
+                          weight_rec=weight_rec)
     except ValueError as err:
         raise ValueError(f"NIR node {name!r}: {err}") from err
 
@@ -191,7 +197,7 @@ def lava_network_from_nir(graph: nir.NIRGraph, dt: float):
     shape = tuple(int(v) for v in np.ravel(graph.nodes[cur].input_type["input"]))
     layers, input_layer, netx = [], None, {}
     while True:
-        nxt = succ[cur]
+        nxt = [k for k in succ[cur] if succ[k] != [cur]]  # not a dense_rec block's own recurrent synapse
         if not nxt:
             raise ValueError(f"NIR node {cur!r}: the Lava chain ends without an Output node")
         node = graph.nodes[nxt[0]]

@@ -2,8 +2,8 @@
 :class:`~neurokit.layers.lava.LavaRecurrentBlock` whose forward equals ``simulate(load_netx(path), x)`` and Lava's own
 ``Loihi2SimCfg("fixed_pt")`` run spike for spike, for a file lava-dl's slayer writes in the test run and for fresh
 networks of ours (netx's one exponent for ``hstack(weight, weight_rec)``, the sign-mode corner where Lava applies other
-weights than stored: refused); compiled back to an identical file; trainable (both weight matrices), the fine-tuned
-integers written back."""
+weights than stored: refused); compiled back to an identical file and re-targeted to ``onnx_int`` and ``nir`` with the
+same spikes; trainable (both weight matrices), the fine-tuned integers written back."""
 from __future__ import annotations
 
 import json
@@ -67,7 +67,7 @@ def files(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", ["slayer", "shared", "shared_bias"])
-def test_forward_equals_simulate_and_lava_and_compiles_back_identical(files, name, tmp_path):
+def test_forward_equals_simulate_and_lava_compiles_back_identical_and_retargets(files, name, tmp_path):
     paths, xs, lava = files
     path, x, res = paths[name], xs[name], lava[name]
     net, model = load_netx(path), nk.from_netx(path)
@@ -90,6 +90,11 @@ def test_forward_equals_simulate_and_lava_and_compiles_back_identical(files, nam
     assert cm.report()["loihi_layers"][0]["recurrent"]
     cm.save(tmp_path / "back.net")
     assert_netx_identical(path, tmp_path / "back.net", label=name)
+    onnx = nk.compile(model, target="onnx_int", example_input=xt)           # re-targeted: integer ONNX, NIR
+    np.testing.assert_array_equal(onnx.run(xt).numpy(), res.spikes[-1], err_msg=f"{name}: onnx_int")
+    nir_cm = nk.compile(model, target="nir", example_input=xt)
+    assert ("0", "0_w_rec") in nir_cm.artefact.graph.edges and ("0_w_rec", "0") in nir_cm.artefact.graph.edges
+    np.testing.assert_array_equal(nir_cm.run(xt).numpy(), res.spikes[-1], err_msg=f"{name}: nir")
     if name == "shared":  # netx's one exponent for hstack(weight, weight_rec) is not the feed-forward one alone
         layer = net.layers[0]
         assert layer.synapse.weight_exp == layer.synapse_rec.weight_exp == -1
@@ -148,14 +153,10 @@ def test_training_reaches_both_matrices_and_save_writes_the_tuned_integers(tmp_p
         np.testing.assert_array_equal(simulate(back, x.numpy()), model(x).numpy())
 
 
-@pytest.mark.parametrize("target,match", [
-    ("gpu", r"gpu: .*node '0(\.neuron)?' \(neuron\).*runs bit-exactly on targets 'loihi2' and 'onnx_int'"),
-    ("onnx_int", r"onnx_int: node '0' \(recurrent\): a Lava dense_rec block \(LavaRecurrentBlock\) has no lowering "
-                 r"on this target in this version; run it on target 'loihi2'"),
-    ("nir", r"nir: node '0' \(recurrent\): a Lava dense_rec block \(nk.from_netx\) has no NIR export")])
-def test_other_targets_refuse_the_recurrent_lava_block(target, match, tmp_path):
-    """gpu: its float neuron arithmetic is not Lava's; onnx_int and nir: no lowering of a Lava recurrent block yet."""
+def test_gpu_refuses_the_recurrent_lava_block(tmp_path):
+    """gpu's float neuron arithmetic is not Lava's: a refusal naming the recurrent layer's Lava neuron."""
     path = save_netx(LoihiNetwork(6, [LoihiLayer(np.ones((4, 6)), 1024, 0, 3, weight_rec=np.eye(4) * 8)]),
                      tmp_path / "r.net")
-    with pytest.raises(nk.CompileError, match=match):
-        nk.compile(nk.from_netx(path), target=target, example_input=torch.from_numpy(_spikes(6, 0)).float())
+    with pytest.raises(nk.CompileError, match=r"gpu: .*node '0(\.neuron)?' \(neuron\).*runs bit-exactly on targets "
+                                              r"'loihi2' and 'onnx_int'"):
+        nk.compile(nk.from_netx(path), target="gpu", example_input=torch.from_numpy(_spikes(6, 0)).float())
