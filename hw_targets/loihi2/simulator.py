@@ -35,12 +35,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from neurokit.integer import MAX_UV, IntNeuronParams, integer_cuba_step
+from compile.capture_lava import LAVA_CONV_BITS as CONV_BITS  # Lava's Conv: signed_clamp(conv, bits=24)
+from neurokit.integer import MAX_UV, IntNeuronParams, integer_cuba_step, wrap
 
 from .network import InputLayer, LoihiLayer, LoihiNetwork
 
 _A_MAX = MAX_UV >> 6  # |a_in| below this keeps a_in << 6 inside the 24-bit current (no wrap)
-CONV_BITS = 24  # PyConvModelFixed: a_out = signed_clamp(conv, bits=24)
 _A_IN_MAX = (1 << 15) - 1  # Lava LIF a_in: int16
 
 
@@ -111,8 +111,7 @@ def conv_sum(layer: LoihiLayer, s: np.ndarray) -> np.ndarray:
 
 def _conv_acc(layer: LoihiLayer, s: np.ndarray) -> np.ndarray:
     """Lava ``Conv`` accumulation of spikes ``s [T, B, C*H*W]`` -> int64 ``[T, B, n_out]`` (24-bit wrap)."""
-    half = 1 << (CONV_BITS - 1)
-    return (conv_sum(layer, s) + half) % (2 * half) - half
+    return wrap(conv_sum(layer, s), CONV_BITS)
 
 
 def _neuron(layer: LoihiLayer | InputLayer) -> IntNeuronParams:
