@@ -6,18 +6,15 @@ weights than stored: refused); compiled back to an identical file and re-targete
 same spikes; trainable (both weight matrices), the fine-tuned integers written back."""
 from __future__ import annotations
 
-import json
-import subprocess
 
 import numpy as np
 import pytest
 import torch
 from tests.helpers.netx_files import assert_netx_identical
-from tests.helpers.paths import REPO_ROOT
+from tests.helpers.slayer_files import export_slayer_files
 
 import neurokit as nk
 from hw_targets.loihi2 import LoihiLayer, LoihiNetwork, load_netx, run_lava, save_netx, simulate
-from hw_targets.loihi2.lava_bridge import lava_python
 from hw_targets.loihi2.weights import encode_weights
 from neurokit.layers.lava import LavaCubaLIF, LavaDense, LavaRecurrentBlock
 
@@ -52,10 +49,7 @@ def _corner_net():
 def files(tmp_path_factory):
     """slayer's recurrent file, our two fresh dense_rec networks and the corner, with one Lava run of them all."""
     out = tmp_path_factory.mktemp("netx_rec")
-    proc = subprocess.run([str(lava_python()), str(REPO_ROOT / "tests" / "helpers" / "slayer_netx_export.py"),
-                           str(out), "recurrent"], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert json.loads((out / "cases.json").read_text())["recurrent"]["error"] is None
+    assert export_slayer_files(out, "recurrent")["recurrent"]["error"] is None
     rng = np.random.default_rng(0)
     paths = {"slayer": out / "recurrent.net"}
     for name, net in (("shared", _shared_exponent_net(rng)), ("shared_bias", _shared_exponent_net(rng, True)),

@@ -9,19 +9,17 @@ compiles back to an identical file. The pool file is refused by both
 """
 from __future__ import annotations
 
-import json
-import subprocess
 import warnings
 
 import numpy as np
 import pytest
 import torch
 from tests.helpers.netx_files import assert_netx_identical
-from tests.helpers.paths import REPO_ROOT
+from tests.helpers.slayer_files import export_slayer_files
 
 import neurokit as nk
 from hw_targets.loihi2 import load_netx, run_lava, save_netx, simulate
-from hw_targets.loihi2.lava_bridge import lava_builds, lava_python
+from hw_targets.loihi2.lava_bridge import lava_builds
 from hw_targets.loihi2.netx import NetxUnsupportedError
 
 pytestmark = pytest.mark.lava
@@ -40,10 +38,7 @@ def _drive(net, seed):
 @pytest.fixture(scope="module")
 def slayer_files(tmp_path_factory):
     out = tmp_path_factory.mktemp("slayer_netx")
-    proc = subprocess.run([str(lava_python()), str(REPO_ROOT / "tests" / "helpers" / "slayer_netx_export.py"),
-                           str(out)], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out, json.loads((out / "cases.json").read_text())
+    return out, export_slayer_files(out)
 
 
 def test_files_slayer_writes_match_lava_and_round_trip(slayer_files, tmp_path):

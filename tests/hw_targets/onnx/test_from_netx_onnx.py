@@ -9,21 +9,19 @@ that could wrap the current, target ``gpu``).
 """
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 import warnings
 
 import numpy as np
 import pytest
 import torch
-from tests.helpers.paths import REPO_ROOT
+from tests.helpers.slayer_files import export_slayer_files
 
 import hw_targets
 import neurokit as nk
 from compile import integer_sim
 from hw_targets.loihi2 import LoihiLayer, LoihiNetwork, load_netx, run_lava, save_netx, simulate
-from hw_targets.loihi2.lava_bridge import lava_dl_netx_files, lava_python
+from hw_targets.loihi2.lava_bridge import lava_dl_netx_files
 from hw_targets.loihi2.netx import NetxUnsupportedError
 from hw_targets.loihi2.netx_model import model_from_network
 from hw_targets.loihi2.network import ConvGeometry
@@ -66,10 +64,7 @@ def _assert_onnx_exact(model, net, x, label, **options):
 @pytest.fixture(scope="module")
 def slayer_files(tmp_path_factory):
     out = tmp_path_factory.mktemp("slayer_netx_onnx")
-    proc = subprocess.run([str(lava_python()), str(REPO_ROOT / "tests" / "helpers" / "slayer_netx_export.py"),
-                           str(out)], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    cases = json.loads((out / "cases.json").read_text())
+    cases = export_slayer_files(out)
     assert all(cases[k]["error"] is None for k in ("dense", "dense_delay", "cnn")), cases
     return out
 
