@@ -58,7 +58,7 @@ from compile.dispatch import Rules
 from neurokit.integer import ACT_SHIFT, DECAY_UNITY, UV_BITS
 from compile.ir import CompileError
 
-from .lowering_sdnn import input_delta, reads_graded_input, sdnn_layer
+from .lowering_sdnn import input_delta, quantized, reads_graded_input, sdnn_layer
 from .network import (
     MAX_DELAY,
     MAX_VTH_MANT,
@@ -97,12 +97,8 @@ def _fail(n: ir.Node, why: str) -> CompileError:
 
 def _synapse(d: ir.Dense | ir.Conv, decay_u: int):
     """(weight, bias or None, delay or None) of a quantized dense / conv node, checked for Loihi."""
-    q = d.quant
-    if q is None:
-        raise _fail(d, "graph is not quantized; run the quantize pass first")
-    if q.requant is not None:
-        raise _fail(d, "its accumulator is requantized (multiplier + shift), which Loihi cannot do between "
-                       "synapse and neuron; quantize with fewer weight bits so the sum fits 16 bits")
+    q = quantized(d, "its accumulator is requantized (multiplier + shift), which Loihi cannot do between synapse and "
+                     "neuron; quantize with fewer weight bits so the sum fits 16 bits")
     w = np.asarray(q.weight).astype(np.int64)
     if w.size and (w.min() < WEIGHT_MIN or w.max() > WEIGHT_MAX):
         raise _fail(d, f"integer weights span {int(w.min())}..{int(w.max())}; Loihi takes {WEIGHT_MIN}..{WEIGHT_MAX}")
@@ -156,12 +152,8 @@ def _layer(d: ir.Dense | ir.Conv, nrn: ir.Neuron, in_shape: tuple[int, ...],
 def _recurrent_synapse(rec: ir.Recurrent, decay_u: int, bias: np.ndarray | None):
     """``(weight_rec, bias)`` of a netx ``dense_rec`` block: the recurrent node's ``V_int`` (same unit as the
     feed-forward weights, so one netx exponent encodes both) and the two biases summed (both reach ``a_in``)."""
-    q = rec.quant
-    if q is None:
-        raise _fail(rec, "graph is not quantized; run the quantize pass first")
-    if q.requant is not None:
-        raise _fail(rec, "its accumulator W x + V s is requantized (multiplier + shift), which Loihi cannot do "
-                         "between synapse and neuron; quantize with fewer weight bits so the sum fits 16 bits")
+    q = quantized(rec, "its accumulator W x + V s is requantized (multiplier + shift), which Loihi cannot do between "
+                       "synapse and neuron; quantize with fewer weight bits so the sum fits 16 bits")
     v = np.asarray(q.weight).astype(np.int64)
     if v.size and (v.min() < WEIGHT_MIN or v.max() > WEIGHT_MAX):
         raise _fail(rec, f"integer recurrent weights span {int(v.min())}..{int(v.max())}; Loihi takes "

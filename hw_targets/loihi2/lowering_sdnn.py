@@ -50,6 +50,16 @@ def _fail(n: ir.Node, why: str) -> CompileError:
     return CompileError(f"loihi2: node {n.name!r} ({n.op}): {why}")
 
 
+def quantized(d: ir.Node, requant_why: str) -> ir.QuantSynapse:
+    """``d.quant``, or a :class:`CompileError` naming ``d``: not quantized, or requantized (``requant_why``: why
+    Loihi cannot apply a multiplier between the synapse and its neuron, and what to do)."""
+    if d.quant is None:
+        raise _fail(d, "graph is not quantized; run the quantize pass first")
+    if d.quant.requant is not None:
+        raise _fail(d, requant_why)
+    return d.quant
+
+
 def reads_graded_input(graph: ir.Graph) -> bool:
     """Whether the graph input feeds sigma-delta layers only (a delta encoder, or a synapse into a sigma-delta unit):
     then it is real-valued, quantized to integers that netx feeds to the input block (or the first synapse).
@@ -124,12 +134,8 @@ def input_delta(n: ir.SigmaDelta, graph: ir.Graph) -> InputLayer:
 
 def sdnn_layer(d: ir.Dense | ir.Conv, n: ir.SigmaDelta | ir.Sigma, in_shape: tuple[int, ...]) -> LoihiLayer:
     """The netx SDNN block of synapse ``d`` feeding sigma-delta unit ``n`` (module docstring)."""
-    q = d.quant
-    if q is None:
-        raise _fail(d, "graph is not quantized; run the quantize pass first")
-    if q.requant is not None:
-        raise _fail(d, "its accumulator is requantized (multiplier + shift); netx applies integer weights as they "
-                       "are: quantize with sdnn_netx=True")
+    q = quantized(d, "its accumulator is requantized (multiplier + shift); netx applies integer weights as they are: "
+                     "quantize with sdnn_netx=True")
     if q.bias is not None and np.any(q.bias):
         raise _fail(d, f"a synapse bias into sigma-delta unit {n.name!r} is integrated every step (sigma += W x + b); "
                        "netx SDNN blocks add the bias after the sigma: put it in the unit (nk.SigmaDelta(bias=...), as "
