@@ -219,6 +219,16 @@ class _Export:
         key = _name(n.name)
         return f"node_{key}" if key in ("input", "output") or key in self.nodes else key
 
+    def branches(self, n: ir.Node, parts) -> None:
+        """Add the branch nodes ``parts = (nodes, inner_edges, heads, tails)`` of IR node ``n``: its inputs feed every
+        head, every tail feeds its consumers (NIR sums them there)."""
+        nodes, inner, heads, self.names[n.name] = parts
+        clash = sorted(set(nodes) & (set(self.nodes) | {"input", "output"}))
+        if clash:
+            raise ir.CompileError(f"nir: node {n.name!r}: branch node names {clash} are already taken")
+        self.nodes.update(nodes)
+        self.edges += inner + [(src, head) for s in n.inputs for src in self.names[s] for head in heads]
+
     def place(self, n: ir.Node, node: nir.NIRNode) -> None:
         """Add ``node`` for IR node ``n`` with an edge from each of its inputs' NIR nodes."""
         key = self.key(n)
@@ -231,43 +241,16 @@ def _export_input(n: ir.Input, ex: _Export) -> None:
     ex.names[n.name] = ["input"]
 
 
-def _feeds_lava(n: ir.Node, ex: _Export) -> bool:
-    return any(is_lava_neuron(c) for c in ex.graph.consumers(n.name))
-
-
-def _export_lava_synapse(n: ir.Dense | ir.Conv, ex: _Export) -> None:
-    """A Lava block's synapse: its latency as Delay nodes (:mod:`hw_targets.nir.lava`)."""
-    key = ex.key(n)
-    branch_nodes, inner, heads, ex.names[n.name] = lava_synapse(n, key, ex.shapes[n.inputs[0]], ex.dt)
-    clash = sorted(set(branch_nodes) & (set(ex.nodes) | {"input", "output"}))
-    if clash:
-        raise ir.CompileError(f"nir: node {n.name!r}: Lava synapse node names {clash} are already taken")
-    ex.nodes.update(branch_nodes)
-    ex.edges += inner + [(src, head) for s in n.inputs for src in ex.names[s] for head in heads]
-
-
-def _export_conv(n: ir.Conv, ex: _Export) -> None:
-    if _feeds_lava(n, ex):
-        _export_lava_synapse(n, ex)
+def _export_synapse(n: ir.Dense | ir.Conv, ex: _Export) -> None:
+    """A plain synapse; a delayed dense as one branch per delay value; a Lava block's synapse with its latency as
+    Delay nodes (:mod:`hw_targets.nir.lava`)."""
+    if any(is_lava_neuron(c) for c in ex.graph.consumers(n.name)):
+        ex.branches(n, lava_synapse(n, ex.key(n), ex.shapes[n.inputs[0]], ex.dt))
+    elif n.op == "dense" and n.delay is not None and np.any(n.delay):
+        ex.branches(n, _delay_branches(n, ex.key(n), ex.dt))
+        ex.delayed = True
     else:
         ex.place(n, _synapse(n, ex.shapes))
-
-
-def _export_dense(n: ir.Dense, ex: _Export) -> None:
-    if _feeds_lava(n, ex):
-        _export_lava_synapse(n, ex)
-        return
-    if n.delay is None or not np.any(n.delay):
-        ex.place(n, _synapse(n, ex.shapes))
-        return
-    key = ex.key(n)
-    branch_nodes, inner, heads, ex.names[n.name] = _delay_branches(n, key, ex.dt)
-    clash = sorted(set(branch_nodes) & (set(ex.nodes) | {"input", "output"}))
-    if clash:
-        raise ir.CompileError(f"nir: node {n.name!r}: delay branch names {clash} are already taken")
-    ex.nodes.update(branch_nodes)
-    ex.edges += inner + [(src, head) for s in n.inputs for src in ex.names[s] for head in heads]
-    ex.delayed = True
 
 
 def _export_pool(n: ir.Pool, ex: _Export) -> None:
@@ -312,8 +295,8 @@ def _export_recurrent(n: ir.Recurrent, ex: _Export) -> None:
 #: How each IR node type becomes NIR nodes and edges; the refused types carry ``NO_NIR``'s reason.
 RULES = Rules("nir", {
     ir.Input: _export_input,
-    ir.Dense: _export_dense,
-    ir.Conv: _export_conv,
+    ir.Dense: _export_synapse,
+    ir.Conv: _export_synapse,
     ir.Pool: _export_pool,
     ir.Flatten: lambda n, ex: ex.place(n, nir.Flatten(input_type={"input": np.array(ex.shapes[n.inputs[0]])},
                                                       start_dim=0, end_dim=-1)),
