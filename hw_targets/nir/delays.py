@@ -1,11 +1,13 @@
-"""Import NIR ``Delay -> Linear/Affine`` branches as one per-synapse delayed synapse (`DelayedLinear`).
+"""Per-synapse delays in NIR: ``Delay -> Linear/Affine`` branches, written by :func:`delay_branches` and imported as
+one per-synapse delayed synapse (`DelayedLinear`).
 
-``hw_targets.nir_target`` exports a rounded ``DelayedLinear`` (``y[t, o] = b[o] + sum_j W[o, j] x[t - d[o, j], j]``,
-zero before ``t = 0``) decomposed by delay value: per distinct delay ``k`` a branch ``Delay(k * dt seconds per input
-channel) -> Linear(W * (d == k))`` (``k = 0``: the Linear alone), all branches from one source node feeding one
-target node, which sums them. :func:`collapse_delays` finds every such group in any NIR graph (a ``Delay`` must be
-the only input of one ``Linear``/``Affine`` that feeds one node; the group is every such branch into that target,
-plus the plain ``Linear``/``Affine`` nodes into it that read the same source node(s)) and replaces it by one
+The ``nir`` target (:mod:`hw_targets.nir.export`) exports a rounded ``DelayedLinear``
+(``y[t, o] = b[o] + sum_j W[o, j] x[t - d[o, j], j]``, zero before ``t = 0``) decomposed by delay value: per distinct
+delay ``k`` a branch ``Delay(k * dt seconds per input channel) -> Linear(W * (d == k))`` (``k = 0``: the Linear
+alone), all branches from one source node feeding one target node, which sums them. :func:`collapse_delays` finds
+every such group in any NIR graph (a ``Delay`` must be the only input of one ``Linear``/``Affine`` that feeds one
+node; the group is every such branch into that target, plus the plain ``Linear``/``Affine`` nodes into it that read
+the same source node(s)) and replaces it by one
 :class:`DelayedSynapse` node; the target's other inputs are kept (summed, e.g. a residual edge). A Delay's
 ``delay`` (seconds, one value per input channel) must be a whole number of steps of ``dt`` (the Delay node's
 ``metadata["dt"]``, else the graph's); otherwise ``ValueError``.
@@ -25,7 +27,47 @@ import numpy as np
 import torch
 from torch import nn
 
+from compile.ir import CompileError
 from neurokit.layers.delays import DelayedLinear
+
+
+#: Graph / branch metadata naming the decomposition below.
+DELAY_DECOMPOSITION = "per-synapse delays decomposed by delay value"
+
+
+def delay_branches(n, key: str, dt: float, delay: np.ndarray) -> tuple[dict[str, nir.NIRNode], list[tuple[str, str]],
+                                                                       list[str], list[str]]:
+    """Decompose dense ``n`` (IR ``dense``) with integer ``delay [out, in]`` in steps (its own, or Lava's latency
+    added: :mod:`hw_targets.nir.lava`) into one branch per distinct delay value: the export side of this module's
+    convention.
+
+    Returns ``(nodes, inner_edges, heads, tails)``: the layer's input feeds every head, every tail feeds the
+    layer's consumers (summed there). Branch ``k``: ``Delay(full(in, k * dt))`` -> ``Linear(W * (delay == k))``
+    (no Delay for ``k = 0``); the bias is on the first branch (an ``Affine``). Example: delays ``{0, 3}`` give
+    nodes ``fc_w0`` (Affine or Linear), ``fc_delay3``, ``fc_w3`` with heads ``[fc_w0, fc_delay3]``, tails
+    ``[fc_w0, fc_w3]``.
+    """
+    w = np.asarray(n.weight, dtype=np.float32)
+    if w.ndim != 2 or delay.shape != w.shape:
+        raise CompileError(f"nir: node {n.name!r} (dense): delays {delay.shape} must match the 2-D weight {w.shape}")
+    nodes: dict[str, nir.NIRNode] = {}
+    edges, heads, tails = [], [], []
+    for i, k in enumerate(int(v) for v in np.unique(delay)):
+        meta = {"dt": dt, "delay_steps": k, "unit": "s", "layer": n.name, "decomposition": DELAY_DECOMPOSITION}
+        wk = np.where(delay == k, w, np.float32(0))
+        lin = f"{key}_w{k}"
+        if i == 0 and n.bias is not None:
+            nodes[lin] = nir.Affine(weight=wk, bias=np.asarray(n.bias, dtype=np.float32), metadata=dict(meta))
+        else:
+            nodes[lin] = nir.Linear(weight=wk, metadata=dict(meta))
+        if k == 0:
+            heads.append(lin)
+        else:
+            nodes[f"{key}_delay{k}"] = nir.Delay(delay=np.full(w.shape[1], k * dt, dtype=np.float64), metadata=meta)
+            edges.append((f"{key}_delay{k}", lin))
+            heads.append(f"{key}_delay{k}")
+        tails.append(lin)
+    return nodes, edges, heads, tails
 
 
 @dataclass

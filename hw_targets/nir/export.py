@@ -58,8 +58,8 @@ from compile.target import graph_pass, ops_of
 from neurokit.atomic import atomic_path
 
 from .conventions import DEFAULT_DT as DT
+from .delays import DELAY_DECOMPOSITION, delay_branches
 from .lava import lava_neuron, lava_synapse
-DELAY_DECOMPOSITION = "per-synapse delays decomposed by delay value"
 #: IR node classes with a NIR export (max-pool and ALIF are refused within them, see :func:`refusal`); a batch norm
 #: is accepted where ``fold_bn`` folds it into the preceding synapse.
 NODE_TYPES = frozenset({ir.Input, ir.Dense, ir.Conv, ir.BatchNorm, ir.Pool, ir.Flatten, ir.Add, ir.Neuron,
@@ -113,40 +113,6 @@ def _integrator(n: ir.Integrator, dt: float) -> nir.LI:
     full = lambda v: np.full(n.shape, v, dtype=np.float64)
     meta = {"dt": dt, "discretization": "forward_euler", "kind": "integrator", "output": "v"}
     return nir.LI(tau=full(n.tau * dt), r=full(n.tau), v_leak=full(0.0), metadata=meta)
-
-
-def _delay_branches(n: ir.Dense, key: str, dt: float) -> tuple[dict[str, nir.NIRNode], list[tuple[str, str]],
-                                                                 list[str], list[str]]:
-    """Decompose a delayed dense ``n`` (integer ``delay [out, in]``) into one branch per distinct delay value.
-
-    Returns ``(nodes, inner_edges, heads, tails)``: the layer's input feeds every head, every tail feeds the
-    layer's consumers (summed there). Branch ``k``: ``Delay(full(in, k * dt))`` -> ``Linear(W * (delay == k))``
-    (no Delay for ``k = 0``); the bias is on the first branch (an ``Affine``). Example: delays ``{0, 3}`` give
-    nodes ``fc_w0`` (Affine or Linear), ``fc_delay3``, ``fc_w3`` with heads ``[fc_w0, fc_delay3]``, tails
-    ``[fc_w0, fc_w3]``.
-    """
-    w = np.asarray(n.weight, dtype=np.float32)
-    if w.ndim != 2 or n.delay.shape != w.shape:
-        raise ir.CompileError(f"nir: node {n.name!r} (dense): delays {n.delay.shape} must match the 2-D weight "
-                              f"{w.shape}")
-    nodes: dict[str, nir.NIRNode] = {}
-    edges, heads, tails = [], [], []
-    for i, k in enumerate(int(v) for v in np.unique(n.delay)):
-        meta = {"dt": dt, "delay_steps": k, "unit": "s", "layer": n.name, "decomposition": DELAY_DECOMPOSITION}
-        wk = np.where(n.delay == k, w, np.float32(0))
-        lin = f"{key}_w{k}"
-        if i == 0 and n.bias is not None:
-            nodes[lin] = nir.Affine(weight=wk, bias=np.asarray(n.bias, dtype=np.float32), metadata=dict(meta))
-        else:
-            nodes[lin] = nir.Linear(weight=wk, metadata=dict(meta))
-        if k == 0:
-            heads.append(lin)
-        else:
-            nodes[f"{key}_delay{k}"] = nir.Delay(delay=np.full(w.shape[1], k * dt, dtype=np.float64), metadata=meta)
-            edges.append((f"{key}_delay{k}", lin))
-            heads.append(f"{key}_delay{k}")
-        tails.append(lin)
-    return nodes, edges, heads, tails
 
 
 def _synapse(n: ir.Node, shapes: dict[str, tuple[int, ...]]) -> nir.NIRNode:
@@ -247,7 +213,7 @@ def _export_synapse(n: ir.Dense | ir.Conv, ex: _Export) -> None:
     if any(is_lava_neuron(c) for c in ex.graph.consumers(n.name)):
         ex.branches(n, lava_synapse(n, ex.key(n), ex.shapes[n.inputs[0]], ex.dt))
     elif n.op == "dense" and n.delay is not None and np.any(n.delay):
-        ex.branches(n, _delay_branches(n, ex.key(n), ex.dt))
+        ex.branches(n, delay_branches(n, ex.key(n), ex.dt, n.delay))
         ex.delayed = True
     else:
         ex.place(n, _synapse(n, ex.shapes))

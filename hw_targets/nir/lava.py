@@ -45,6 +45,8 @@ import numpy as np
 from compile import ir
 from neurokit.integer import ACT_SHIFT, DECAY_UNITY
 
+from .delays import delay_branches
+
 DISCRETIZATION = "lava_fixed_point"
 
 
@@ -67,31 +69,22 @@ def lava_neuron(n: ir.Neuron, dt: float) -> nir.CubaLIF:
 
 
 def lava_synapse(n: ir.Dense | ir.Conv, key: str, in_shape: tuple[int, ...], dt: float):
-    """The NIR nodes of the synapse feeding a Lava neuron: ``(nodes, inner_edges, heads, tails)`` as the delay
-    decomposition of :mod:`hw_targets.nir.export` (the layer's input feeds every head, every tail feeds the neuron)."""
+    """The NIR nodes of the synapse feeding a Lava neuron: ``(nodes, inner_edges, heads, tails)`` as
+    :func:`hw_targets.nir.delays.delay_branches` gives them (the layer's input feeds every head, every tail feeds the
+    neuron)."""
     w = np.asarray(n.weight, dtype=np.float32)
-    bias = None if n.bias is None else np.asarray(n.bias, dtype=np.float32)
-    meta = {"dt": dt, "unit": "s", "layer": n.name, "lava": "synaptic latency"}
     if n.op == "conv":
-        delay = nir.Delay(delay=np.full(in_shape, dt, dtype=np.float64), metadata={**meta, "delay_steps": 1})
+        bias = np.zeros(w.shape[0], np.float32) if n.bias is None else np.asarray(n.bias, dtype=np.float32)
+        meta = {"dt": dt, "unit": "s", "layer": n.name, "delay_steps": 1}
+        delay = nir.Delay(delay=np.full(in_shape, dt, dtype=np.float64), metadata=meta)
         conv = nir.Conv2d(input_shape=tuple(in_shape[1:]), weight=w, stride=n.stride, padding=n.padding,
-                          dilation=n.dilation, groups=n.groups,
-                          bias=np.zeros(w.shape[0], np.float32) if bias is None else bias, metadata={"layer": n.name})
+                          dilation=n.dilation, groups=n.groups, bias=bias, metadata={"layer": n.name})
         return {f"{key}_delay1": delay, key: conv}, [(f"{key}_delay1", key)], [f"{key}_delay1"], [key]
     d = np.zeros(w.shape, np.int64) if n.delay is None else np.asarray(n.delay, np.int64)
-    nodes, edges, heads, tails = {}, [], [], []
-    for i, k in enumerate(int(v) for v in np.unique(d)):
-        wk, lin, dl = np.where(d == k, w, np.float32(0)), f"{key}_w{k}", f"{key}_delay{k + 1}"
-        m = {**meta, "delay_steps": k + 1}
-        nodes[dl] = nir.Delay(delay=np.full(w.shape[1], (k + 1) * dt, dtype=np.float64), metadata=m)
-        if i == 0 and n.delay is not None:  # the whole delay matrix, zero weights' delays included
-            m = {**m, "lava_delay": d}
-        nodes[lin] = (nir.Affine(weight=wk, bias=bias, metadata=dict(m)) if i == 0 and bias is not None
-                      else nir.Linear(weight=wk, metadata=dict(m)))
-        edges.append((dl, lin))
-        heads.append(dl)
-        tails.append(lin)
-    return nodes, edges, heads, tails
+    parts = delay_branches(n, key, dt, d + 1)  # Lava's latency: one step more on every synaptic delay
+    if n.delay is not None:  # the whole delay matrix, zero weights' delays included, on the first branch
+        parts[0][parts[3][0]].metadata["lava_delay"] = d
+    return parts
 
 
 def is_lava_graph(graph: nir.NIRGraph) -> bool:
@@ -120,13 +113,16 @@ def _params(name: str, node: nir.CubaLIF) -> tuple[int, int, int]:
                          f"{lava!r}") from err
 
 
-def _graph(graph: nir.NIRGraph):
+def _links(graph: nir.NIRGraph) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """``(pred, succ)``: each node's source and destination nodes (cycles allowed: a ``dense_rec`` block's)."""
     pred: dict[str, list[str]] = {k: [] for k in graph.nodes}
+    succ: dict[str, list[str]] = {k: [] for k in graph.nodes}
     for a, b in graph.edges:
         if a not in graph.nodes or b not in graph.nodes:
             raise ValueError(f"NIR edge ({a!r}, {b!r}) names a node the graph does not have")
         pred[b].append(a)
-    return pred
+        succ[a].append(b)
+    return pred, succ
 
 
 def _layer(name: str, node: nir.CubaLIF, graph: nir.NIRGraph, pred: dict, src: str, in_shape, dt: float):
@@ -186,10 +182,7 @@ def lava_network_from_nir(graph: nir.NIRGraph, dt: float):
     """
     from hw_targets.loihi2.network import InputLayer, LoihiNetwork
 
-    pred = _graph(graph)
-    succ: dict[str, list[str]] = {k: [] for k in graph.nodes}
-    for a, b in graph.edges:
-        succ[a].append(b)
+    pred, succ = _links(graph)
     inputs = [k for k, nd in graph.nodes.items() if isinstance(nd, nir.Input)]
     if len(inputs) != 1:
         raise ValueError(f"a Lava NIR graph has one Input node, got {inputs}")
