@@ -183,8 +183,9 @@ class Loihi2Program:
         (Lava's ``Conv`` wrapped it; the integer reference did not)."""
         srcs = rec.spikes[:-1] if self.net.input_layer is not None else [x] + list(rec.spikes[:-1])
         for layer, src in zip(self.net.layers, srcs):
-            if layer.conv is None:
-                continue
+            w = np.abs(layer.weight).reshape(len(layer.weight), -1)
+            if layer.conv is None or int(w.sum(1).max()) * int(np.abs(src).max(initial=0)) < 1 << (CONV_BITS - 1):
+                continue  # no conv, or its sums cannot reach 24 bits: no second convolution needed
             acc = np.abs(conv_sum(layer, src))
             if acc.max() >= 1 << (CONV_BITS - 1):
                 t = int(np.argwhere(acc >= 1 << (CONV_BITS - 1))[0][0])
