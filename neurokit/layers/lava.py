@@ -122,8 +122,7 @@ class LavaConv2d(nn.Module):
         steps, batch = s.shape[:2]
         y = F.conv2d(s.reshape(-1, *s.shape[2:]).to(w.dtype), w, stride=self.stride, padding=self.padding,
                      dilation=self.dilation, groups=self.groups)
-        half = float(1 << 23)
-        y = y + (torch.remainder(y.detach() + half, 2 * half) - half - y.detach())  # 24-bit wrap, identity gradient
+        y = y + (integer.wrap(y.detach(), 24) - y.detach())  # Lava's 24-bit conv wrap, identity gradient
         return _one_step(y.reshape(steps, batch, *y.shape[1:]))
 
 
